@@ -1,0 +1,5 @@
+"""Placeholder CLI; replaced as the spine lands."""
+
+
+def main() -> None:
+    print("shipbridge")

@@ -1,0 +1,104 @@
+"""Fault switches shared by the simulators: latency, HTTP errors (429 with Retry-After, 5xx with
+HTML bodies, 401) and any canned response, injected per path for the next N requests."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+NGINX_HTML = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Temporarily Unavailable",
+           504: "Gateway Time-out"}
+
+
+@dataclass
+class Fault:
+    """One injected behaviour for requests whose path matches `path` (fnmatch pattern, method optional)."""
+
+    path: str
+    times: int
+    status: int = 200
+    body: Any = None  # dict -> JSON, str -> HTML/text, None -> nothing
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    method: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return fnmatch.fnmatchcase(path, self.path)
+
+
+class FaultBox:
+    """Holds injected faults and global latency; `middleware` applies them before the real route."""
+
+    def __init__(self, strip_prefix: str = "") -> None:
+        self.strip_prefix = strip_prefix
+        self.faults: list[Fault] = []
+        self.latency: float = 0.0
+        self.path_latency: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.faults.clear()
+        self.latency = 0.0
+        self.path_latency.clear()
+
+    def inject(self, path: str, *, status: int = 200, body: Any = None, times: int = 1,
+               headers: dict[str, str] | None = None, delay: float = 0.0, method: str | None = None) -> Fault:
+        fault = Fault(path=path, times=times, status=status, body=body, headers=headers or {},
+                      delay=delay, method=method)
+        self.faults.append(fault)
+        return fault
+
+    def rate_limit(self, path: str = "*", *, retry_after: int = 1, times: int = 1, body: Any = None) -> Fault:
+        return self.inject(path, status=429, times=times, headers={"Retry-After": str(retry_after)},
+                           body=body if body is not None else {"message": "Too Many Attempts.", "status_code": 429})
+
+    def server_error(self, path: str = "*", *, status: int = 502, times: int = 1) -> Fault:
+        return self.inject(path, status=status, times=times,
+                           body=NGINX_HTML.format(status=status, reason=REASONS.get(status, "Error")))
+
+    def set_latency(self, seconds: float, path: str | None = None) -> None:
+        if path is None:
+            self.latency = seconds
+        else:
+            self.path_latency[path] = seconds
+
+    def _take(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.matches(method, path):
+                fault.times -= 1
+                return fault
+        return None
+
+    async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if self.strip_prefix and path.startswith(self.strip_prefix):
+            path = path[len(self.strip_prefix):] or "/"
+        delay = self.latency + sum(s for p, s in self.path_latency.items() if fnmatch.fnmatchcase(path, p))
+        if delay:
+            await asyncio.sleep(delay)
+        fault = self._take(request.method, path)
+        if fault is None:
+            return await call_next(request)
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if isinstance(fault.body, (dict, list)):
+            return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
+        if isinstance(fault.body, str):
+            return HTMLResponse(fault.body, status_code=fault.status, headers=fault.headers)
+        return Response(status_code=fault.status, headers=fault.headers)
+
+
+def json_dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
