@@ -1,5 +1,97 @@
-"""Placeholder CLI; replaced as the spine lands."""
+"""`shipbridge` command: api, worker, migrate, sweep, check-config, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
 
 
-def main() -> None:
-    print("shipbridge")
+def _api(args: argparse.Namespace) -> int:
+    from app.settings import load_settings_or_exit
+
+    load_settings_or_exit()
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+                proxy_headers=True)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from arq.worker import run_worker
+
+    from workers.main import WorkerSettings
+
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from app.migrate import upgrade
+    from app.settings import get_settings
+
+    url = get_settings().DATABASE_URL
+    if not url:
+        print("shipbridge: cannot migrate: missing required settings: DATABASE_URL", file=sys.stderr)
+        return 2
+    upgrade(url)
+    print("database is at the latest migration")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from app.jobs import sweep
+    from app.services import build_services
+    from app.settings import load_settings_or_exit
+
+    async def run() -> None:
+        svc = build_services(load_settings_or_exit())
+        try:
+            print(await sweep(svc))
+        finally:
+            await svc.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from app.settings import get_settings
+
+    missing = get_settings().missing()
+    if missing:
+        print("missing required settings: " + ", ".join(missing))
+        return 2
+    print("configuration complete")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app.sandbox.demo import run_demo
+
+    return run_demo(keep_running=args.keep_running)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="shipbridge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    api = sub.add_parser("api", help="serve the HTTP API (webhooks, health, ops)")
+    api.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
+    api.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    api.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    api.set_defaults(func=_api)
+    sub.add_parser("worker", help="run the arq worker (jobs and the sweeper)").set_defaults(func=_worker)
+    sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)").set_defaults(func=_migrate)
+    sub.add_parser("sweep", help="run the sweeper once: enqueue stored work left undone").set_defaults(func=_sweep)
+    sub.add_parser("check-config", help="list missing required settings").set_defaults(func=_check_config)
+    demo = sub.add_parser("demo", help="sandbox demo against the simulators (embedded servers if no URLs)")
+    demo.add_argument("--keep-running", action="store_true", help="leave the stack up after the demo")
+    demo.set_defaults(func=_demo)
+    args = parser.parse_args(argv)
+    sys.exit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""A stored Zoho sales-order event becomes a shipment row (or is recorded as ignored/invalid).
+
+Order data comes from the webhook payload; Zoho is read only when the payload lacks fields we need,
+and item package details are cached in Redis so repeat items cost no Zoho calls (quota is small)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.fulfilment.order_mapping import (
+    MissingOrderData,
+    items_needing_package_details,
+    missing_fields,
+    ship_order_to_json,
+    to_ship_order,
+)
+from app.integrations.http import PermanentUpstreamError
+from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
+from app.ops.alerts import raise_alert
+from app.services import Services
+from app.webhooks.payloads import salesorder_status, zoho_salesorder
+
+log = logging.getLogger("shipbridge.intake")
+PACKAGE_CACHE_SECONDS = 24 * 3600
+
+
+async def item_packages(svc: Services, item_ids: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item_id in dict.fromkeys(item_ids):
+        key = f"shipbridge:item-package:{item_id}"
+        cached = None
+        try:
+            cached = await (await svc.queue.pool()).get(key)
+        except (RedisError, OSError, ConnectionError):
+            pass
+        if cached is not None:
+            out[item_id] = json.loads(cached)
+            continue
+        try:
+            item = await svc.zoho.get_item(item_id)
+        except PermanentUpstreamError as exc:  # deleted item etc.: fall back to default dimensions
+            log.warning("item %s unreadable (%s); using default parcel size", item_id, exc.upstream_message)
+            continue
+        details = item.get("package_details") or {}
+        out[item_id] = details
+        try:
+            await (await svc.queue.pool()).set(key, json.dumps(details), ex=PACKAGE_CACHE_SECONDS)
+        except (RedisError, OSError, ConnectionError):
+            pass
+    return out
+
+
+async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
+    """Returns the inbox state and reason. Creates the shipment row for a confirmed order."""
+    so = zoho_salesorder(event.body, event.content_type)
+    salesorder_id = so["salesorder_id"]
+    status = salesorder_status(so)
+    if status != "confirmed":
+        return InboxState.ignored, f"sales order status is {status or 'missing'}, not confirmed"
+
+    async with svc.sessionmaker() as session:
+        existing = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+    if existing is not None:
+        return InboxState.done, f"shipment already exists ({existing.state}); never shipped twice"
+
+    if missing_fields(so):
+        so = await svc.zoho.get_salesorder(salesorder_id)
+        status = salesorder_status(so)
+        if status != "confirmed":
+            return InboxState.ignored, f"sales order is now {status}, not confirmed"
+    packages = await item_packages(svc, items_needing_package_details(so))
+    try:
+        order = to_ship_order(so, cf_payment_method=svc.settings.CF_PAYMENT_METHOD,
+                              defaults=svc.parcel_defaults, packages=packages)
+    except MissingOrderData as exc:
+        async with svc.sessionmaker.begin() as session:
+            await raise_alert(session, kind="order_data_missing", key=salesorder_id, salesorder_id=salesorder_id,
+                              message=f"{so.get('salesorder_number', salesorder_id)}: {exc}; fix it in Zoho "
+                                      "and confirm again")
+        return InboxState.invalid, str(exc)
+
+    async with svc.sessionmaker.begin() as session:
+        shipment_id = (await session.execute(
+            insert(Shipment).values(
+                salesorder_id=order.salesorder_id, salesorder_number=order.salesorder_number,
+                channel_order_id=order.salesorder_number, state=ShipmentState.received,
+                order=ship_order_to_json(order), payment_method=order.payment_method,
+                declared_value=order.total, weight_kg=order.parcel.weight_kg, length_cm=order.parcel.length_cm,
+                breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm)
+            .on_conflict_do_nothing(index_elements=[Shipment.salesorder_id])
+            .returning(Shipment.id))).scalar_one_or_none()
+        if shipment_id is None:
+            return InboxState.done, "shipment already exists; never shipped twice"
+        session.add(ShipmentLog(shipment_id=shipment_id, step="accepted",
+                                detail=f"{order.payment_method}, ₹{order.total}, {order.parcel.weight_kg} kg "
+                                       f"to {order.address.pincode} (inbox event {event.id})"))
+    return InboxState.done, "accepted for fulfilment"

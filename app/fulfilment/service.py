@@ -1,0 +1,272 @@
+"""Fulfilment of one sales order as a persisted state machine: serviceability -> courier -> Shiprocket
+order -> AWB -> write-back to Zoho. Each step reads the shipment row, does its one upstream call, and
+commits the outcome before the next step starts, so a job killed anywhere resumes where it stopped and a
+job that runs twice does no harm. A Postgres advisory lock keeps two jobs off the same order."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.fulfilment.courier_choice import choose_courier
+from app.fulfilment.order_mapping import ship_order_from_json
+from app.fulfilment.state import STATUS_LABELS, Step, next_step
+from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamError
+from app.models import Shipment, ShipmentLog, ShipmentState
+from app.ops.alerts import raise_alert
+from app.services import Services
+
+log = logging.getLogger("shipbridge.fulfilment")
+
+FULFIL_JOB = "fulfil_order"
+MAX_STEPS = 12  # more than one full pass; a guard against a state that never advances
+MAX_ORDER_ID_SUFFIX = 3
+
+
+def _lock_key(salesorder_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"shipment:{salesorder_id}".encode(), digest_size=8).digest(),
+                          "big", signed=True)
+
+
+@asynccontextmanager
+async def shipment_lock(engine: AsyncEngine, salesorder_id: str) -> AsyncIterator[bool]:
+    """Session-level advisory lock on its own connection: freed on unlock, or by Postgres when the
+    process holding it dies (so a killed worker never blocks the order)."""
+    key = _lock_key(salesorder_id)
+    async with engine.connect() as conn:
+        held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+        await conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await conn.commit()
+
+
+async def _transition(session: AsyncSession, shipment: Shipment, step: str, detail: str, **values: Any) -> None:
+    """Move the shipment (still in the state it was read in) and log why, in the caller's transaction."""
+    values["updated_at"] = datetime.now(UTC)
+    result = await session.execute(
+        update(Shipment).where(Shipment.id == shipment.id, Shipment.state == shipment.state).values(**values))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise RuntimeError(f"shipment {shipment.salesorder_id} changed under us (expected {shipment.state})")
+    session.add(ShipmentLog(shipment_id=shipment.id, step=step, detail=detail))
+    log.info("%s %s: %s", shipment.salesorder_number, step, detail)
+
+
+async def fulfil(svc: Services, salesorder_id: str) -> str:
+    """Drive one sales order as far as it can go now. Returns the state it was left in."""
+    async with shipment_lock(svc.engine, salesorder_id) as held:
+        if not held:
+            return "busy"  # another job holds the order and will take it forward
+        state = "unknown"
+        for _ in range(MAX_STEPS):
+            async with svc.sessionmaker() as session:
+                shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+            if shipment is None:
+                return state
+            state = shipment.state
+            step = next_step(shipment, datetime.now(UTC))
+            if step == Step.done:
+                return state
+            if step == Step.wait:
+                await _schedule_awb_retry(svc, shipment)
+                return state
+            try:
+                await STEPS[step](svc, shipment)
+            except RetryableUpstreamError as exc:
+                await _note_error(svc, shipment, exc)
+                raise
+        return state
+
+
+async def _note_error(svc: Services, shipment: Shipment, exc: Exception) -> None:
+    async with svc.sessionmaker.begin() as session:
+        await session.execute(update(Shipment).where(Shipment.id == shipment.id)
+                              .values(last_error=str(exc)[:1000], updated_at=datetime.now(UTC)))
+
+
+async def _choose_courier(svc: Services, shipment: Shipment) -> None:
+    order = ship_order_from_json(shipment.order)
+    reason = ""
+    decision = None
+    try:
+        serviceability = await svc.aggregator.check_serviceability(order, svc.settings.SHIPROCKET_PICKUP_PINCODE)
+    except PermanentUpstreamError as exc:
+        reason = f"serviceability refused: {exc.upstream_message}"
+    else:
+        decision = choose_courier(order, serviceability, svc.rules)
+        if decision is None:
+            reason = (f"no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> {order.address.pincode} "
+                      f"({order.payment_method}, {order.parcel.weight_kg} kg)")
+    async with svc.sessionmaker.begin() as session:
+        if decision is None:
+            await _transition(session, shipment, "serviceability_failed", reason,
+                              state=ShipmentState.serviceability_failed, last_error=reason,
+                              status_label=STATUS_LABELS[ShipmentState.serviceability_failed])
+            await raise_alert(session, kind="serviceability_failed", key=shipment.salesorder_id,
+                              salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number}: {reason}. Choose another address or ship manually.")
+        else:
+            await _transition(session, shipment, "courier_chosen", decision.reason,
+                              state=ShipmentState.courier_chosen, courier_id=decision.courier.courier_id,
+                              courier_name=decision.courier.name, courier_reason=decision.reason)
+
+
+def _next_channel_order_id(shipment: Shipment) -> str | None:
+    base = shipment.salesorder_number
+    current = shipment.channel_order_id
+    n = int(current.rsplit("-R", 1)[1]) if current != base and "-R" in current else 0
+    return f"{base}-R{n + 1}" if n < MAX_ORDER_ID_SUFFIX else None
+
+
+async def _create_order(svc: Services, shipment: Shipment) -> None:
+    order = ship_order_from_json(shipment.order)
+    channel_id = shipment.channel_order_id
+    created: CreatedOrder | None
+    try:
+        created = await svc.aggregator.create_order(order, channel_id)
+    except DuplicateOrder:
+        # We sent this order id before (a crash between Shiprocket's reply and our commit): find it.
+        created = await svc.aggregator.find_order(channel_id)
+        if created is None:
+            await _order_failed(svc, shipment, f"Shiprocket says order id {channel_id} exists but cannot find it")
+            return
+    except PermanentUpstreamError as exc:
+        await _order_failed(svc, shipment, f"Shiprocket refused the order: {exc.upstream_message}")
+        return
+    if created.cancelled:
+        # Shiprocket answered with an existing but cancelled order under this id; it will not reuse
+        # the id, so book under a suffixed one.
+        next_id = _next_channel_order_id(shipment)
+        async with svc.sessionmaker.begin() as session:
+            if next_id is None:
+                await _order_failed(svc, shipment, f"order ids up to {channel_id} are held by cancelled orders",
+                                    session=session)
+            else:
+                await _transition(session, shipment, "order_id_suffixed",
+                                  f"Shiprocket holds cancelled order {created.order_id} under {channel_id}; "
+                                  f"booking as {next_id}", channel_order_id=next_id)
+        return
+    detail = (f"{'reused existing' if created.reused_existing else 'created'} Shiprocket order "
+              f"{created.order_id} / shipment {created.shipment_id} as {channel_id}")
+    async with svc.sessionmaker.begin() as session:
+        if created.awb:
+            # The order Shiprocket handed back already has an AWB: adopt it, never assign a second one.
+            await _transition(session, shipment, "awb_adopted", f"{detail}, already carrying AWB {created.awb}",
+                              state=ShipmentState.awb_assigned, sr_order_id=created.order_id,
+                              sr_shipment_id=created.shipment_id, awb=created.awb,
+                              courier_name=created.courier_name or shipment.courier_name,
+                              status_label=STATUS_LABELS[ShipmentState.awb_assigned])
+        else:
+            await _transition(session, shipment, "order_created", detail, state=ShipmentState.order_created,
+                              sr_order_id=created.order_id, sr_shipment_id=created.shipment_id)
+
+
+async def _order_failed(svc: Services, shipment: Shipment, reason: str, session: AsyncSession | None = None) -> None:
+    async def write(s: AsyncSession) -> None:
+        await _transition(s, shipment, "order_failed", reason, state=ShipmentState.order_failed,
+                          last_error=reason, status_label=STATUS_LABELS[ShipmentState.order_failed])
+        await raise_alert(s, kind="order_failed", key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
+                          message=f"{shipment.salesorder_number}: {reason}")
+
+    if session is not None:
+        await write(session)
+    else:
+        async with svc.sessionmaker.begin() as s:
+            await write(s)
+
+
+async def _assign_awb(svc: Services, shipment: Shipment) -> None:
+    assert shipment.sr_shipment_id
+    assignment: AwbAssignment | None = None
+    failure = ""
+    try:
+        assignment = await svc.aggregator.assign_awb(shipment.sr_shipment_id, shipment.courier_id)
+    except AwbAlreadyAssigned as exc:
+        # An earlier attempt got through after all (its reply was lost): read the AWB it produced.
+        assignment = await svc.aggregator.shipment_awb(shipment.sr_shipment_id)
+        failure = exc.upstream_message
+    except UpstreamError as exc:
+        failure = exc.upstream_message
+    settings = svc.settings
+    enqueue_retry_in: float | None = None
+    async with svc.sessionmaker.begin() as session:
+        if assignment is not None:
+            await _transition(session, shipment, "awb_assigned",
+                              f"AWB {assignment.awb} with {assignment.courier_name or shipment.courier_name}",
+                              state=ShipmentState.awb_assigned, awb=assignment.awb,
+                              courier_name=assignment.courier_name or shipment.courier_name,
+                              courier_id=assignment.courier_id or shipment.courier_id, last_error=None,
+                              next_attempt_at=None, status_label=STATUS_LABELS[ShipmentState.awb_assigned])
+        else:
+            attempts = shipment.awb_attempts + 1
+            if attempts < settings.AWB_MAX_ATTEMPTS:
+                delay = settings.AWB_RETRY_DELAY_SECONDS
+                await _transition(session, shipment, "awb_retry",
+                                  f"attempt {attempts} failed: {failure}; retrying in {delay:g}s",
+                                  state=ShipmentState.awb_retry, awb_attempts=attempts, last_error=failure,
+                                  next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay))
+                enqueue_retry_in = delay
+            else:
+                await _transition(session, shipment, "awb_failed", f"attempt {attempts} failed: {failure}",
+                                  state=ShipmentState.awb_failed, awb_attempts=attempts, last_error=failure,
+                                  next_attempt_at=None, status_label=STATUS_LABELS[ShipmentState.awb_failed])
+                await raise_alert(session, kind="awb_failed", key=shipment.salesorder_id,
+                                  salesorder_id=shipment.salesorder_id,
+                                  message=f"{shipment.salesorder_number}: no AWB after {attempts} attempts "
+                                          f"({failure}). Assign one in Shiprocket's panel.")
+    if enqueue_retry_in is not None:  # only after the commit, so the job sees the retry state
+        await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=enqueue_retry_in,
+                                job_id=f"fulfil:{shipment.salesorder_id}:awb-retry:{shipment.awb_attempts + 1}")
+
+
+async def _schedule_awb_retry(svc: Services, shipment: Shipment) -> None:
+    if shipment.next_attempt_at is None:
+        return
+    delay = max(0.0, (shipment.next_attempt_at - datetime.now(UTC)).total_seconds())
+    await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=delay,
+                            job_id=f"fulfil:{shipment.salesorder_id}:awb-retry:{shipment.awb_attempts}")
+
+
+async def _write_back(svc: Services, shipment: Shipment) -> None:
+    s = svc.settings
+    if shipment.state == ShipmentState.awb_assigned:
+        label = STATUS_LABELS[ShipmentState.awb_assigned]
+        values = {s.CF_AWB_NUMBER: shipment.awb or "", s.CF_SHIPROCKET_ORDER_ID: shipment.sr_order_id or "",
+                  s.CF_COURIER_PARTNER: shipment.courier_name or "", s.CF_SHIPMENT_STATUS: label}
+        new_state = ShipmentState.synced
+    else:
+        label = STATUS_LABELS[ShipmentState(shipment.state)]
+        values = {s.CF_SHIPMENT_STATUS: label}
+        new_state = ShipmentState(shipment.state)
+    try:
+        await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
+    except PermanentUpstreamError as exc:
+        async with svc.sessionmaker.begin() as session:
+            await _transition(session, shipment, "writeback_failed", f"Zoho refused: {exc.upstream_message}",
+                              state=ShipmentState.writeback_failed, last_error=str(exc)[:1000])
+            await raise_alert(session, kind="writeback_failed", key=shipment.salesorder_id,
+                              salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number}: Zoho refused the update ({exc.upstream_message})")
+        return
+    async with svc.sessionmaker.begin() as session:
+        await _transition(session, shipment, "written_back", ", ".join(f"{k}={v}" for k, v in values.items()),
+                          state=new_state, zoho_synced_label=label, status_label=label)
+
+
+STEPS = {
+    Step.choose_courier: _choose_courier,
+    Step.create_order: _create_order,
+    Step.assign_awb: _assign_awb,
+    Step.write_back: _write_back,
+}

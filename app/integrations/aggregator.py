@@ -1,0 +1,127 @@
+"""What fulfilment needs from a shipping aggregator, in our own words. Shiprocket implements it today;
+Shiplee is next. Everything aggregator-specific (paths, field names, error quirks) stays behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from app.integrations.http import PermanentUpstreamError
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    line1: str
+    line2: str
+    city: str
+    state: str
+    pincode: str
+    country: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_item_id: str
+    item_id: str
+    sku: str
+    name: str
+    quantity: Decimal
+    rate: Decimal  # rupees per unit as sold
+    hsn: str = ""
+
+
+@dataclass(frozen=True)
+class Parcel:
+    weight_kg: Decimal
+    length_cm: Decimal
+    breadth_cm: Decimal
+    height_cm: Decimal
+
+
+@dataclass(frozen=True)
+class ShipOrder:
+    """A sales order as fulfilment sees it, whatever system it came from."""
+
+    salesorder_id: str
+    salesorder_number: str
+    order_date: date
+    customer_id: str
+    address: Address
+    lines: tuple[OrderLine, ...]
+    total: Decimal  # what the customer pays (and what a COD courier collects)
+    payment_method: str  # "COD" | "Prepaid"
+    parcel: Parcel
+    location_id: str = ""
+
+    @property
+    def cod(self) -> bool:
+        return self.payment_method == "COD"
+
+
+@dataclass(frozen=True)
+class CourierOption:
+    courier_id: int
+    name: str
+    rate: Decimal
+    etd_days: int | None
+    rating: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Serviceability:
+    options: tuple[CourierOption, ...]
+    recommended_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    order_id: str  # the aggregator's own order id
+    shipment_id: str
+    status: str
+    awb: str | None = None  # set when an existing order already carries an AWB
+    courier_name: str | None = None
+    reused_existing: bool = False
+    cancelled: bool = False  # the aggregator answered with an existing, cancelled order
+
+
+@dataclass(frozen=True)
+class AwbAssignment:
+    awb: str
+    courier_id: int | None
+    courier_name: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class AwbAssignmentFailed(PermanentUpstreamError):
+    """The aggregator answered but assigned no AWB (often inside an HTTP 200)."""
+
+
+class AwbAlreadyAssigned(PermanentUpstreamError):
+    """The shipment already has an AWB: a previous attempt succeeded after all."""
+
+
+class DuplicateOrder(PermanentUpstreamError):
+    """The aggregator refused an order id it already knows, without saying which order that is."""
+
+
+class Aggregator(Protocol):
+    name: str
+
+    async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability: ...
+
+    async def create_order(self, order: ShipOrder, channel_order_id: str) -> CreatedOrder: ...
+
+    async def find_order(self, channel_order_id: str) -> CreatedOrder | None: ...
+
+    async def assign_awb(self, shipment_id: str, courier_id: int | None) -> AwbAssignment: ...
+
+    async def shipment_awb(self, shipment_id: str) -> AwbAssignment | None: ...
+
+    async def cancel(self, order_ids: list[str]) -> None: ...
+
+    async def track(self, awbs: list[str]) -> dict[str, Any]: ...

@@ -1,0 +1,149 @@
+"""Shiprocket's REST API: I/O only (mapping lives in mapping.py). One login shared by every process
+(SharedToken), a re-login exactly once on a 401, and errors that quote Shiprocket's own message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.integrations.aggregator import (
+    AwbAssignment,
+    CreatedOrder,
+    DuplicateOrder,
+    Serviceability,
+    ShipOrder,
+)
+from app.integrations.http import (
+    PermanentUpstreamError,
+    RetryPolicy,
+    UpstreamAuthError,
+    parse_body,
+    request_with_retries,
+    upstream_message,
+)
+from app.integrations.shiprocket import mapping
+from app.integrations.tokens import SharedToken
+from app.settings import Settings
+
+SERVICE = "shiprocket"
+
+
+class ShiprocketClient:
+    name = SERVICE
+
+    def __init__(self, http: httpx.AsyncClient, settings: Settings,
+                 sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
+        self._http = http
+        self._base = settings.SHIPROCKET_BASE_URL.rstrip("/")
+        self._email = settings.SHIPROCKET_EMAIL
+        self._password = settings.SHIPROCKET_PASSWORD
+        self._pickup_location = settings.SHIPROCKET_PICKUP_LOCATION
+        self._policy = policy
+        self.token = SharedToken(SERVICE, sessionmaker, self._login,
+                                 timedelta(seconds=settings.SHIPROCKET_TOKEN_REFRESH_MARGIN_SECONDS))
+
+    async def _login(self) -> tuple[str, datetime]:
+        response = await request_with_retries(
+            self._http, SERVICE, "POST", f"{self._base}/auth/login", policy=self._policy,
+            json_body={"email": self._email, "password": self._password.get_secret_value()})
+        body = parse_body(response)
+        token = body.get("token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not token:
+            raise UpstreamAuthError(SERVICE, f"login refused: {upstream_message(response)}",
+                                    status=response.status_code)
+        return str(token), mapping.token_expiry(str(token))
+
+    async def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                    json_body: Any = None) -> httpx.Response:
+        token = await self.token.get()
+        for attempt in range(2):
+            response = await request_with_retries(
+                self._http, SERVICE, method, f"{self._base}{path}", policy=self._policy,
+                headers={"Authorization": f"Bearer {token}"}, params=params, json_body=json_body)
+            if response.status_code != 401:
+                return response
+            if attempt == 0:  # expired or revoked: log in again once, then give up
+                token = await self.token.invalidate(token)
+        raise UpstreamAuthError(SERVICE, upstream_message(response), status=401)
+
+    @staticmethod
+    def _refused(response: httpx.Response) -> PermanentUpstreamError:
+        return PermanentUpstreamError(SERVICE, upstream_message(response), status=response.status_code,
+                                      body=parse_body(response))
+
+    async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability:
+        response = await self._call("GET", "/courier/serviceability/",
+                                    params=mapping.serviceability_params(order, pickup_pincode))
+        if response.status_code == 404:
+            return Serviceability(options=())
+        if response.status_code != 200:
+            raise self._refused(response)
+        return mapping.parse_serviceability(parse_body(response))
+
+    async def create_order(self, order: ShipOrder, channel_order_id: str) -> CreatedOrder:
+        payload = mapping.adhoc_order_payload(order, channel_order_id, self._pickup_location)
+        response = await self._call("POST", "/orders/create/adhoc", json_body=payload)
+        body = parse_body(response)
+        if response.status_code == 200 and isinstance(body, dict) and body.get("order_id") and body.get("shipment_id"):
+            return mapping.parse_created_order(body)
+        if mapping.is_duplicate_order_error(body):
+            raise DuplicateOrder(SERVICE, upstream_message(response), status=response.status_code, body=body)
+        raise self._refused(response)
+
+    async def find_order(self, channel_order_id: str) -> CreatedOrder | None:
+        """Look an order up by our own order id (after Shiprocket refused it as a duplicate)."""
+        response = await self._call("GET", "/orders", params={"search": channel_order_id, "per_page": 50})
+        if response.status_code != 200:
+            raise self._refused(response)
+        body = parse_body(response) or {}
+        for row in body.get("data") or []:
+            if str(row.get("channel_order_id")) != channel_order_id:
+                continue
+            shipments = row.get("shipments") or [{}]
+            first = shipments[0] if isinstance(shipments, list) and shipments else {}
+            status = str(row.get("status") or "")
+            return CreatedOrder(order_id=str(row["id"]), shipment_id=str(first.get("id") or ""),
+                                status=status, awb=str(first["awb"]) if first.get("awb") else None,
+                                courier_name=first.get("courier") or None, reused_existing=True,
+                                cancelled=status.upper().startswith("CANCEL"))
+        return None
+
+    async def assign_awb(self, shipment_id: str, courier_id: int | None) -> AwbAssignment:
+        payload: dict[str, Any] = {"shipment_id": int(shipment_id)}
+        if courier_id is not None:
+            payload["courier_id"] = courier_id
+        response = await self._call("POST", "/courier/assign/awb", json_body=payload)
+        body = parse_body(response)
+        if body is None:
+            raise self._refused(response)
+        return mapping.parse_awb_assignment(body)
+
+    async def shipment_awb(self, shipment_id: str) -> AwbAssignment | None:
+        """The AWB Shiprocket already holds for a shipment, if any (used after 'AWB is already assigned')."""
+        response = await self._call("GET", f"/courier/track/shipment/{shipment_id}")
+        if response.status_code != 200:
+            return None
+        body = parse_body(response) or {}
+        data = body.get("tracking_data") if isinstance(body, dict) else None
+        tracks = (data or {}).get("shipment_track") or []
+        for track in tracks:
+            if track.get("awb_code"):
+                cid = track.get("courier_company_id")
+                return AwbAssignment(awb=str(track["awb_code"]), courier_id=int(cid) if cid else None,
+                                     courier_name=str(track.get("courier_name") or ""))
+        return None
+
+    async def cancel(self, order_ids: list[str]) -> None:
+        response = await self._call("POST", "/orders/cancel", json_body={"ids": [int(i) for i in order_ids]})
+        if response.status_code not in (200, 202, 204):
+            raise self._refused(response)
+
+    async def track(self, awbs: list[str]) -> dict[str, Any]:
+        response = await self._call("POST", "/courier/track/awbs", json_body={"awbs": awbs[:50]})
+        if response.status_code != 200:
+            raise self._refused(response)
+        body = parse_body(response)
+        return body if isinstance(body, dict) else {}

@@ -1,0 +1,105 @@
+"""Zoho Inventory v1 and Books v3 over one shared OAuth token.
+
+The token comes from the refresh-token grant and is shared by every process (Zoho allows only 10 token
+requests per 10 minutes). Every call carries `organization_id`; a body whose `code` is not 0 is an
+error even under HTTP 200, and OAuth errors arrive as HTTP 200 with an `error` field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.integrations.http import (
+    PermanentUpstreamError,
+    RetryableUpstreamError,
+    RetryPolicy,
+    UpstreamAuthError,
+    parse_body,
+    request_with_retries,
+    upstream_message,
+)
+from app.integrations.tokens import SharedToken
+from app.settings import Settings
+
+SERVICE = "zoho"
+# Zoho codes that mean "slow down / try later" rather than "your request is wrong".
+THROTTLE_CODES = {43, 44, 45, 1070}
+
+
+class ZohoClient:
+    def __init__(self, http: httpx.AsyncClient, settings: Settings,
+                 sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
+        self._http = http
+        self._accounts = settings.ZOHO_ACCOUNTS_URL.rstrip("/")
+        self._api = settings.ZOHO_API_URL.rstrip("/")
+        self._client_id = settings.ZOHO_CLIENT_ID
+        self._client_secret = settings.ZOHO_CLIENT_SECRET
+        self._refresh_token = settings.ZOHO_REFRESH_TOKEN
+        self._org = settings.ZOHO_ORGANIZATION_ID
+        self._policy = policy
+        self.token = SharedToken(SERVICE, sessionmaker, self._refresh,
+                                 timedelta(seconds=settings.ZOHO_TOKEN_REFRESH_MARGIN_SECONDS))
+
+    async def _refresh(self) -> tuple[str, datetime]:
+        response = await request_with_retries(
+            self._http, SERVICE, "POST", f"{self._accounts}/oauth/v2/token", policy=self._policy,
+            data={"grant_type": "refresh_token", "client_id": self._client_id,
+                  "client_secret": self._client_secret.get_secret_value(),
+                  "refresh_token": self._refresh_token.get_secret_value()})
+        body = parse_body(response)
+        if not isinstance(body, dict) or not body.get("access_token"):
+            message = upstream_message(response)
+            if isinstance(body, dict) and "too many requests" in str(body.get("error_description", "")).lower():
+                # Blocked for the rest of Zoho's 10-minute window: worth retrying later, not now.
+                raise RetryableUpstreamError(SERVICE, f"token refresh throttled: {message}", status=response.status_code)
+            raise UpstreamAuthError(SERVICE, f"token refresh refused: {message}", status=response.status_code)
+        expires_in = int(body.get("expires_in") or 3600)
+        return str(body["access_token"]), datetime.now(UTC) + timedelta(seconds=expires_in)
+
+    async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                   json_body: Any = None) -> dict[str, Any]:
+        """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0."""
+        query = {**(params or {}), "organization_id": self._org}
+        token = await self.token.get()
+        for attempt in range(2):
+            response = await request_with_retries(
+                self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,
+                headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body)
+            if response.status_code != 401:
+                break
+            if attempt == 0:
+                token = await self.token.invalidate(token)
+        body = parse_body(response)
+        code = body.get("code") if isinstance(body, dict) else None
+        if response.status_code == 401:
+            raise UpstreamAuthError(SERVICE, upstream_message(response), status=401, code=code)
+        if response.status_code >= 400 or code not in (0, "0"):
+            error_cls = RetryableUpstreamError if _int(code) in THROTTLE_CODES else PermanentUpstreamError
+            raise error_cls(SERVICE, upstream_message(response), status=response.status_code, code=code, body=body)
+        assert isinstance(body, dict)
+        return body
+
+    # --- Inventory: sales orders and items ---
+    async def get_salesorder(self, salesorder_id: str) -> dict[str, Any]:
+        body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}")
+        return dict(body["salesorder"])
+
+    async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str]) -> dict[str, Any]:
+        """One PUT carrying only custom fields (by api_name): Zoho keeps the lines and totals as they are."""
+        payload = {"custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
+        body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload)
+        return dict(body.get("salesorder") or {})
+
+    async def get_item(self, item_id: str) -> dict[str, Any]:
+        body = await self.call("GET", f"/inventory/v1/items/{item_id}")
+        return dict(body["item"])
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,118 @@
+"""Job bodies (the arq functions in workers/main.py are thin wrappers): process an inbox event, drive a
+fulfilment, and the sweeper that makes sure nothing stored is ever left undone (Redis down at webhook
+time, a killed worker, a lost deferred job)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from app.fulfilment.intake import accept_salesorder
+from app.fulfilment.service import FULFIL_JOB, fulfil
+from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError
+from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
+from app.ops.alerts import deliver_pending_alerts, raise_alert
+from app.services import Services
+from app.webhooks.payloads import Malformed
+
+log = logging.getLogger("shipbridge.jobs")
+
+
+async def process_inbox_event(svc: Services, event_id: int) -> str:
+    async with svc.sessionmaker.begin() as session:
+        event = await session.get(InboxEvent, event_id)
+        if event is None:
+            return "missing"
+        if event.state == InboxState.pending:
+            event.attempts += 1
+    if event.state == InboxState.pending:
+        state, reason = await _handle(svc, event)
+        async with svc.sessionmaker.begin() as session:
+            await mark(session, event.id, state, reason)
+        event.state = state
+    if event.source == Source.zoho_salesorder and event.state == InboxState.done and event.subject:
+        # Also on a re-run: the event may be done while its fulfilment still has steps to take.
+        await fulfil(svc, event.subject)
+    return str(event.state)
+
+
+async def _handle(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
+    try:
+        if event.source == Source.zoho_salesorder:
+            return await accept_salesorder(svc, event)
+        return InboxState.invalid, f"no handler for source {event.source}"
+    except Malformed as exc:
+        return InboxState.invalid, str(exc)
+    except RetryableUpstreamError as exc:
+        if event.attempts >= MAX_ATTEMPTS:
+            await _park(svc, event, f"gave up after {event.attempts} attempts: {exc}")
+            return InboxState.failed, str(exc)[:1000]
+        raise
+    except PermanentUpstreamError as exc:
+        await _park(svc, event, str(exc))
+        return InboxState.failed, str(exc)[:1000]
+
+
+async def _park(svc: Services, event: InboxEvent, reason: str) -> None:
+    async with svc.sessionmaker.begin() as session:
+        await raise_alert(session, kind="inbox_failed", key=str(event.id), salesorder_id=event.subject,
+                          message=f"inbox event {event.id} ({event.source}) failed: {reason}")
+
+
+async def fulfil_order(svc: Services, salesorder_id: str) -> str:
+    return await fulfil(svc, salesorder_id)
+
+
+@dataclass
+class SweepResult:
+    inbox_enqueued: int = 0
+    inbox_parked: int = 0
+    shipments_enqueued: int = 0
+    alerts_delivered: int = 0
+
+
+async def sweep(svc: Services, now: datetime | None = None) -> SweepResult:
+    now = now or datetime.now(UTC)
+    stale = now - timedelta(seconds=svc.settings.SWEEP_STALE_SECONDS)
+    result = SweepResult()
+    stamp = int(now.timestamp())
+    async with svc.sessionmaker() as session:
+        events = (await session.execute(
+            select(InboxEvent.id, InboxEvent.attempts, InboxEvent.source, InboxEvent.subject)
+            .where(InboxEvent.state == InboxState.pending,
+                   # never enqueued (Redis was down) and not just arriving, or enqueued long ago and still pending
+                   or_(InboxEvent.enqueued_at.is_(None) & (InboxEvent.received_at < now - timedelta(seconds=5)),
+                       InboxEvent.enqueued_at < stale))
+            .order_by(InboxEvent.id).limit(500))).all()
+        shipments = (await session.execute(
+            select(Shipment.salesorder_id).where(
+                Shipment.state.in_([s.value for s in ACTIVE_STATES]),
+                or_(Shipment.updated_at < stale,
+                    (Shipment.state == ShipmentState.awb_retry) & (Shipment.next_attempt_at <= now)))
+            .order_by(Shipment.id).limit(500))).scalars().all()
+    for event_id, attempts, source, subject in events:
+        if attempts >= MAX_ATTEMPTS:
+            async with svc.sessionmaker.begin() as session:
+                await mark(session, event_id, InboxState.failed, f"gave up after {attempts} attempts")
+                await raise_alert(session, kind="inbox_failed", key=str(event_id), salesorder_id=subject,
+                                  message=f"inbox event {event_id} ({source}) gave up after {attempts} attempts")
+            result.inbox_parked += 1
+            continue
+        # A fresh job id each time: arq refuses a repeated id while the old job's result is kept.
+        if await svc.queue.enqueue(PROCESS_JOB, event_id, job_id=job_id(event_id, f"sweep:{stamp}")):
+            async with svc.sessionmaker.begin() as session:
+                await session.execute(update(InboxEvent).where(InboxEvent.id == event_id).values(enqueued_at=now))
+            result.inbox_enqueued += 1
+    for salesorder_id in shipments:
+        if await svc.queue.enqueue(FULFIL_JOB, salesorder_id, job_id=f"fulfil:{salesorder_id}:sweep:{stamp}"):
+            result.shipments_enqueued += 1
+    if svc.settings.ALERT_WEBHOOK_URL:
+        async with svc.sessionmaker() as session:
+            result.alerts_delivered = await deliver_pending_alerts(session, svc.http, svc.settings.ALERT_WEBHOOK_URL)
+    if result != SweepResult():
+        log.info("sweep: %s", result)
+    return result

@@ -1,0 +1,157 @@
+"""Tables. Inbox rows are the durable record of every authenticated delivery; a shipment row is the
+persisted state machine of one sales order's fulfilment (unique per Zoho salesorder_id)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONB().with_variant(JSON(), "sqlite"), Decimal: Numeric(12, 2)}
+
+
+class InboxState(enum.StrEnum):
+    pending = "pending"  # stored, work not done yet (queued or waiting for the sweeper)
+    done = "done"  # handled
+    ignored = "ignored"  # valid but nothing to do (e.g. a sales order that is not confirmed)
+    invalid = "invalid"  # authenticated but malformed: kept raw for a person to inspect
+    failed = "failed"  # handling raised repeatedly; kept for replay
+
+
+class InboxEvent(Base):
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        UniqueConstraint("source", "dedupe_key", name="uq_inbox_source_dedupe"),
+        Index("ix_inbox_state_received", "state", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default=InboxState.pending)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    subject: Mapped[str | None] = mapped_column(String(100), default=None)  # e.g. the salesorder_id or AWB
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class ShipmentState(enum.StrEnum):
+    received = "received"  # order accepted for fulfilment, nothing done upstream yet
+    serviceability_failed = "serviceability_failed"  # no courier serves the pincode: a person decides
+    courier_chosen = "courier_chosen"
+    order_created = "order_created"  # Shiprocket order exists (sr_order_id, sr_shipment_id stored)
+    awb_retry = "awb_retry"  # AWB assignment failed, a retry is scheduled at next_attempt_at
+    awb_failed = "awb_failed"  # AWB failed after every attempt: alerted, waits for a person
+    order_failed = "order_failed"  # Shiprocket refused the order itself (bad address, phone...): alerted
+    awb_assigned = "awb_assigned"  # AWB known; Zoho not yet updated
+    synced = "synced"  # AWB, courier and status written back to the Zoho sales order
+    writeback_failed = "writeback_failed"  # Zoho refused the write-back: alerted, replayable
+
+
+# States a fulfilment job may still move forward on its own.
+ACTIVE_STATES = (
+    ShipmentState.received,
+    ShipmentState.courier_chosen,
+    ShipmentState.order_created,
+    ShipmentState.awb_retry,
+    ShipmentState.awb_assigned,
+)
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (Index("ix_shipments_state_updated", "state", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    salesorder_id: Mapped[str] = mapped_column(String(40), unique=True)
+    salesorder_number: Mapped[str] = mapped_column(String(60))
+    # The order id sent to Shiprocket: the salesorder_number, suffixed only if Shiprocket holds a
+    # cancelled order under that number (it refuses to reuse a cancelled order's id).
+    channel_order_id: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(30), default=ShipmentState.received)
+    order: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the normalised order we ship from
+    payment_method: Mapped[str] = mapped_column(String(10))  # COD | Prepaid
+    declared_value: Mapped[Decimal]
+    weight_kg: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    length_cm: Mapped[Decimal] = mapped_column(Numeric(8, 1))
+    breadth_cm: Mapped[Decimal] = mapped_column(Numeric(8, 1))
+    height_cm: Mapped[Decimal] = mapped_column(Numeric(8, 1))
+    courier_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    courier_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    courier_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    sr_order_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    sr_shipment_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    awb: Mapped[str | None] = mapped_column(String(60), default=None, unique=True)
+    awb_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    status_label: Mapped[str | None] = mapped_column(String(60), default=None)  # last value written to Zoho
+    zoho_synced_label: Mapped[str | None] = mapped_column(String(60), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ShipmentLog(Base):
+    """Append-only history of what the fulfilment did to a shipment, and why; read by ops and the demo."""
+
+    __tablename__ = "shipment_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    step: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_alerts_dedupe"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    # One alert per (kind, subject) occurrence: a retried job must not page ops twice.
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    salesorder_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)  # pushed to ALERT_WEBHOOK_URL
+
+
+class ApiToken(Base):
+    """Upstream access tokens shared by every process (Zoho allows 10 token requests per 10 minutes)."""
+
+    __tablename__ = "api_tokens"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)  # "shiprocket", "zoho"
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

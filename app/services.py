@@ -1,0 +1,63 @@
+"""Everything a process needs to do work, built once per process (API or worker): the engine, one
+shared httpx.AsyncClient, the upstream clients, the courier rules and the queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.db import make_engine, make_sessionmaker
+from app.fulfilment.courier_choice import CourierRules, load_rules
+from app.fulfilment.order_mapping import ParcelDefaults
+from app.integrations.aggregator import Aggregator
+from app.integrations.http import RetryPolicy
+from app.integrations.shiprocket.client import ShiprocketClient
+from app.integrations.zoho.client import ZohoClient
+from app.queue import Queue
+from app.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    aggregator: Aggregator
+    zoho: ZohoClient
+    rules: CourierRules
+    queue: Queue
+
+    @property
+    def parcel_defaults(self) -> ParcelDefaults:
+        s = self.settings
+        return ParcelDefaults(s.DEFAULT_WEIGHT_KG, s.DEFAULT_LENGTH_CM, s.DEFAULT_BREADTH_CM, s.DEFAULT_HEIGHT_CM)
+
+    async def close(self) -> None:
+        await self.queue.close()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def build_services(settings: Settings, engine: AsyncEngine | None = None) -> Services:
+    engine = engine or make_engine(settings.DATABASE_URL)
+    sessionmaker = make_sessionmaker(engine)
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.HTTP_TIMEOUT_SECONDS, connect=min(10.0, settings.HTTP_TIMEOUT_SECONDS)),
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        headers={"User-Agent": "Shipbridge/0.1"},
+    )
+    policy = RetryPolicy(max_retries=settings.HTTP_MAX_RETRIES, base_delay=settings.HTTP_BACKOFF_BASE_SECONDS,
+                         max_delay=settings.HTTP_BACKOFF_MAX_SECONDS)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        http=http,
+        aggregator=ShiprocketClient(http, settings, sessionmaker, policy),
+        zoho=ZohoClient(http, settings, sessionmaker, policy),
+        rules=load_rules(settings.courier_rules_path),
+        queue=Queue(settings.REDIS_URL),
+    )

@@ -1,0 +1,150 @@
+"""One Settings object, read from the environment (and `.env`). Secrets are SecretStr so they never
+print; a missing required setting stops every process at start-up with the full list of what is missing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Settings without which no process can do its job. Named so the error lists every one at once.
+REQUIRED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SHIPROCKET_EMAIL",
+    "SHIPROCKET_PASSWORD",
+    "SHIPROCKET_WEBHOOK_TOKEN",
+    "SHIPROCKET_PICKUP_LOCATION",
+    "SHIPROCKET_PICKUP_PINCODE",
+    "ZOHO_CLIENT_ID",
+    "ZOHO_CLIENT_SECRET",
+    "ZOHO_REFRESH_TOKEN",
+    "ZOHO_ORGANIZATION_ID",
+    "ZOHO_WEBHOOK_SECRET",
+    "OPS_TOKEN",
+)
+
+
+class MissingSettings(RuntimeError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__("missing required settings: " + ", ".join(names))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=True)
+
+    # Storage and queue
+    DATABASE_URL: str = ""
+    REDIS_URL: str = ""
+
+    # Shiprocket
+    SHIPROCKET_BASE_URL: str = "https://apiv2.shiprocket.in/v1/external"
+    SHIPROCKET_EMAIL: str = ""
+    SHIPROCKET_PASSWORD: SecretStr = SecretStr("")
+    SHIPROCKET_WEBHOOK_TOKEN: SecretStr = SecretStr("")
+    SHIPROCKET_PICKUP_LOCATION: str = ""
+    SHIPROCKET_PICKUP_PINCODE: str = ""
+    # Shiprocket tokens live 10 days; refresh this long before `exp` so no call meets an expired token.
+    SHIPROCKET_TOKEN_REFRESH_MARGIN_SECONDS: int = 86400
+
+    # Zoho
+    ZOHO_ACCOUNTS_URL: str = "https://accounts.zoho.in"
+    ZOHO_API_URL: str = "https://www.zohoapis.in"
+    ZOHO_CLIENT_ID: str = ""
+    ZOHO_CLIENT_SECRET: SecretStr = SecretStr("")
+    ZOHO_REFRESH_TOKEN: SecretStr = SecretStr("")
+    ZOHO_ORGANIZATION_ID: str = ""
+    ZOHO_WEBHOOK_SECRET: SecretStr = SecretStr("")
+    ZOHO_TOKEN_REFRESH_MARGIN_SECONDS: int = 300
+
+    # Ops
+    OPS_TOKEN: SecretStr = SecretStr("")
+    ALERT_WEBHOOK_URL: str = ""  # optional: alerts are also POSTed here as JSON (Slack/Cliq-style incoming hook)
+
+    # Sales-order custom fields (api_name) written back by Shipbridge
+    CF_AWB_NUMBER: str = "cf_awb_number"
+    CF_SHIPROCKET_ORDER_ID: str = "cf_shiprocket_order_id"
+    CF_COURIER_PARTNER: str = "cf_courier_partner"
+    CF_SHIPMENT_STATUS: str = "cf_shipment_status"
+    CF_PAYMENT_METHOD: str = "cf_payment_method"
+    CF_COD_REMITTANCE_ID: str = "cf_cod_remittance_id"
+
+    # Parcel defaults when items carry no package details
+    DEFAULT_WEIGHT_KG: Decimal = Decimal("0.5")
+    DEFAULT_LENGTH_CM: Decimal = Decimal("20")
+    DEFAULT_BREADTH_CM: Decimal = Decimal("15")
+    DEFAULT_HEIGHT_CM: Decimal = Decimal("10")
+
+    # Courier choice: a TOML rules file the seller edits; empty = the bundled default rules.
+    COURIER_RULES_FILE: str = ""
+
+    # Fulfilment behaviour
+    AWB_RETRY_DELAY_SECONDS: float = 300.0
+    AWB_MAX_ATTEMPTS: int = 2
+
+    # Housekeeping: the sweeper re-enqueues inbox rows and stalled shipments older than this.
+    SWEEP_INTERVAL_SECONDS: int = 60
+    SWEEP_STALE_SECONDS: int = 120
+
+    # HTTP behaviour towards upstreams
+    HTTP_TIMEOUT_SECONDS: float = 20.0
+    HTTP_MAX_RETRIES: int = 3
+    HTTP_BACKOFF_BASE_SECONDS: float = 0.5
+    HTTP_BACKOFF_MAX_SECONDS: float = 30.0
+
+    LOG_LEVEL: str = "INFO"
+
+    def missing(self) -> list[str]:
+        out = []
+        for name in REQUIRED:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if not str(value).strip():
+                out.append(name)
+        return out
+
+    def require_complete(self) -> Settings:
+        missing = self.missing()
+        if missing:
+            raise MissingSettings(missing)
+        return self
+
+    @property
+    def courier_rules_path(self) -> Path:
+        if self.COURIER_RULES_FILE:
+            return Path(self.COURIER_RULES_FILE)
+        return Path(__file__).parent / "fulfilment" / "courier_rules.toml"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:  # a malformed value: say which variable, never echo its value
+        names = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        raise RuntimeError(f"invalid settings: {names}") from None
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept a plain postgresql:// URL (as operators write it) and select the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def load_settings_or_exit() -> Settings:
+    """For process entry points: refuse to start, naming every missing variable, rather than fail later."""
+    import sys
+
+    try:
+        return get_settings().require_complete()
+    except (MissingSettings, RuntimeError) as exc:
+        print(f"shipbridge: cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,142 @@
+"""Real Postgres and Redis for every test: the ones named by TEST_DATABASE_URL / TEST_REDIS_URL, or
+embedded ones started here. External HTTP goes to the Shiprocket and Zoho simulators over loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.migrate import upgrade
+from app.sandbox.server import ThreadedServer
+from app.sandbox.shiprocket import ShiprocketSim
+from app.sandbox.shiprocket import create_app as shiprocket_app
+from app.sandbox.zoho import ZohoSim
+from app.sandbox.zoho import create_app as zoho_app
+from app.services import Services, build_services
+from app.settings import Settings, get_settings
+from tests.harness import OPS_TOKEN, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
+
+TABLES = ("shipment_log", "shipments", "inbox_events", "alerts", "api_tokens")
+
+
+@pytest.fixture(scope="session")
+def scratch() -> Iterator[Path]:
+    # Short path: Postgres' unix socket path must stay under ~100 characters.
+    path = Path(tempfile.mkdtemp(prefix="sbt-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(scratch: Path) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    server = None
+    if not url:
+        server = EmbeddedPostgres(scratch / "pg")
+        server.start()
+        url = server.create_database("shipbridge_test")
+    upgrade(url)
+    yield url
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(scratch: Path) -> Iterator[EmbeddedRedis | None]:
+    if os.environ.get("TEST_REDIS_URL"):
+        yield None
+        return
+    server = EmbeddedRedis(scratch / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: EmbeddedRedis | None) -> str:
+    return os.environ.get("TEST_REDIS_URL") or (redis_server.url if redis_server else "")
+
+
+@pytest.fixture(scope="session")
+def shiprocket_sim() -> Iterator[ShiprocketSim]:
+    sim = ShiprocketSim()
+    server = ThreadedServer(shiprocket_app(sim)).start()
+    sim.base_url = f"{server.url}/v1/external"  # type: ignore[attr-defined]
+    yield sim
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def zoho_sim() -> Iterator[ZohoSim]:
+    sim = ZohoSim()
+    server = ThreadedServer(zoho_app(sim)).start()
+    sim.base_url = server.url  # type: ignore[attr-defined]
+    yield sim
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, zoho_sim: ZohoSim) -> dict[str, str]:
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SHIPROCKET_BASE_URL": shiprocket_sim.base_url,  # type: ignore[attr-defined]
+        "SHIPROCKET_EMAIL": shiprocket_sim.email,
+        "SHIPROCKET_PASSWORD": shiprocket_sim.password,
+        "SHIPROCKET_WEBHOOK_TOKEN": SHIPROCKET_WEBHOOK_TOKEN,
+        "SHIPROCKET_PICKUP_LOCATION": "Primary Warehouse",
+        "SHIPROCKET_PICKUP_PINCODE": "400001",
+        "ZOHO_ACCOUNTS_URL": zoho_sim.base_url,  # type: ignore[attr-defined]
+        "ZOHO_API_URL": zoho_sim.base_url,  # type: ignore[attr-defined]
+        "ZOHO_CLIENT_ID": zoho_sim.client_id,
+        "ZOHO_CLIENT_SECRET": zoho_sim.client_secret,
+        "ZOHO_REFRESH_TOKEN": zoho_sim.refresh_token,
+        "ZOHO_ORGANIZATION_ID": zoho_sim.organization_id,
+        "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "OPS_TOKEN": OPS_TOKEN,
+        # Fast clocks for tests: tiny backoffs, a sub-second AWB retry, a short stale window.
+        "HTTP_BACKOFF_BASE_SECONDS": "0.01",
+        "HTTP_BACKOFF_MAX_SECONDS": "0.2",
+        "HTTP_TIMEOUT_SECONDS": "5",
+        "AWB_RETRY_DELAY_SECONDS": "0.3",
+        "SWEEP_STALE_SECONDS": "1",
+        "SWEEP_INTERVAL_SECONDS": "1",
+        "LOG_LEVEL": "INFO",
+    }
+    os.environ.update(env)  # subprocess workers and `workers.main` read the environment
+    get_settings.cache_clear()
+    return env
+
+
+@pytest.fixture
+def settings(base_env: dict[str, str]) -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+async def clean(base_env: dict[str, str], database_url: str, redis_url: str,
+                shiprocket_sim: ShiprocketSim, zoho_sim: ZohoSim) -> None:
+    from app.db import make_engine
+
+    engine = make_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+    redis.Redis.from_url(redis_url).flushdb()
+    shiprocket_sim.reset()
+    zoho_sim.reset()
+
+
+@pytest.fixture
+async def svc(settings: Settings, clean: None) -> AsyncIterator[Services]:
+    services = build_services(settings)
+    yield services
+    await services.close()
