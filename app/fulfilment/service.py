@@ -194,7 +194,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
         assignment = await svc.aggregator.assign_awb(shipment.sr_shipment_id, shipment.courier_id)
     except AwbAlreadyAssigned as exc:
         # An earlier attempt got through after all (its reply was lost): read the AWB it produced.
-        assignment = await svc.aggregator.shipment_awb(shipment.sr_shipment_id)
+        assignment = await svc.aggregator.shipment_awb(shipment.sr_order_id or "", shipment.sr_shipment_id)
         failure = exc.upstream_message
     except UpstreamError as exc:
         failure = exc.upstream_message

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:16:33.498843
+Create Date: 2026-11-23 03:28:01.861727
 """
 from collections.abc import Sequence
 
@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('salesorder_id', sa.String(length=40), nullable=False),
     sa.Column('salesorder_number', sa.String(length=60), nullable=False),
+    sa.Column('channel_order_id', sa.String(length=60), nullable=False),
     sa.Column('state', sa.String(length=30), nullable=False),
     sa.Column('order', postgresql.JSONB(astext_type=sa.Text()).with_variant(sa.JSON(), 'sqlite'), nullable=False),
     sa.Column('payment_method', sa.String(length=10), nullable=False),

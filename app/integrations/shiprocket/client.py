@@ -121,19 +121,20 @@ class ShiprocketClient:
             raise self._refused(response)
         return mapping.parse_awb_assignment(body)
 
-    async def shipment_awb(self, shipment_id: str) -> AwbAssignment | None:
-        """The AWB Shiprocket already holds for a shipment, if any (used after 'AWB is already assigned')."""
-        response = await self._call("GET", f"/courier/track/shipment/{shipment_id}")
+    async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None:
+        """The AWB Shiprocket already holds for a shipment, if any (used after 'AWB is already assigned').
+        Read from the order itself: tracking knows nothing until the courier's first scan."""
+        response = await self._call("GET", f"/orders/show/{order_id}")
         if response.status_code != 200:
             return None
-        body = parse_body(response) or {}
-        data = body.get("tracking_data") if isinstance(body, dict) else None
-        tracks = (data or {}).get("shipment_track") or []
-        for track in tracks:
-            if track.get("awb_code"):
-                cid = track.get("courier_company_id")
-                return AwbAssignment(awb=str(track["awb_code"]), courier_id=int(cid) if cid else None,
-                                     courier_name=str(track.get("courier_name") or ""))
+        body = parse_body(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        shipments = (data or {}).get("shipments")
+        for ship in shipments if isinstance(shipments, list) else [shipments or {}]:
+            if ship.get("awb") and str(ship.get("id") or shipment_id) == str(shipment_id):
+                cid = ship.get("courier_id")
+                return AwbAssignment(awb=str(ship["awb"]), courier_id=int(cid) if str(cid or "").isdigit() else None,
+                                     courier_name=str(ship.get("courier") or ""))
         return None
 
     async def cancel(self, order_ids: list[str]) -> None:

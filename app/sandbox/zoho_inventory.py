@@ -1,0 +1,490 @@
+"""Zoho Inventory v1 behaviour of the simulator, part 1: items and stock levels, contacts, sales
+orders and their custom fields (packages, shipments, returns and adjustments: zoho_fulfilment.py).
+
+Sales orders are stored with Decimal money and rendered on demand (`_so_view`), so derived fields —
+`packages[]`, `invoices[]`, shipped/invoiced/paid status — can never drift from the documents they
+summarise. Custom fields are kept as {api_name: value} and rendered into both `custom_fields[]` and
+`custom_field_hash` the way Zoho returns them (only fields holding a value are listed).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from app.sandbox.zoho_common import (
+    E_BAD_STATUS,
+    E_EXISTS,
+    E_NO_STOCK,
+    E_QUANTITY,
+    SimState,
+    ZohoError,
+    dec,
+    invalid,
+    money,
+    not_found,
+    paginate,
+    parse_time,
+    search,
+    sort_rows,
+    text_match,
+    zoho_date,
+    zoho_time,
+)
+
+ZERO = Decimal(0)
+
+
+def required(body: Mapping[str, Any], field: str) -> Any:
+    value = body.get(field)
+    if value is None or value == "" or value == []:
+        raise invalid(field)
+    return value
+
+
+def line_specs(body: Mapping[str, Any], field: str = "line_items") -> list[Mapping[str, Any]]:
+    """A required, non-empty list of JSON objects (anything else is Zoho's code 4 for the field)."""
+    specs = required(body, field)
+    if not isinstance(specs, list) or not all(isinstance(spec, Mapping) for spec in specs):
+        raise invalid(field)
+    return specs
+
+
+def positive(value: Any, field: str = "quantity") -> Decimal:
+    qty = dec(value, field)
+    if qty <= 0:
+        raise invalid(field)
+    return qty
+
+
+class InventoryMixin(SimState):
+    """Inventory operations; state lives on ZohoSim (see ZohoSim.reset)."""
+
+    # ---------------------------------------------------------------- bookkeeping helpers
+    def _stamp(self, doc: dict[str, Any]) -> dict[str, Any]:
+        now = self.clock.now().replace(microsecond=0)
+        self._seq += 1
+        doc.update(_seq=self._seq, _created_time=now, created_time=zoho_time(now))
+        doc.update(_last_modified_time=now, last_modified_time=zoho_time(now))
+        return doc
+
+    def _touch(self, doc: dict[str, Any]) -> None:
+        """Bump last_modified_time; always strictly later, so (id, last_modified_time) dedupe works."""
+        now = self.clock.now().replace(microsecond=0)
+        prev = doc.get("_last_modified_time")
+        if prev is not None and now <= prev:
+            now = prev + timedelta(seconds=1)
+        doc.update(_last_modified_time=now, last_modified_time=zoho_time(now))
+
+    def _location(self, location_id: str | None, status: int = 400) -> dict[str, Any]:
+        loc = self.locations.get(str(location_id or self.primary_location_id))
+        if loc is None:
+            raise not_found("Location", status)
+        return loc
+
+    # ---------------------------------------------------------------- items and stock
+    def _item(self, item_id: Any, status: int = 404) -> dict[str, Any]:
+        item = self.items.get(str(item_id))
+        if item is None:
+            raise not_found("Item", status)
+        return item
+
+    def _committed(self, item_id: str) -> Decimal:
+        total = ZERO
+        for so in self.salesorders.values():
+            if so["status"] in ("confirmed", "onhold"):
+                for line in so["line_items"]:
+                    if line["item_id"] == item_id:
+                        total += max(line["quantity"] - line["quantity_shipped"], ZERO)
+        return total
+
+    def _item_view(self, item: dict[str, Any]) -> dict[str, Any]:
+        on_hand = sum(item["_stock"].values(), ZERO)
+        committed = self._committed(item["item_id"])
+        view = dict(item)
+        view.update(stock_on_hand=on_hand, available_stock=on_hand,
+                    actual_available_stock=on_hand - committed,
+                    available_for_sale_stock=on_hand - committed)
+        view["locations"] = [
+            {"location_id": loc_id, "location_name": loc["location_name"], "status": "active",
+             "is_primary": loc["is_primary"], "location_stock_on_hand": item["_stock"].get(loc_id, ZERO),
+             "location_available_stock": item["_stock"].get(loc_id, ZERO),
+             "location_actual_available_stock": item["_stock"].get(loc_id, ZERO)}
+            for loc_id, loc in self.locations.items()]
+        return view
+
+    def _list_items(self, query: Mapping[str, str]) -> tuple[list[dict], dict]:
+        rows = [i for i in self.items.values()
+                if text_match(query, "sku", i["sku"]) and text_match(query, "name", i["name"])
+                and search(query.get("search_text"), (i["name"], i["sku"], i["description"]))]
+        column, order = sort_rows(rows, query, {"name", "sku", "rate", "created_time", "last_modified_time"},
+                                  default="name", default_order="A")
+        page, context = paginate(rows, query, report_name="Items", sort_column=column, sort_order=order)
+        return [self._item_view(i) for i in page], context
+
+    def _apply_stock_moves(self, moves: list[tuple[str, str, Decimal]]) -> None:
+        """Check every (item, location, delta) first, then apply them all: all-or-nothing."""
+        totals: dict[tuple[str, str], Decimal] = {}
+        for item_id, loc_id, delta in moves:
+            totals[(item_id, loc_id)] = totals.get((item_id, loc_id), ZERO) + delta
+        if not self.allow_negative_stock:
+            for (item_id, loc_id), delta in totals.items():
+                item = self.items[item_id]
+                have = item["_stock"].get(loc_id, ZERO)
+                if have + delta < 0:
+                    raise ZohoError(E_NO_STOCK, f"The stock on hand for '{item['name']}' in "
+                                    f"{self.locations[loc_id]['location_name']} is {have}, which is "
+                                    f"insufficient for this transaction.")
+        for (item_id, loc_id), delta in totals.items():
+            stock = self.items[item_id]["_stock"]
+            stock[loc_id] = stock.get(loc_id, ZERO) + delta
+
+    # ---------------------------------------------------------------- contacts
+    def _contact(self, contact_id: Any, status: int = 400) -> dict[str, Any]:
+        contact = self.contacts.get(str(contact_id))
+        if contact is None:
+            raise not_found("Contact", status)
+        return contact
+
+    def _ensure_contact(self, name: str, email: str, phone: str,
+                        address: dict[str, Any], payment_terms_label: str) -> dict[str, Any]:
+        for contact in self.contacts.values():
+            if contact["contact_name"] == name and contact["email"] == email:
+                return contact
+        first, _, last = name.partition(" ")
+        cid, person_id = self.ids.new_id(), self.ids.new_id()
+        contact = self._stamp({
+            "contact_id": cid, "contact_name": name, "customer_name": name, "company_name": "",
+            "contact_type": "customer", "customer_sub_type": "individual", "status": "active",
+            "email": email, "phone": phone, "mobile": phone, "currency_code": "INR",
+            "payment_terms": _terms_days(payment_terms_label), "payment_terms_label": payment_terms_label,
+            "gst_treatment": "consumer", "place_of_supply": address.get("state_code", ""),
+            "billing_address": dict(address), "shipping_address": dict(address),
+            "contact_persons": [{"contact_person_id": person_id, "first_name": first, "last_name": last,
+                                 "email": email, "phone": phone, "mobile": phone,
+                                 "is_primary_contact": True}],
+        })
+        self.contacts[cid] = contact
+        return contact
+
+    # ---------------------------------------------------------------- custom fields
+    def add_custom_field(self, api_name: str, label: str | None = None, *,
+                         data_type: str = "string") -> dict[str, Any]:
+        """Define a sales-order custom field (Settings -> Preferences -> Sales Orders -> Fields)."""
+        with self._lock:
+            if api_name in self.so_custom_fields:
+                return dict(self.so_custom_fields[api_name])
+            label = label or api_name.removeprefix("cf_").replace("_", " ").title()
+            definition = {"customfield_id": self.ids.new_id(), "label": label, "api_name": api_name,
+                          "placeholder": api_name, "data_type": data_type,
+                          "index": len(self.so_custom_fields) + 1}
+            self.so_custom_fields[api_name] = definition
+            return dict(definition)
+
+    def _resolve_custom_field(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        for definition in self.so_custom_fields.values():
+            if (entry.get("api_name") in (definition["api_name"],)
+                    or str(entry.get("customfield_id", "")) == definition["customfield_id"]
+                    or entry.get("placeholder") == definition["placeholder"]
+                    or (entry.get("label") and entry.get("label") == definition["label"])):
+                return definition
+        raise invalid("custom_fields")
+
+    def _apply_custom_fields(self, so: dict[str, Any], entries: Any) -> None:
+        if not isinstance(entries, list):
+            raise invalid("custom_fields")
+        updates = {}
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                raise invalid("custom_fields")
+            definition = self._resolve_custom_field(entry)
+            value = entry.get("value")
+            updates[definition["api_name"]] = "" if value is None else str(value)
+        for api_name, value in updates.items():
+            if value == "":
+                so["_cf"].pop(api_name, None)  # Zoho only lists fields that hold a value
+            else:
+                so["_cf"][api_name] = value
+        self._render_custom_fields(so)
+
+    def _render_custom_fields(self, so: dict[str, Any]) -> None:
+        fields, hashed = [], {}
+        for api_name, value in so["_cf"].items():
+            d = self.so_custom_fields[api_name]
+            fields.append({
+                "field_id": d["customfield_id"], "customfield_id": d["customfield_id"], "index": d["index"],
+                "label": d["label"], "api_name": api_name, "placeholder": d["placeholder"],
+                "data_type": d["data_type"], "value": value, "value_formatted": value, "is_active": True,
+                "show_on_pdf": False, "show_in_all_pdf": False, "edit_on_portal": False,
+                "edit_on_store": False, "show_in_portal": False, "search_entity": "salesorder"})
+            hashed[api_name] = value
+            hashed[f"{api_name}_unformatted"] = value
+        so["custom_fields"], so["custom_field_hash"] = fields, hashed
+
+    # ---------------------------------------------------------------- sales orders
+    def _so(self, salesorder_id: Any, status: int = 404) -> dict[str, Any]:
+        so = self.salesorders.get(str(salesorder_id))
+        if so is None:
+            raise not_found("Sales Order", status)
+        return so
+
+    def _make_line(self, spec: Mapping[str, Any], order: int, location_id: str,
+                   existing: dict[str, Any] | None = None) -> dict[str, Any]:
+        if existing is None:
+            item = self._item(required(spec, "item_id"), status=400)
+        else:
+            item = self.items[existing["item_id"]]
+        loc = self._location(spec.get("location_id") or (existing or {}).get("location_id") or location_id)
+        rate = money(spec["rate"], "rate") if spec.get("rate") not in (None, "") else (
+            existing["rate"] if existing else item["rate"])
+        quantity = positive(spec["quantity"]) if "quantity" in spec else (
+            existing["quantity"] if existing else positive(None))
+        pct = dec(spec.get("tax_percentage", (existing or {}).get("tax_percentage", 0)), "tax_percentage")
+        line = existing if existing is not None else {
+            "line_item_id": self.ids.new_id(), "item_id": item["item_id"], "sku": item["sku"],
+            "name": item["name"], "quantity_invoiced": ZERO, "quantity_packed": ZERO,
+            "quantity_shipped": ZERO, "unit": item["unit"], "hsn_or_sac": item["hsn_or_sac"],
+            "item_custom_fields": [], "is_combo_product": False, "is_invoiced": False, "discount": 0,
+            "tax_id": "", "tax_type": "tax", "image_name": "", "image_type": ""}
+        if quantity < line["quantity_packed"] or quantity < line["quantity_shipped"]:
+            raise ZohoError(E_QUANTITY, f"The quantity of '{line['name']}' cannot be less than the "
+                                        "quantity already packed or shipped.")
+        line.update(item_order=order, rate=rate, bcy_rate=rate, quantity=quantity,
+                    description=spec.get("description", line.get("description", item["description"])),
+                    tax_percentage=pct, tax_name=f"GST{pct.normalize()}" if pct else "",
+                    item_total=money(rate * quantity), location_id=loc["location_id"],
+                    location_name=loc["location_name"], warehouse_id=loc["location_id"],
+                    warehouse_name=loc["location_name"])
+        return line
+
+    def _recompute_totals(self, so: dict[str, Any]) -> None:
+        sub_total, tax_total = ZERO, ZERO
+        taxes: dict[str, Decimal] = {}
+        for line in so["line_items"]:
+            sub_total += line["item_total"]
+            if line["tax_percentage"]:
+                tax = money(line["item_total"] * line["tax_percentage"] / 100)
+                tax_total += tax
+                taxes[line["tax_name"]] = taxes.get(line["tax_name"], ZERO) + tax
+        so["sub_total"], so["tax_total"] = sub_total, tax_total
+        so["taxes"] = [{"tax_name": name, "tax_amount": amount} for name, amount in taxes.items()]
+        so["total"] = so["bcy_total"] = sub_total + tax_total + so["shipping_charge"] + so["adjustment"]
+
+    def _new_salesorder(self, contact: dict[str, Any], lines: Sequence[Mapping[str, Any]], *,
+                        number: str | None = None, status: str = "draft", reference_number: str = "",
+                        date: str | None = None, location_id: str | None = None,
+                        shipping_address: Mapping[str, Any] | None = None,
+                        billing_address: Mapping[str, Any] | None = None,
+                        payment_terms_label: str | None = None, shipping_charge: Any = 0,
+                        custom_fields: list[Mapping[str, Any]] | None = None,
+                        extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        if not lines:
+            raise invalid("line_items")
+        if number and any(s["salesorder_number"] == number for s in self.salesorders.values()):
+            raise ZohoError(E_EXISTS, f"Sales Order \"{number}\" already exists.")
+        loc = self._location(location_id)
+        built = [self._make_line(spec, i, loc["location_id"]) for i, spec in enumerate(lines)]
+        for entry in custom_fields or []:  # validate before an SO number is used up
+            self._resolve_custom_field(entry)
+        person = contact["contact_persons"][0]
+        terms_label = payment_terms_label or contact["payment_terms_label"]
+        so: dict[str, Any] = {
+            "salesorder_id": self.ids.new_id(), "salesorder_number": number or self.ids.number("SO-"),
+            "date": date or zoho_date(self.clock.today()), "shipment_date": "",
+            "reference_number": reference_number, "status": status, "customer_id": contact["contact_id"],
+            "customer_name": contact["contact_name"], "contact_persons": [person["contact_person_id"]],
+            "contact_persons_associated": [{
+                "contact_person_id": person["contact_person_id"],
+                "contact_person_name": contact["contact_name"], "first_name": person["first_name"],
+                "last_name": person["last_name"], "contact_person_email": person["email"],
+                "phone": person["phone"], "mobile": person["mobile"],
+                "communication_preference": {"is_email_enabled": True, "is_whatsapp_enabled": False}}],
+            "currency_id": self.currency_id, "currency_code": "INR", "currency_symbol": "₹",
+            "exchange_rate": 1, "discount_amount": 0, "discount": 0, "discount_type": "entity_level",
+            "is_discount_before_tax": True, "estimate_id": "", "delivery_method": "",
+            "delivery_method_id": "", "is_inclusive_tax": False, "sales_channel": "direct_sales",
+            "is_dropshipped": False, "is_backordered": False, "is_backorder_allowed": False,
+            "location_id": loc["location_id"], "location_name": loc["location_name"],
+            "shipping_charge": money(shipping_charge or 0, "shipping_charge"), "adjustment": ZERO,
+            "adjustment_description": "", "price_precision": 2, "pricebook_id": "",
+            "payment_terms": _terms_days(terms_label), "payment_terms_label": terms_label,
+            "billing_address": {**contact["billing_address"], **(billing_address or shipping_address or {})},
+            "shipping_address": {**contact["shipping_address"], **(shipping_address or {})},
+            "notes": "", "terms": "", "template_id": self.template_id, "template_name": "Standard Template",
+            "template_type": "standard", "salesperson_id": "", "salesperson_name": "",
+            "gst_no": "", "gst_treatment": "consumer", "is_pre_gst": False, "documents": [],
+            "place_of_supply": contact["shipping_address"].get("state_code", ""), "is_emailed": False,
+            "has_unconfirmed_line_item": False, "purchaseorders": [], "_cf": {},
+        }
+        so["line_items"] = built
+        for key, value in (extra or {}).items():
+            so[key] = value
+        self._stamp(so)
+        self._recompute_totals(so)
+        so["_cf"] = {}
+        self._render_custom_fields(so)
+        if custom_fields:
+            self._apply_custom_fields(so, list(custom_fields))
+        self.salesorders[so["salesorder_id"]] = so
+        return so
+
+    def _so_view(self, so: dict[str, Any]) -> dict[str, Any]:
+        view = dict(so)
+        packages = [p for p in self.packages.values() if p["salesorder_id"] == so["salesorder_id"]]
+        view["packages"] = [self._so_package_entry(p) for p in packages]
+        view["invoices"] = self._so_invoice_entries(so["salesorder_id"])
+        ordered = sum((ln["quantity"] for ln in so["line_items"]), ZERO)
+        shipped = sum((ln["quantity_shipped"] for ln in so["line_items"]), ZERO)
+        invoiced = sum((ln["quantity_invoiced"] for ln in so["line_items"]), ZERO)
+        if shipped == 0:
+            shipped_status = "pending"
+        elif shipped < ordered:
+            shipped_status = "partially_shipped"
+        elif all(p["status"] == "delivered" for p in packages if p["shipment_id"]):
+            shipped_status = "fulfilled"
+        else:
+            shipped_status = "shipped"
+        status = so["status"]
+        if status == "confirmed" and shipped_status == "fulfilled":
+            status = "fulfilled"
+        view.update(status=status, order_status=status, current_sub_status=status,
+                    shipped_status=shipped_status,
+                    invoiced_status=("not_invoiced" if invoiced == 0 else
+                                     "partially_invoiced" if invoiced < ordered else "invoiced"),
+                    paid_status=self._so_paid_status(so["salesorder_id"]))
+        return view
+
+    def _so_list_row(self, so: dict[str, Any]) -> dict[str, Any]:
+        view = self._so_view(so)
+        keys = ("salesorder_id", "customer_name", "customer_id", "status", "order_status",
+                "invoiced_status", "paid_status", "shipped_status", "current_sub_status",
+                "salesorder_number", "reference_number", "date", "shipment_date", "currency_id",
+                "currency_code", "total", "bcy_total", "created_time", "last_modified_time", "is_emailed",
+                "sales_channel", "location_id", "location_name", "delivery_method", "custom_fields",
+                "payment_terms_label")
+        row = {k: view[k] for k in keys}
+        row.update(quantity=sum((ln["quantity"] for ln in so["line_items"]), ZERO),
+                   quantity_invoiced=sum((ln["quantity_invoiced"] for ln in so["line_items"]), ZERO),
+                   quantity_packed=sum((ln["quantity_packed"] for ln in so["line_items"]), ZERO),
+                   quantity_shipped=sum((ln["quantity_shipped"] for ln in so["line_items"]), ZERO),
+                   is_drop_shipment=False, is_backorder=False, shipment_days="")
+        row.update(so["custom_field_hash"])  # list rows carry cf_* keys at top level
+        return row
+
+    def _list_salesorders(self, query: Mapping[str, str]) -> tuple[list[dict], dict]:
+        applied = query.get("filter_by", "Status.All")
+        wanted = applied.split(".", 1)[-1].lower()
+        since = parse_time(query["last_modified_time"]) if query.get("last_modified_time") else None
+        rows = []
+        for so in self.salesorders.values():
+            view = self._so_view(so)
+            if wanted != "all" and wanted not in (view["status"], so["status"], view["shipped_status"]):
+                continue
+            if query.get("customer_id") and so["customer_id"] != query["customer_id"]:
+                continue
+            if not (text_match(query, "salesorder_number", so["salesorder_number"])
+                    and text_match(query, "reference_number", so["reference_number"])):
+                continue
+            if since and so["_last_modified_time"] < since:
+                continue
+            if not search(query.get("search_text"),
+                          (so["salesorder_number"], so["reference_number"], so["customer_name"])):
+                continue
+            rows.append(so)
+        column, order = sort_rows(rows, query, {"date", "created_time", "last_modified_time", "total",
+                                                "salesorder_number", "customer_name"})
+        page, context = paginate(rows, query, report_name="Sales Orders", applied_filter=applied,
+                                 sort_column=column, sort_order=order)
+        return [self._so_list_row(so) for so in page], context
+
+    def _create_salesorder_api(self, body: Mapping[str, Any],
+                               query: Mapping[str, str]) -> dict[str, Any]:
+        contact = self._contact(required(body, "customer_id"))
+        number = body.get("salesorder_number") or None
+        if query.get("ignore_auto_number_generation", "").lower() == "true" and not number:
+            raise invalid("salesorder_number")
+        lines = line_specs(body)
+        extra = {k: body[k] for k in ("notes", "terms", "shipment_date", "delivery_method",
+                                      "place_of_supply", "gst_no", "gst_treatment") if k in body}
+        return self._new_salesorder(
+            contact, lines, number=number, reference_number=body.get("reference_number", ""),
+            date=body.get("date"), location_id=body.get("location_id"),
+            shipping_address=body.get("shipping_address"), billing_address=body.get("billing_address"),
+            payment_terms_label=body.get("payment_terms_label"),
+            shipping_charge=body.get("shipping_charge", 0), custom_fields=body.get("custom_fields"),
+            extra=extra)
+
+    def _update_salesorder(self, salesorder_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """PUT semantics: partial merge, all-or-nothing (a rejected update leaves the SO untouched)."""
+        so = self._so(salesorder_id)
+        snapshot = copy.deepcopy(so)
+        try:
+            return self._merge_salesorder(so, body)
+        except ZohoError:
+            so.clear()
+            so.update(snapshot)
+            raise
+
+    def _merge_salesorder(self, so: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        if so["status"] == "void":
+            raise ZohoError(E_BAD_STATUS, "Void sales orders cannot be edited.")
+        if "customer_id" in body and str(body["customer_id"]) != so["customer_id"]:
+            contact = self._contact(body["customer_id"])
+            so.update(customer_id=contact["contact_id"], customer_name=contact["contact_name"])
+        number = body.get("salesorder_number")
+        if number and number != so["salesorder_number"]:
+            if any(s["salesorder_number"] == number for s in self.salesorders.values()):
+                raise ZohoError(E_EXISTS, f"Sales Order \"{number}\" already exists.")
+            so["salesorder_number"] = number
+        for key in ("reference_number", "date", "shipment_date", "notes", "terms", "delivery_method",
+                    "salesperson_name", "adjustment_description", "payment_terms_label", "place_of_supply",
+                    "gst_no", "gst_treatment"):
+            if key in body:
+                so[key] = body[key]
+        for key in ("shipping_charge", "adjustment"):
+            if key in body:
+                so[key] = money(body[key], key)
+        for key in ("shipping_address", "billing_address"):
+            if isinstance(body.get(key), Mapping):
+                so[key] = {**so[key], **body[key]}
+        if "line_items" in body:  # present -> replaces the lines; absent -> lines are kept
+            specs = body["line_items"]
+            if not isinstance(specs, list) or not specs or not all(isinstance(s, Mapping) for s in specs):
+                raise invalid("line_items")
+            current = {ln["line_item_id"]: ln for ln in so["line_items"]}
+            new_lines = []
+            for i, spec in enumerate(specs):
+                existing = current.pop(str(spec.get("line_item_id", "")), None)
+                new_lines.append(self._make_line(spec, i, so["location_id"], existing))
+            for dropped in current.values():
+                if dropped["quantity_packed"] or dropped["quantity_invoiced"]:
+                    raise ZohoError(E_QUANTITY, f"'{dropped['name']}' has been packed or invoiced and "
+                                                "cannot be removed from the sales order.")
+            so["line_items"] = new_lines
+        self._recompute_totals(so)
+        if "custom_fields" in body:
+            self._apply_custom_fields(so, body["custom_fields"])
+        self._touch(so)
+        return so
+
+    def _set_so_status(self, salesorder_id: str, status: str, http_status: int = 404) -> dict:
+        so = self._so(salesorder_id, http_status)
+        if status == "confirmed" and so["status"] == "void":
+            raise ZohoError(E_BAD_STATUS, "Void sales orders cannot be confirmed.")
+        if status == "void" and any(ln["quantity_shipped"] for ln in so["line_items"]):
+            raise ZohoError(E_BAD_STATUS, "Sales orders with shipped items cannot be voided.")
+        if status == "void" and any(inv["salesorder_id"] == so["salesorder_id"] and inv["status"] != "void"
+                                    for inv in self.invoices.values()):
+            raise ZohoError(E_BAD_STATUS, "Sales orders that have been invoiced cannot be voided.")
+        if so["status"] != status:
+            so["status"] = status
+            self._touch(so)
+        return so
+
+def _terms_days(label: str) -> int:
+    digits = "".join(ch for ch in label if ch.isdigit())
+    return int(digits) if digits else 0
+

@@ -1,0 +1,194 @@
+"""End to end: a signed Zoho webhook through the API, the inbox, the real arq worker on real Redis and
+Postgres, to the Shiprocket and Zoho simulators over HTTP."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from app.main import create_app
+from app.models import InboxEvent, InboxState
+from tests.harness import api_client, eventually, running_worker
+from tests.spine_helpers import alerts, confirmed_order, count, deliver, in_state, inbox, shipment
+
+
+async def test_confirmed_order_gets_awb_written_back_to_zoho(svc, shiprocket_sim, zoho_sim):
+    so_id = confirmed_order(zoho_sim, terms="Cash on Delivery", qty=2)
+    number = zoho_sim.salesorder(so_id)["salesorder_number"]
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        response = await deliver(client, zoho_sim, so_id)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["accepted"] is True and body["duplicate"] is False and body["event_id"]
+        sh = await eventually(in_state(svc, so_id, "synced"))
+
+    assert sh.awb and sh.courier_name and sh.sr_order_id
+    assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
+    assert zoho_sim.custom_field(so_id, "cf_courier_partner") == sh.courier_name
+    assert zoho_sim.custom_field(so_id, "cf_shiprocket_order_id") == sh.sr_order_id
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"
+    sr_order = shiprocket_sim.order_by_channel_id(number)
+    assert sr_order is not None
+    payload = sr_order.get("payload", sr_order)
+    assert payload["payment_method"] == "COD"
+    assert Decimal(str(payload["sub_total"])) == Decimal(str(zoho_sim.salesorder(so_id)["total"]))
+    assert payload["pickup_location"] == "Primary Warehouse"
+    assert "COD to tier-1 metro" in (sh.courier_reason or "")
+    # the parcel came from the item's package details: 2 x 420 g
+    assert sh.weight_kg == Decimal("0.840")
+    assert [e.state for e in await inbox(svc)] == [InboxState.done]
+
+
+async def test_form_encoded_variant_is_accepted(svc, zoho_sim):
+    so_id = confirmed_order(zoho_sim, terms="Due on Receipt")
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        response = await deliver(client, zoho_sim, so_id, form=True)
+        assert response.status_code == 200 and response.json()["accepted"] is True
+        sh = await eventually(in_state(svc, so_id, "synced"))
+    assert sh.payment_method == "Prepaid"
+
+
+async def test_bad_or_missing_signature_is_refused_and_nothing_stored(svc, zoho_sim):
+    so_id = confirmed_order(zoho_sim)
+    async with api_client(create_app(svc.settings, svc)) as client:
+        wrong = await deliver(client, zoho_sim, so_id, secret="notTheSecret999")
+        raw = zoho_sim.webhook_body(so_id)
+        missing = await client.post("/webhooks/zoho/salesorders", content=raw,
+                                    headers={"Content-Type": "application/json"})
+        tampered = await client.post("/webhooks/zoho/salesorders", content=raw + b" ",
+                                     headers={"Content-Type": "application/json",
+                                              "X-Zoho-Webhook-Signature": zoho_sim.sign(raw, svc.settings.ZOHO_WEBHOOK_SECRET.get_secret_value())})
+    assert (wrong.status_code, missing.status_code, tampered.status_code) == (401, 401, 401)
+    assert "Secret" not in wrong.text and svc.settings.ZOHO_WEBHOOK_SECRET.get_secret_value() not in wrong.text
+    assert await count(svc, InboxEvent) == 0
+
+
+async def test_same_webhook_five_times_gives_one_shiprocket_order(svc, shiprocket_sim, zoho_sim):
+    so_id = confirmed_order(zoho_sim)
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        answers = [await deliver(client, zoho_sim, so_id) for _ in range(5)]
+        await eventually(in_state(svc, so_id, "synced"))
+        # and a later edit of the already-shipped order (new last_modified_time) ships nothing new
+        zoho_sim.advance_time(5)
+        edited = await deliver(client, zoho_sim, so_id, body=_edited(zoho_sim.webhook_body(so_id)))
+        await eventually(lambda: _all_processed(svc))
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [a.json()["duplicate"] for a in answers] == [False, True, True, True, True]
+    assert len({a.json()["event_id"] for a in answers}) == 1
+    assert edited.json()["duplicate"] is False
+    assert len(shiprocket_sim.orders) == 1
+    assert sum(1 for m, p in shiprocket_sim.calls if p == "/orders/create/adhoc") == 1
+
+
+def _edited(raw: bytes) -> bytes:
+    body = json.loads(raw)
+    body["salesorder"]["last_modified_time"] = "2030-01-01T10:00:00+0530"
+    body["salesorder"]["status"] = "confirmed"
+    return json.dumps(body).encode()
+
+
+async def _all_processed(svc) -> bool:
+    return all(e.state != InboxState.pending for e in await inbox(svc))
+
+
+async def test_unconfirmed_order_recorded_and_ignored(svc, zoho_sim, shiprocket_sim):
+    so_id = confirmed_order(zoho_sim, confirm=False)  # still a draft
+    async with api_client(create_app(svc.settings, svc)) as client:
+        response = await deliver(client, zoho_sim, so_id)
+    assert response.status_code == 200 and response.json()["state"] == "ignored"
+    assert "not confirmed" in response.json()["reason"]
+    assert await shipment(svc, so_id) is None and shiprocket_sim.calls == []
+
+
+async def test_malformed_authenticated_body_is_kept_for_inspection(svc, zoho_sim):
+    raw = b'{"salesorder": {"status": "confirmed"'  # truncated JSON
+    async with api_client(create_app(svc.settings, svc)) as client:
+        response = await deliver(client, zoho_sim, "-", body=raw)
+        again = await deliver(client, zoho_sim, "-", body=b'{"invoice": {"invoice_id": "1"}}')
+    assert response.status_code == 200
+    assert response.json()["accepted"] is False and "not valid JSON" in response.json()["reason"]
+    assert again.status_code == 200 and "no `salesorder`" in again.json()["reason"]
+    events = await inbox(svc)
+    assert [e.state for e in events] == [InboxState.invalid, InboxState.invalid]
+    assert events[0].body == raw  # kept raw, byte for byte
+
+
+async def test_unserviceable_pincode_goes_to_serviceability_failed(svc, shiprocket_sim, zoho_sim):
+    shiprocket_sim.unserviceable_pincodes.add("744101")
+    so_id = confirmed_order(zoho_sim, pincode="744101", city="Port Blair")
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        await deliver(client, zoho_sim, so_id)
+        sh = await eventually(in_state(svc, so_id, "serviceability_failed"))
+        await eventually(lambda: _zoho_status(zoho_sim, so_id, "Serviceability Failed"))
+    assert "744101" in (sh.last_error or "")
+    assert len(await alerts(svc, "serviceability_failed")) == 1
+    assert shiprocket_sim.orders == {}
+
+
+async def _zoho_status(zoho_sim, so_id, value) -> bool:
+    return zoho_sim.custom_field(so_id, "cf_shipment_status") == value
+
+
+async def test_awb_failure_then_success_after_retry(svc, shiprocket_sim, zoho_sim):
+    shiprocket_sim.fail_awb_assignments(1, mode="error_in_200")
+    so_id = confirmed_order(zoho_sim)
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        await deliver(client, zoho_sim, so_id)
+        retrying = await eventually(in_state(svc, so_id, "awb_retry"))
+        assert retrying.next_attempt_at is not None and retrying.awb_attempts == 1
+        sh = await eventually(in_state(svc, so_id, "synced"))
+    assert sh.awb and sh.awb_attempts == 1 and sh.last_error is None
+    assert sum(1 for m, p in shiprocket_sim.calls if p == "/courier/assign/awb") == 2
+    assert await alerts(svc) == []
+    assert len(shiprocket_sim.orders) == 1
+
+
+async def test_awb_failure_twice_raises_alert_and_stops(svc, shiprocket_sim, zoho_sim):
+    shiprocket_sim.fail_awb_assignments(2, mode="http_400")
+    so_id = confirmed_order(zoho_sim)
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        await deliver(client, zoho_sim, so_id)
+        sh = await eventually(in_state(svc, so_id, "awb_failed"))
+        await eventually(lambda: _zoho_status(zoho_sim, so_id, "AWB Failed"))
+    assert sh.awb is None and sh.awb_attempts == 2
+    [alert] = await alerts(svc, "awb_failed")
+    assert zoho_sim.salesorder(so_id)["salesorder_number"] in alert.message
+    assert sum(1 for m, p in shiprocket_sim.calls if p == "/courier/assign/awb") == 2
+
+
+async def test_shiprocket_token_expiring_mid_run_relogs_once(svc, shiprocket_sim, zoho_sim):
+    first = confirmed_order(zoho_sim, number="SO-TOK-1")
+    second = confirmed_order(zoho_sim, number="SO-TOK-2")
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        await deliver(client, zoho_sim, first)
+        await eventually(in_state(svc, first, "synced"))
+        assert shiprocket_sim.login_count == 1
+        shiprocket_sim.expire_tokens()
+        await deliver(client, zoho_sim, second)
+        await eventually(in_state(svc, second, "synced"))
+    assert shiprocket_sim.login_count == 2
+    assert len(shiprocket_sim.orders) == 2
+
+
+async def test_no_upstream_call_in_the_request_path(svc, shiprocket_sim, zoho_sim):
+    """The endpoint answers from Postgres alone: with both upstreams slowed to 3 s per call, the answer
+    comes back before either simulator has seen a single request."""
+    shiprocket_sim.faults.set_latency(3.0)
+    zoho_sim.faults.set_latency(3.0)
+    so_id = confirmed_order(zoho_sim)
+    zoho_calls_before = list(zoho_sim.calls)
+    async with api_client(create_app(svc.settings, svc)) as client:
+        response = await deliver(client, zoho_sim, so_id)
+    assert response.status_code == 200 and response.json()["accepted"] is True
+    assert shiprocket_sim.calls == [] and zoho_sim.calls == zoho_calls_before
+
+
+async def test_payload_missing_fields_reads_the_order_from_zoho(svc, zoho_sim):
+    so_id = confirmed_order(zoho_sim)
+    thin = json.dumps({"salesorder": {"salesorder_id": so_id, "status": "confirmed",
+                                      "salesorder_number": zoho_sim.salesorder(so_id)["salesorder_number"]}}).encode()
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        await deliver(client, zoho_sim, so_id, body=thin)
+        sh = await eventually(in_state(svc, so_id, "synced"))
+    assert ("GET", f"/inventory/v1/salesorders/{so_id}") in zoho_sim.calls
+    assert sh.order["address"]["pincode"] == "560001"
