@@ -21,6 +21,8 @@ MAX_ATTEMPTS = 8  # after this many failed runs an event is parked as `failed` a
 
 class Source:
     zoho_salesorder = "zoho_salesorder"
+    tracking = "shiprocket_tracking"
+    cod_remittance = "cod_remittance"
 
 
 async def store_event(session: AsyncSession, *, source: str, dedupe_key: str, body: bytes, content_type: str,

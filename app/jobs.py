@@ -5,6 +5,7 @@ time, a killed worker, a lost deferred job)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,11 +41,21 @@ async def process_inbox_event(svc: Services, event_id: int) -> str:
     return str(event.state)
 
 
+Handler = Callable[[Services, InboxEvent], Awaitable[tuple[str, str | None]]]
+
+# One handler per inbox source: each turns a stored delivery into work done (idempotently) and
+# returns the inbox state and reason to record.
+HANDLERS: dict[str, Handler] = {
+    Source.zoho_salesorder: accept_salesorder,
+}
+
+
 async def _handle(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
+    handler = HANDLERS.get(event.source)
     try:
-        if event.source == Source.zoho_salesorder:
-            return await accept_salesorder(svc, event)
-        return InboxState.invalid, f"no handler for source {event.source}"
+        if handler is None:
+            return InboxState.invalid, f"no handler for source {event.source}"
+        return await handler(svc, event)
     except Malformed as exc:
         return InboxState.invalid, str(exc)
     except RetryableUpstreamError as exc:

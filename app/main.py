@@ -13,6 +13,8 @@ from sqlalchemy import text
 from app.logging import configure_logging
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
+from app.remittance import endpoints as remittance_endpoints
+from app.tracking import endpoints as tracking_endpoints
 from app.webhooks import zoho
 
 
@@ -35,6 +37,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan)
     app.include_router(zoho.router)
+    app.include_router(tracking_endpoints.router)
+    app.include_router(remittance_endpoints.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -10,6 +10,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.db import make_engine
+import app.remittance.models  # noqa: F401 - registers the remittance tables
+import app.tracking.models  # noqa: F401 - registers the tracking tables
 from app.models import Base
 
 config = context.config

@@ -14,7 +14,10 @@ import redis
 from sqlalchemy import text
 
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
+import app.remittance.models  # noqa: F401
+import app.tracking.models  # noqa: F401
 from app.migrate import upgrade
+from app.models import Base
 from app.sandbox.server import ThreadedServer
 from app.sandbox.shiprocket import ShiprocketSim
 from app.sandbox.shiprocket import create_app as shiprocket_app
@@ -24,7 +27,6 @@ from app.services import Services, build_services
 from app.settings import Settings, get_settings
 from tests.harness import OPS_TOKEN, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
 
-TABLES = ("shipment_log", "shipments", "inbox_events", "alerts", "api_tokens")
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +130,8 @@ async def clean(base_env: dict[str, str], database_url: str, redis_url: str,
 
     engine = make_engine(database_url)
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
     redis.Redis.from_url(redis_url).flushdb()
     shiprocket_sim.reset()

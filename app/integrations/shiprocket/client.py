@@ -56,7 +56,7 @@ class ShiprocketClient:
                                     status=response.status_code)
         return str(token), mapping.token_expiry(str(token))
 
-    async def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+    async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                     json_body: Any = None) -> httpx.Response:
         token = await self.token.get()
         for attempt in range(2):
@@ -75,7 +75,7 @@ class ShiprocketClient:
                                       body=parse_body(response))
 
     async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability:
-        response = await self._call("GET", "/courier/serviceability/",
+        response = await self.call("GET", "/courier/serviceability/",
                                     params=mapping.serviceability_params(order, pickup_pincode))
         if response.status_code == 404:
             return Serviceability(options=())
@@ -85,7 +85,7 @@ class ShiprocketClient:
 
     async def create_order(self, order: ShipOrder, channel_order_id: str) -> CreatedOrder:
         payload = mapping.adhoc_order_payload(order, channel_order_id, self._pickup_location)
-        response = await self._call("POST", "/orders/create/adhoc", json_body=payload)
+        response = await self.call("POST", "/orders/create/adhoc", json_body=payload)
         body = parse_body(response)
         if response.status_code == 200 and isinstance(body, dict) and body.get("order_id") and body.get("shipment_id"):
             return mapping.parse_created_order(body)
@@ -95,7 +95,7 @@ class ShiprocketClient:
 
     async def find_order(self, channel_order_id: str) -> CreatedOrder | None:
         """Look an order up by our own order id (after Shiprocket refused it as a duplicate)."""
-        response = await self._call("GET", "/orders", params={"search": channel_order_id, "per_page": 50})
+        response = await self.call("GET", "/orders", params={"search": channel_order_id, "per_page": 50})
         if response.status_code != 200:
             raise self._refused(response)
         body = parse_body(response) or {}
@@ -115,7 +115,7 @@ class ShiprocketClient:
         payload: dict[str, Any] = {"shipment_id": int(shipment_id)}
         if courier_id is not None:
             payload["courier_id"] = courier_id
-        response = await self._call("POST", "/courier/assign/awb", json_body=payload)
+        response = await self.call("POST", "/courier/assign/awb", json_body=payload)
         body = parse_body(response)
         if body is None:
             raise self._refused(response)
@@ -124,7 +124,7 @@ class ShiprocketClient:
     async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None:
         """The AWB Shiprocket already holds for a shipment, if any (used after 'AWB is already assigned').
         Read from the order itself: tracking knows nothing until the courier's first scan."""
-        response = await self._call("GET", f"/orders/show/{order_id}")
+        response = await self.call("GET", f"/orders/show/{order_id}")
         if response.status_code != 200:
             return None
         body = parse_body(response)
@@ -138,12 +138,12 @@ class ShiprocketClient:
         return None
 
     async def cancel(self, order_ids: list[str]) -> None:
-        response = await self._call("POST", "/orders/cancel", json_body={"ids": [int(i) for i in order_ids]})
+        response = await self.call("POST", "/orders/cancel", json_body={"ids": [int(i) for i in order_ids]})
         if response.status_code not in (200, 202, 204):
             raise self._refused(response)
 
     async def track(self, awbs: list[str]) -> dict[str, Any]:
-        response = await self._call("POST", "/courier/track/awbs", json_body={"awbs": awbs[:50]})
+        response = await self.call("POST", "/courier/track/awbs", json_body={"awbs": awbs[:50]})
         if response.status_code != 200:
             raise self._refused(response)
         body = parse_body(response)

@@ -1,0 +1,5 @@
+"""HTTP endpoints owned by remittance (filled in by the remittance issue)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

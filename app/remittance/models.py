@@ -1,0 +1,1 @@
+"""Tables owned by COD remittance (filled in by the remittance issue)."""

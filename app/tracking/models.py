@@ -1,0 +1,1 @@
+"""Tables owned by tracking (filled in by the tracking issue)."""
