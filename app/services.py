@@ -41,8 +41,12 @@ class Services:
         await self.engine.dispose()
 
 
-def build_services(settings: Settings, engine: AsyncEngine | None = None) -> Services:
-    engine = engine or make_engine(settings.DATABASE_URL)
+def worker_pool_size(settings: Settings) -> int:
+    return 2 * settings.WORKER_MAX_JOBS + 2
+
+
+def build_services(settings: Settings, engine: AsyncEngine | None = None, pool_size: int | None = None) -> Services:
+    engine = engine or make_engine(settings.DATABASE_URL, pool_size=pool_size or settings.DB_POOL_SIZE)
     sessionmaker = make_sessionmaker(engine)
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.HTTP_TIMEOUT_SECONDS, connect=min(10.0, settings.HTTP_TIMEOUT_SECONDS)),

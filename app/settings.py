@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     SWEEP_STALE_SECONDS: int = 120
 
     # HTTP behaviour towards upstreams
+    # Concurrency: jobs one worker process runs at once. Each fulfilment job holds one Postgres
+    # connection for its per-order lock and uses a second for its steps, so the worker's pool is
+    # sized from this (2 per job + headroom); keep Postgres' max_connections above the sum.
+    WORKER_MAX_JOBS: int = 10
+    DB_POOL_SIZE: int = 10  # the API process's pool
+
     HTTP_TIMEOUT_SECONDS: float = 20.0
     HTTP_MAX_RETRIES: int = 3
     HTTP_BACKOFF_BASE_SECONDS: float = 0.5

@@ -13,9 +13,9 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
 import app.remittance.models  # noqa: F401
 import app.tracking.models  # noqa: F401
+from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.migrate import upgrade
 from app.models import Base
 from app.sandbox.server import ThreadedServer
@@ -26,7 +26,6 @@ from app.sandbox.zoho import create_app as zoho_app
 from app.services import Services, build_services
 from app.settings import Settings, get_settings
 from tests.harness import OPS_TOKEN, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
-
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,7 @@ async def test_form_encoded_variant_is_accepted(svc, zoho_sim):
 
 
 async def test_bad_or_missing_signature_is_refused_and_nothing_stored(svc, zoho_sim):
+    secret = svc.settings.ZOHO_WEBHOOK_SECRET.get_secret_value()
     so_id = confirmed_order(zoho_sim)
     async with api_client(create_app(svc.settings, svc)) as client:
         wrong = await deliver(client, zoho_sim, so_id, secret="notTheSecret999")
@@ -57,7 +58,7 @@ async def test_bad_or_missing_signature_is_refused_and_nothing_stored(svc, zoho_
                                     headers={"Content-Type": "application/json"})
         tampered = await client.post("/webhooks/zoho/salesorders", content=raw + b" ",
                                      headers={"Content-Type": "application/json",
-                                              "X-Zoho-Webhook-Signature": zoho_sim.sign(raw, svc.settings.ZOHO_WEBHOOK_SECRET.get_secret_value())})
+                                              "X-Zoho-Webhook-Signature": zoho_sim.sign(raw, secret)})
     assert (wrong.status_code, missing.status_code, tampered.status_code) == (401, 401, 401)
     assert "Secret" not in wrong.text and svc.settings.ZOHO_WEBHOOK_SECRET.get_secret_value() not in wrong.text
     assert await count(svc, InboxEvent) == 0

@@ -12,7 +12,7 @@ from app import jobs
 from app.integrations.http import RetryableUpstreamError
 from app.logging import configure_logging
 from app.queue import redis_settings
-from app.services import build_services
+from app.services import build_services, worker_pool_size
 from app.settings import load_settings_or_exit
 
 log = logging.getLogger("shipbridge.worker")
@@ -46,7 +46,7 @@ async def sweep(ctx: dict[str, Any]) -> str:
 
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(settings.LOG_LEVEL)
-    ctx["svc"] = build_services(settings)
+    ctx["svc"] = build_services(settings, pool_size=worker_pool_size(settings))
     log.info("worker started")
 
 
@@ -69,4 +69,7 @@ class WorkerSettings:
     max_tries = 6
     job_timeout = 300
     keep_result = 3600
-    max_jobs = 20
+    max_jobs = settings.WORKER_MAX_JOBS
+    # arq polls Redis for due jobs; its 0.5 s default would be most of an order's end-to-end latency.
+    poll_delay = 0.05
+    health_check_interval = 30  # `arq --check` (the compose health check) reads this key

@@ -115,7 +115,8 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
                               status_label=STATUS_LABELS[ShipmentState.serviceability_failed])
             await raise_alert(session, kind="serviceability_failed", key=shipment.salesorder_id,
                               salesorder_id=shipment.salesorder_id,
-                              message=f"{shipment.salesorder_number}: {reason}. Choose another address or ship manually.")
+                              message=f"{shipment.salesorder_number}: {reason}. "
+                                      "Choose another address or ship manually.")
         else:
             await _transition(session, shipment, "courier_chosen", decision.reason,
                               state=ShipmentState.courier_chosen, courier_id=decision.courier.courier_id,

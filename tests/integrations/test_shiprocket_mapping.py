@@ -42,7 +42,8 @@ def test_adhoc_payload_cod_in_rupees_and_ist_date():
 def test_serviceability_parses_strings_and_dict_rates():
     body = {"status": 200, "data": {"available_courier_companies": [
         {"courier_company_id": 43, "courier_name": "Delhivery Surface", "rate": 54, "estimated_delivery_days": "4"},
-        {"courier_company_id": "51", "courier_name": "Xpressbees", "rate": {"rate": "61.5"}, "estimated_delivery_days": ""},
+        {"courier_company_id": "51", "courier_name": "Xpressbees", "rate": {"rate": "61.5"},
+         "estimated_delivery_days": ""},
     ], "recommended_courier_company_id": 43}}
     s = mapping.parse_serviceability(body)
     assert [o.courier_id for o in s.options] == [43, 51]

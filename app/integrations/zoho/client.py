@@ -54,7 +54,8 @@ class ZohoClient:
             message = upstream_message(response)
             if isinstance(body, dict) and "too many requests" in str(body.get("error_description", "")).lower():
                 # Blocked for the rest of Zoho's 10-minute window: worth retrying later, not now.
-                raise RetryableUpstreamError(SERVICE, f"token refresh throttled: {message}", status=response.status_code)
+                raise RetryableUpstreamError(SERVICE, f"token refresh throttled: {message}",
+                                             status=response.status_code)
             raise UpstreamAuthError(SERVICE, f"token refresh refused: {message}", status=response.status_code)
         expires_in = int(body.get("expires_in") or 3600)
         return str(body["access_token"]), datetime.now(UTC) + timedelta(seconds=expires_in)

@@ -1,0 +1,165 @@
+"""Benchmark: end-to-end latency from a signed Zoho webhook to the AWB written back on the sales order,
+through the real stack (API and arq worker as separate processes, Postgres, Redis) against the simulators.
+
+Figures are reported as ratios against baselines measured in the same run, on the same machine:
+  * e2e latency / upstream floor: the floor is the same four upstream calls (serviceability, create
+    order, assign AWB, Zoho write-back) made directly and back to back, so the ratio is what Shipbridge's
+    durability (inbox, queue, per-step commits) costs on top of the unavoidable network work.
+  * webhook answer time / GET /healthz time: what storing the delivery adds to an HTTP round trip.
+  * burst throughput: orders per second when N webhooks arrive at once.
+
+Run:  .venv/bin/python bench/e2e_latency.py [--orders 30] [--burst 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def new_order(sb: Sandbox, item_id: str, n: int) -> str:
+    so = sb.zoho.create_salesorder(
+        customer_name="Bench Customer", email="bench@example.in", phone="9845000000",
+        shipping_address={"attention": "Bench Customer", "address": f"{n} Residency Road", "city": "Bengaluru",
+                          "state": "Karnataka", "zip": "560025", "country": "India", "phone": "9845000000"},
+        lines=[(item_id, 1)], payment_terms_label="Cash on Delivery")
+    so_id = str(so["salesorder_id"])
+    sb.zoho.confirm_salesorder(so_id)
+    return so_id
+
+
+async def post_webhook(client: httpx.AsyncClient, sb: Sandbox, so_id: str) -> float:
+    raw = sb.zoho.webhook_body(so_id)
+    started = time.perf_counter()
+    r = await client.post(f"{sb.api_url}/webhooks/zoho/salesorders", content=raw,
+                          headers={"Content-Type": "application/json",
+                                   "X-Zoho-Webhook-Signature": sb.zoho.sign(raw, WEBHOOK_SECRET)})
+    assert r.status_code == 200 and r.json()["accepted"], r.text
+    return time.perf_counter() - started
+
+
+async def wait_awb(sb: Sandbox, so_id: str, timeout: float = 30) -> float:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if sb.zoho.custom_field(so_id, "cf_awb_number"):
+            return time.perf_counter()
+        await asyncio.sleep(0.002)
+    raise TimeoutError(f"no AWB on {so_id}")
+
+
+async def upstream_floor(client: httpx.AsyncClient, sb: Sandbox, so_id: str) -> float:
+    """The four upstream calls of one fulfilment, made directly (tokens already in hand)."""
+    base = sb.shiprocket.base_url  # type: ignore[attr-defined]
+    sr = {"Authorization": f"Bearer {sb.bench_sr_token}"}  # type: ignore[attr-defined]
+    zh = {"Authorization": f"Zoho-oauthtoken {sb.bench_zoho_token}"}  # type: ignore[attr-defined]
+    org = {"organization_id": sb.zoho.organization_id}
+    so = sb.zoho.salesorder(so_id)
+    started = time.perf_counter()
+    await client.get(f"{base}/courier/serviceability/", headers=sr,
+                     params={"pickup_postcode": "400001", "delivery_postcode": "560025", "weight": "0.5", "cod": 1})
+    created = (await client.post(f"{base}/orders/create/adhoc", headers=sr, json={
+        "order_id": f"FLOOR-{so['salesorder_number']}", "order_date": "2026-11-23", "pickup_location": "Primary Warehouse",
+        "billing_customer_name": "Bench", "billing_last_name": "Customer", "billing_address": "1 Residency Road",
+        "billing_city": "Bengaluru", "billing_pincode": "560025", "billing_state": "Karnataka",
+        "billing_country": "India", "billing_email": "bench@example.in", "billing_phone": "9845000000",
+        "shipping_is_billing": True, "order_items": [{"name": "x", "sku": "x", "units": 1, "selling_price": 499}],
+        "payment_method": "COD", "sub_total": 499, "length": 10, "breadth": 10, "height": 10, "weight": 0.5})).json()
+    await client.post(f"{base}/courier/assign/awb", headers=sr, json={"shipment_id": created["shipment_id"]})
+    await client.put(f"{sb.zoho.base_url}/inventory/v1/salesorders/{so_id}", headers=zh, params=org,  # type: ignore[attr-defined]
+                     json={"custom_fields": [{"api_name": "cf_shipment_status", "value": "Floor"}]})
+    return time.perf_counter() - started
+
+
+async def measure(sb: Sandbox, orders: int, burst: int) -> dict[str, object]:
+    item_id = str(sb.zoho.add_item(name="Bench Bottle", sku="BENCH-1", rate=499, stock=100000,
+                                   package_details={"length": 20, "width": 8, "height": 8, "weight": 400,
+                                                    "weight_unit": "g", "dimension_unit": "cm"})["item_id"])
+    async with httpx.AsyncClient(timeout=30) as client:
+        # Tokens for the floor (the stack gets its own through its shared token store).
+        login = await client.post(f"{sb.shiprocket.base_url}/auth/login",  # type: ignore[attr-defined]
+                                  json={"email": sb.shiprocket.email, "password": sb.shiprocket.password})
+        sb.bench_sr_token = login.json()["token"]  # type: ignore[attr-defined]
+        tok = await client.post(f"{sb.zoho.base_url}/oauth/v2/token",  # type: ignore[attr-defined]
+                                data={"grant_type": "refresh_token", "client_id": sb.zoho.client_id,
+                                      "client_secret": sb.zoho.client_secret, "refresh_token": sb.zoho.refresh_token})
+        sb.bench_zoho_token = tok.json()["access_token"]  # type: ignore[attr-defined]
+
+        # Warm-up: first order pays logins, connection set-up and imports.
+        warm = new_order(sb, item_id, 0)
+        await post_webhook(client, sb, warm)
+        await wait_awb(sb, warm)
+
+        e2e, answer, floor, health = [], [], [], []
+        for n in range(1, orders + 1):
+            so_id = new_order(sb, item_id, n)
+            started = time.perf_counter()
+            answer.append(await post_webhook(client, sb, so_id))
+            e2e.append(await wait_awb(sb, so_id) - started)
+            floor.append(await upstream_floor(client, sb, new_order(sb, item_id, 10_000 + n)))
+            t = time.perf_counter()
+            await client.get(f"{sb.api_url}/healthz")
+            health.append(time.perf_counter() - t)
+
+        burst_ids = [new_order(sb, item_id, 20_000 + n) for n in range(burst)]
+        started = time.perf_counter()
+        await asyncio.gather(*(post_webhook(client, sb, so_id) for so_id in burst_ids))
+        ends = await asyncio.gather(*(wait_awb(sb, so_id, timeout=120) for so_id in burst_ids))
+        burst_seconds = max(ends) - started
+
+    def ms(v: float) -> float:
+        return round(v * 1000, 1)
+
+    return {
+        "orders": orders,
+        "e2e_ms": {"p50": ms(statistics.median(e2e)), "p95": ms(pct(e2e, 95)), "max": ms(max(e2e))},
+        "upstream_floor_ms": {"p50": ms(statistics.median(floor)), "p95": ms(pct(floor, 95))},
+        "e2e_over_floor_p50": round(statistics.median(e2e) / statistics.median(floor), 2),
+        "webhook_answer_ms": {"p50": ms(statistics.median(answer)), "p99": ms(pct(answer, 99))},
+        "healthz_ms_p50": ms(statistics.median(health)),
+        "answer_over_healthz_p50": round(statistics.median(answer) / statistics.median(health), 2),
+        "burst": {"webhooks": burst, "seconds_until_all_awbs": round(burst_seconds, 2),
+                  "orders_per_second": round(burst / burst_seconds, 1),
+                  "shiprocket_orders": len(sb.shiprocket.orders)},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=30)
+    parser.add_argument("--burst", type=int, default=50)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "e2e_latency.json"))
+    args = parser.parse_args()
+    sb = start_sandbox(Path(tempfile.mkdtemp(prefix="sb-bench-")), quiet=True,
+                       overrides={"SWEEP_INTERVAL_SECONDS": "60", "SWEEP_STALE_SECONDS": "300"})
+    sb.shiprocket.base_url = sb.stack.servers[0].url + "/v1/external"  # type: ignore[attr-defined]
+    sb.zoho.base_url = sb.stack.servers[1].url  # type: ignore[attr-defined]
+    try:
+        result = asyncio.run(measure(sb, args.orders, args.burst))
+    finally:
+        sb.stack.close()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
