@@ -130,10 +130,8 @@ async def request_with_retries(
             if attempt >= policy.max_retries:
                 raise RetryableUpstreamError(service, upstream_message(response), status=response.status_code,
                                              body=parse_body(response))
-            delay = retry_after_seconds(response) if response.status_code == 429 else None
-            if delay is None:
-                delay = policy.backoff(attempt)
-            delay = min(delay, policy.max_delay)
+            hinted = retry_after_seconds(response) if response.status_code == 429 else None
+            delay = min(policy.backoff(attempt) if hinted is None else hinted, policy.max_delay)
             log.warning("%s %s %s answered %s; retry %d in %.2fs", service, method, _path(url),
                         response.status_code, attempt + 1, delay)
         attempt += 1

@@ -132,8 +132,8 @@ class ShiprocketClient:
         shipments = (data or {}).get("shipments")
         for ship in shipments if isinstance(shipments, list) else [shipments or {}]:
             if ship.get("awb") and str(ship.get("id") or shipment_id) == str(shipment_id):
-                cid = ship.get("courier_id")
-                return AwbAssignment(awb=str(ship["awb"]), courier_id=int(cid) if str(cid or "").isdigit() else None,
+                cid = str(ship.get("courier_id") or "")
+                return AwbAssignment(awb=str(ship["awb"]), courier_id=int(cid) if cid.isdigit() else None,
                                      courier_name=str(ship.get("courier") or ""))
         return None
 
