@@ -193,3 +193,23 @@ async def test_payload_missing_fields_reads_the_order_from_zoho(svc, zoho_sim):
         sh = await eventually(in_state(svc, so_id, "synced"))
     assert ("GET", f"/inventory/v1/salesorders/{so_id}") in zoho_sim.calls
     assert sh.order["address"]["pincode"] == "560001"
+
+
+async def test_wrong_pickup_nickname_fails_the_order_with_shiprockets_words(svc, shiprocket_sim, zoho_sim):
+    """The commonest set-up mistake: SHIPROCKET_PICKUP_LOCATION not exactly the panel's nickname."""
+    wrong = svc.settings.model_copy(update={"SHIPROCKET_PICKUP_LOCATION": "primary warehouse"})
+    from app.services import build_services
+
+    wrong_svc = build_services(wrong, engine=svc.engine)
+    so_id = confirmed_order(zoho_sim)
+    try:
+        async with api_client(create_app(wrong, wrong_svc)) as client, running_worker(wrong_svc):
+            await deliver(client, zoho_sim, so_id)
+            sh = await eventually(in_state(svc, so_id, "order_failed"))
+            await eventually(lambda: _zoho_status(zoho_sim, so_id, "Order Failed"))
+    finally:
+        await wrong_svc.http.aclose()
+    assert "Wrong Pickup location" in (sh.last_error or "")
+    [alert] = await alerts(svc, "order_failed")
+    assert "Wrong Pickup location" in alert.message
+    assert shiprocket_sim.orders == {}
