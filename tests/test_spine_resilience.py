@@ -20,7 +20,7 @@ from app.models import InboxEvent, InboxState
 from app.sandbox.server import free_port
 from app.services import build_services
 from tests.harness import OPS_TOKEN, WEBHOOK_SECRET, api_client, eventually, running_worker
-from tests.spine_helpers import confirmed_order, count, deliver, in_state, inbox, shipment
+from tests.spine_helpers import alerts, confirmed_order, count, deliver, in_state, inbox, shipment
 
 
 @pytest.mark.parametrize("mode", ["existing_200", "error_422"])
@@ -214,3 +214,32 @@ async def test_inbox_counts_unchanged_by_refused_requests(svc, zoho_sim):
         for _ in range(3):
             await deliver(client, zoho_sim, "x", body=b"{}", secret="bad-secret-000000")
     assert await count(svc, InboxEvent) == 0
+
+
+async def test_refused_credentials_alert_once_and_the_order_waits(svc, shiprocket_sim, zoho_sim):
+    """A wrong Shiprocket password is not the order's fault: no Serviceability Failed, no AWB attempt
+    spent; one credentials alert; and the order completes once the credentials work."""
+    from pydantic import SecretStr
+
+    from app.fulfilment.service import fulfil
+    from app.integrations.http import UpstreamAuthError
+
+    bad = build_services(svc.settings.model_copy(update={"SHIPROCKET_PASSWORD": SecretStr("wrong-password")}),
+                         engine=svc.engine)
+    so_id = confirmed_order(zoho_sim)
+    try:
+        async with api_client(create_app(bad.settings, bad)) as client:
+            await deliver(client, zoho_sim, so_id)
+        [event] = await inbox(svc)
+        from app.jobs import process_inbox_event
+
+        for _ in range(2):
+            with pytest.raises(UpstreamAuthError, match="Invalid email and password"):
+                await process_inbox_event(bad, event.id)
+    finally:
+        await bad.http.aclose()
+    sh = await shipment(svc, so_id)
+    assert sh.state == "received" and "login refused" in sh.last_error
+    [alert] = await alerts(svc, "credentials_refused")
+    assert "shiprocket" in alert.message and "wrong-password" not in alert.message
+    assert await fulfil(svc, so_id) == "synced"  # the right credentials: it goes through

@@ -19,9 +19,9 @@ from app.fulfilment.courier_choice import choose_courier
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
-from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamError
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert
+from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")
@@ -93,6 +93,8 @@ async def _note_error(svc: Services, shipment: Shipment, exc: Exception) -> None
     async with svc.sessionmaker.begin() as session:
         await session.execute(update(Shipment).where(Shipment.id == shipment.id)
                               .values(last_error=str(exc)[:1000], updated_at=datetime.now(UTC)))
+        if isinstance(exc, UpstreamAuthError):
+            await raise_credentials_alert(session, exc)
 
 
 async def _choose_courier(svc: Services, shipment: Shipment) -> None:
@@ -197,6 +199,8 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
         # An earlier attempt got through after all (its reply was lost): read the AWB it produced.
         assignment = await svc.aggregator.shipment_awb(shipment.sr_order_id or "", shipment.sr_shipment_id)
         failure = exc.upstream_message
+    except UpstreamAuthError:
+        raise  # our credentials, not this shipment: retry the job later, spend no AWB attempt
     except UpstreamError as exc:
         failure = exc.upstream_message
     settings = svc.settings

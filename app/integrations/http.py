@@ -45,8 +45,9 @@ class PermanentUpstreamError(UpstreamError):
     """The upstream refused the request itself (4xx, or an error inside a 200): retrying unchanged won't help."""
 
 
-class UpstreamAuthError(PermanentUpstreamError):
-    """401: the caller's token is no longer accepted."""
+class UpstreamAuthError(RetryableUpstreamError):
+    """Our credentials were refused (a 401 after a fresh token, a refused login or refresh). Nothing is
+    wrong with the order, so it is retried later, not failed; ops is alerted to fix the credentials."""
 
 
 @dataclass

@@ -4,6 +4,7 @@ pushed to ALERT_WEBHOOK_URL (Slack/Cliq-style incoming hook) by the sweeper when
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select, update
@@ -25,6 +26,15 @@ async def raise_alert(session: AsyncSession, *, kind: str, key: str, message: st
     if created:
         log.warning("ALERT %s %s: %s", kind, salesorder_id or "", message)
     return created
+
+
+async def raise_credentials_alert(session: AsyncSession, exc: Exception) -> None:
+    """Once per upstream and day: credentials refused stop every order, so say it loudly but once."""
+    service = getattr(exc, "service", "upstream")
+    day = datetime.now(UTC).date().isoformat()
+    await raise_alert(session, kind="credentials_refused", key=f"{service}:{day}",
+                      message=f"{service} refused our credentials ({exc}); orders wait and are retried. "
+                              f"Check the {service} settings.")
 
 
 async def deliver_pending_alerts(session: AsyncSession, http: httpx.AsyncClient, url: str) -> int:
