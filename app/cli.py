@@ -86,6 +86,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)").set_defaults(func=_migrate)
     sub.add_parser("sweep", help="run the sweeper once: enqueue stored work left undone").set_defaults(func=_sweep)
     sub.add_parser("check-config", help="list missing required settings").set_defaults(func=_check_config)
+    from app.tracking.cli import register as register_tracking
+
+    register_tracking(sub)
+    from app.remittance.cli import register as register_remittance
+
+    register_remittance(sub)
     demo = sub.add_parser("demo", help="sandbox demo against the simulators (embedded servers if no URLs)")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack up after the demo")
     demo.set_defaults(func=_demo)

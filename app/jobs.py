@@ -14,10 +14,12 @@ from sqlalchemy import or_, select, update
 from app.fulfilment.intake import accept_salesorder
 from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
-from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
-from app.ops.alerts import deliver_pending_alerts, raise_alert
+from app.ops.alerts import deliver_pending_alerts, raise_alert, raise_credentials_alert
+from app.remittance.service import handle_remittance_event
 from app.services import Services
+from app.tracking.handler import handle_tracking_event
 from app.webhooks.payloads import Malformed
 
 log = logging.getLogger("shipbridge.jobs")
@@ -47,6 +49,8 @@ Handler = Callable[[Services, InboxEvent], Awaitable[tuple[str, str | None]]]
 # returns the inbox state and reason to record.
 HANDLERS: dict[str, Handler] = {
     Source.zoho_salesorder: accept_salesorder,
+    Source.cod_remittance: handle_remittance_event,
+    Source.tracking: handle_tracking_event,
 }
 
 
@@ -59,6 +63,9 @@ async def _handle(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
     except Malformed as exc:
         return InboxState.invalid, str(exc)
     except RetryableUpstreamError as exc:
+        if isinstance(exc, UpstreamAuthError):
+            async with svc.sessionmaker.begin() as session:
+                await raise_credentials_alert(session, exc)
         if event.attempts >= MAX_ATTEMPTS:
             await _park(svc, event, f"gave up after {event.attempts} attempts: {exc}")
             return InboxState.failed, str(exc)[:1000]

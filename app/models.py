@@ -88,7 +88,8 @@ ACTIVE_STATES = (
 
 class Shipment(Base):
     __tablename__ = "shipments"
-    __table_args__ = (Index("ix_shipments_state_updated", "state", "updated_at"),)
+    __table_args__ = (Index("ix_shipments_state_updated", "state", "updated_at"),
+                      Index("ix_shipments_tracking_poll", "tracking_final", "last_tracking_at"))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     salesorder_id: Mapped[str] = mapped_column(String(40), unique=True)
@@ -115,6 +116,16 @@ class Shipment(Base):
     status_label: Mapped[str | None] = mapped_column(String(60), default=None)  # last value written to Zoho
     zoho_synced_label: Mapped[str | None] = mapped_column(String(60), default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Tracking (app/tracking): the courier-side status, separate from the fulfilment `state` above.
+    # tracking_status is an app.tracking.statuses.TrackingStatus value ("in_transit", "delivered",
+    # "rto_delivered", ...); delivered_at is when the courier delivered (remittance reads both).
+    tracking_status: Mapped[str | None] = mapped_column(String(30), default=None)
+    last_event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_tracking_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    rto_initiated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    tracking_final: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    tracking_settled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

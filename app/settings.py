@@ -3,11 +3,12 @@ print; a missing required setting stops every process at start-up with the full 
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Settings without which no process can do its job. Named so the error lists every one at once.
@@ -86,6 +87,30 @@ class Settings(BaseSettings):
     # Fulfilment behaviour
     AWB_RETRY_DELAY_SECONDS: float = 300.0
     AWB_MAX_ATTEMPTS: int = 2
+
+    # Tracking (docs/tracking.md). Label overrides are JSON: {"delivered": "Delivered", "return:delivered": ...}.
+    TRACKING_STATUS_LABELS: dict[str, str] = {}
+    ZOHO_RECORD_DELIVERY: bool = True  # package + shipment order (AWB as tracking number), marked delivered
+    TRACKING_RETURNS_LOCATION_ID: str = ""  # Zoho location receiving RTO/returns; empty = the order line's own
+    TRACKING_POLL_INTERVAL_SECONDS: int = 900  # how often the missed-webhook poller runs
+    TRACKING_POLL_AGE_SECONDS: int = 10800  # poll a parcel not heard of for this long
+    TRACKING_LOOKBACK_DAYS: int = 30  # ...if it was booked within this many days
+    RETURNS_PICKUP_LOCATION: str = ""  # Shiprocket pickup location receiving customer returns; empty = ours
+
+    # COD remittance (app/remittance): the poller reads Shiprocket's remittance API from this date
+    # (YYYY-MM-DD; empty = 30 days back, not before the first shipment) every interval (0 = off); payments are
+    # recorded in Books with this mode, into this deposit account (empty = Books' default, Undeposited
+    # Funds); a delivered COD order with no remittance after this many days is listed for ops.
+    REMITTANCE_START_DATE: date | None = None
+    REMITTANCE_POLL_INTERVAL_SECONDS: int = 3600
+    REMITTANCE_PAYMENT_MODE: str = "banktransfer"
+    REMITTANCE_DEPOSIT_ACCOUNT_ID: str = ""
+    REMITTANCE_OVERDUE_DAYS: int = 12
+
+    @field_validator("REMITTANCE_START_DATE", mode="before")
+    @classmethod
+    def _empty_date_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     # Housekeeping: the sweeper re-enqueues inbox rows and stalled shipments older than this.
     SWEEP_INTERVAL_SECONDS: int = 60

@@ -53,6 +53,11 @@ async def running_worker(svc: Services, *, cron: bool = False) -> AsyncIterator[
     task = asyncio.create_task(worker.async_run())
     try:
         yield worker
+        # Let jobs in flight finish first: cancelling arq while a job writes its result raises
+        # CancelledError out of the teardown.
+        deadline = time.monotonic() + 10
+        while any(not t.done() for t in worker.tasks.values()) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
     finally:
         task.cancel()
         try:

@@ -9,9 +9,11 @@ from typing import Any
 from arq import Retry, cron
 
 from app import jobs
-from app.integrations.http import RetryableUpstreamError
+from app.integrations.http import RetryableUpstreamError, UpstreamError
 from app.logging import configure_logging
 from app.queue import redis_settings
+from app.remittance import poller as remittance_poller
+from app.remittance import service as remittance_service
 from app.services import build_services, worker_pool_size
 from app.settings import load_settings_or_exit
 
@@ -40,8 +42,30 @@ async def fulfil_order(ctx: dict[str, Any], salesorder_id: str) -> str:
         raise _retry_later(ctx, exc) from exc
 
 
+async def settle_cod_remittance(ctx: dict[str, Any], remittance_id: str) -> str:
+    try:
+        return await remittance_service.settle_remittance(ctx["svc"], remittance_id)
+    except RetryableUpstreamError as exc:
+        raise _retry_later(ctx, exc) from exc
+
+
+async def poll_cod_remittances(ctx: dict[str, Any]) -> str:
+    # A failed poll is simply tried again at the next interval; nothing is half-done.
+    try:
+        return str(await remittance_poller.poll_remittances(ctx["svc"]))
+    except UpstreamError as exc:
+        log.warning("remittance poll failed: %s", exc)
+        return f"failed: {exc}"
+
+
 async def sweep(ctx: dict[str, Any]) -> str:
     return str(await jobs.sweep(ctx["svc"]))
+
+
+async def poll_tracking(ctx: dict[str, Any]) -> str:
+    from app.tracking.poller import poll_tracking as poll
+
+    return str(await poll(ctx["svc"]))
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -61,8 +85,14 @@ def _sweep_schedule(interval: int) -> dict[str, Any]:
 
 
 class WorkerSettings:
-    functions = [process_inbox_event, fulfil_order]
+    functions = [process_inbox_event, fulfil_order, settle_cod_remittance]
     cron_jobs = [cron(sweep, run_at_startup=True, unique=True, **_sweep_schedule(settings.SWEEP_INTERVAL_SECONDS))]
+    if settings.REMITTANCE_POLL_INTERVAL_SECONDS > 0:
+        cron_jobs.append(cron(poll_cod_remittances, unique=True, timeout=1800,
+                              **remittance_poller.poll_schedule(settings.REMITTANCE_POLL_INTERVAL_SECONDS)))
+    if settings.TRACKING_POLL_INTERVAL_SECONDS > 0:
+        cron_jobs.append(cron(poll_tracking, unique=True, timeout=1800,
+                              **_sweep_schedule(settings.TRACKING_POLL_INTERVAL_SECONDS)))
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings(settings.REDIS_URL, fail_fast=False)

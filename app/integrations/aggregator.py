@@ -97,6 +97,23 @@ class AwbAssignment:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class ReturnOrder:
+    """A customer return: the aggregator collects `lines` from `customer` and delivers them to `warehouse`."""
+
+    channel_order_id: str
+    order_date: date
+    customer: Address
+    warehouse: Address
+    lines: tuple[OrderLine, ...]
+    parcel: Parcel
+    reason: str = ""
+
+    @property
+    def sub_total(self) -> Decimal:
+        return sum((line.rate * line.quantity for line in self.lines), Decimal(0))
+
+
 class AwbAssignmentFailed(PermanentUpstreamError):
     """The aggregator answered but assigned no AWB (often inside an HTTP 200)."""
 
@@ -125,3 +142,7 @@ class Aggregator(Protocol):
     async def cancel(self, order_ids: list[str]) -> None: ...
 
     async def track(self, awbs: list[str]) -> dict[str, Any]: ...
+
+    async def create_return(self, order: ReturnOrder) -> CreatedOrder: ...
+
+    async def pickup_address(self, location: str) -> Address | None: ...

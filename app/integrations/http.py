@@ -113,22 +113,29 @@ async def request_with_retries(
     json_body: Any = None,
     data: Mapping[str, Any] | None = None,
     timeout: float | None = None,
+    retry_uncertain: bool = True,
 ) -> httpx.Response:
     """Send one logical request; retry only transient failures. Returns the final response for the
-    caller to interpret (a 4xx comes back, not raised, because each API words refusals differently)."""
+    caller to interpret (a 4xx comes back, not raised, because each API words refusals differently).
+
+    `retry_uncertain=False` is for writes that must not happen twice and that the upstream cannot
+    deduplicate (a partial Books payment): then only failures where the request surely was not
+    processed (connection refused, 429) are retried here; a timeout or 5xx after sending raises, and the
+    caller checks upstream state before trying again."""
     attempt = 0
     while True:
         try:
             response = await client.request(method, url, headers=headers, params=params, json=json_body,
                                             data=data, timeout=timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            if attempt >= policy.max_retries:
+            never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+            if attempt >= policy.max_retries or (not retry_uncertain and not never_sent):
                 raise RetryableUpstreamError(service, f"{type(exc).__name__} calling {method} {_path(url)}") from None
             delay = policy.backoff(attempt)
         else:
             if response.status_code not in RETRYABLE_STATUS:
                 return response
-            if attempt >= policy.max_retries:
+            if attempt >= policy.max_retries or (not retry_uncertain and response.status_code != 429):
                 raise RetryableUpstreamError(service, upstream_message(response), status=response.status_code,
                                              body=parse_body(response))
             hinted = retry_after_seconds(response) if response.status_code == 429 else None

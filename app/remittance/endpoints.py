@@ -1,5 +1,107 @@
-"""HTTP endpoints owned by remittance (filled in by the remittance issue)."""
+"""HTTP endpoints owned by remittance: the COD remittance webhook, and the ops JSON views (bearer
+OPS_TOKEN) of remittances, their lines and what does not reconcile. Money leaves as "998.00" strings."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from app.db import SessionDep
+from app.ops.auth import OpsAuth
+from app.remittance import repository as repo
+from app.remittance.models import CodRemittance, CodRemittanceLine, LineState
+from app.remittance.reconcile import DeliveredCod, batch_totals, overdue
+from app.remittance.service import enqueue_settle
+from app.webhooks import remittance as webhook
 
 router = APIRouter()
+router.include_router(webhook.router)
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def remittance_view(rem: CodRemittance, lines: list[CodRemittanceLine]) -> dict[str, Any]:
+    totals = batch_totals(rem.bank_transfer_amount, ((ln.cod_amount, ln.deducted_charges) for ln in lines))
+    states = [ln.state for ln in lines]
+    return {
+        "remittance_id": rem.remittance_id, "utr": rem.utr, "remittance_date": rem.remittance_date.isoformat(),
+        "sources": [s for s in rem.sources.split(",") if s],
+        "bank_transfer_amount": _money(totals.bank_transfer_amount), "gross": _money(totals.gross),
+        "deductions": _money(totals.deductions), "expected_transfer": _money(totals.expected_transfer),
+        "difference": _money(totals.difference), "mismatch": totals.mismatch,
+        "lines": len(lines), "paid": states.count(LineState.paid), "pending": states.count(LineState.pending),
+        "flagged": states.count(LineState.flagged),
+    }
+
+
+def line_view(line: CodRemittanceLine) -> dict[str, Any]:
+    return {
+        "remittance_id": line.remittance_id, "awb": line.awb, "order_id": line.order_id,
+        "cod_amount": _money(line.cod_amount), "deducted_charges": _money(line.deducted_charges),
+        "deductions_allocated": line.deductions_allocated, "source": line.source, "state": line.state,
+        "problem": line.problem, "detail": line.detail, "salesorder_id": line.salesorder_id,
+        "salesorder_number": line.salesorder_number, "invoice_id": line.invoice_id,
+        "invoice_number": line.invoice_number, "invoice_balance": _money(line.invoice_balance),
+        "payment_id": line.payment_id, "payment_reference": line.payment_reference,
+        "so_updated": line.so_updated, "so_error": line.so_error,
+    }
+
+
+def overdue_view(order: DeliveredCod, now: datetime) -> dict[str, Any]:
+    delivered = order.delivered_at or now
+    return {"salesorder_id": order.salesorder_id, "salesorder_number": order.salesorder_number, "awb": order.awb,
+            "tracking_status": order.tracking_status, "delivered_at": delivered.isoformat(),
+            "days_since_delivery": (now - delivered).days, "cod_amount": _money(order.declared_value)}
+
+
+@router.get("/ops/remittances")
+async def list_remittances(_: OpsAuth, session: SessionDep,
+                           limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+    """Recent remittances, newest first, each with its totals check and line counts."""
+    rems = await repo.recent_remittances(session, limit)
+    lines = await repo.lines_of(session, [r.remittance_id for r in rems])
+    return {"remittances": [remittance_view(r, lines[r.remittance_id]) for r in rems]}
+
+
+@router.get("/ops/remittances/exceptions")
+async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Request) -> dict[str, Any]:
+    """Everything that does not reconcile: batch totals that differ from the bank transfer, lines not
+    recorded (unknown AWB, no invoice, amount differing from the balance...), and COD orders delivered
+    more than REMITTANCE_OVERDUE_DAYS ago with no remittance (RTO'd orders expect none)."""
+    days = request.app.state.settings.REMITTANCE_OVERDUE_DAYS
+    now = datetime.now(UTC)
+    rems = await repo.recent_remittances(session, 500)
+    lines = await repo.lines_of(session, [r.remittance_id for r in rems])
+    views = [remittance_view(r, lines[r.remittance_id]) for r in rems]
+    candidates = await repo.delivered_cod_without_remittance(session, now - timedelta(days=days))
+    return {
+        "mismatches": [v for v in views if v["mismatch"]],
+        "lines": [line_view(ln) for ln in await repo.exception_lines(session)],
+        "overdue": [overdue_view(o, now) for o in overdue(candidates, set(), now, days)],
+        "overdue_days": days,
+    }
+
+
+@router.get("/ops/remittances/{remittance_id}")
+async def remittance_detail(remittance_id: str, _: OpsAuth, session: SessionDep) -> dict[str, Any]:
+    rem = await repo.remittance(session, remittance_id)
+    if rem is None:
+        raise HTTPException(404, f"no remittance {remittance_id}")
+    lines = await repo.lines(session, remittance_id)
+    return {**remittance_view(rem, lines), "orders": [line_view(ln) for ln in lines]}
+
+
+@router.post("/ops/remittances/{remittance_id}/retry")
+async def retry_remittance(remittance_id: str, _: OpsAuth, session: SessionDep, request: Request) -> dict[str, Any]:
+    """After fixing the cause in Zoho (e.g. creating the missing invoice): settle flagged lines again."""
+    if await repo.remittance(session, remittance_id) is None:
+        raise HTTPException(404, f"no remittance {remittance_id}")
+    reopened = await repo.reopen_flagged(session, remittance_id)
+    await session.commit()
+    enqueued = await enqueue_settle(request.app.state.services, remittance_id)
+    return {"remittance_id": remittance_id, "reopened": reopened, "enqueued": enqueued}

@@ -275,6 +275,10 @@ def run_demo(keep_running: bool = False) -> int:
         ok = asyncio.run(push_orders(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url, run_tag,
                                      items))
         _say(f"{ok}/{len(ORDERS)} orders ended as expected")
+        from app.sandbox.demo_tracking import run_tracking_demo
+
+        tracked = asyncio.run(run_tracking_demo(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url,
+                                                run_tag, "demo-tracking-token", _say))
         if keep_running:
             _say("Stack left running; Ctrl-C to stop.")
             try:
@@ -282,7 +286,7 @@ def run_demo(keep_running: bool = False) -> int:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
-        return 0 if ok == len(ORDERS) else 1
+        return 0 if ok == len(ORDERS) and tracked else 1
     finally:
         sandbox.stack.close()
 

@@ -32,6 +32,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     method: str | None = None
+    after: bool = False  # let the request through first, then answer with the fault: a lost reply
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -54,9 +55,12 @@ class FaultBox:
         self.path_latency.clear()
 
     def inject(self, path: str, *, status: int = 200, body: Any = None, times: int = 1,
-               headers: dict[str, str] | None = None, delay: float = 0.0, method: str | None = None) -> Fault:
+               headers: dict[str, str] | None = None, delay: float = 0.0, method: str | None = None,
+               after: bool = False) -> Fault:
+        """`after=True`: the request is served (state changes) but the caller gets the fault instead,
+        as when an upstream commits and its reply is lost."""
         fault = Fault(path=path, times=times, status=status, body=body, headers=headers or {},
-                      delay=delay, method=method)
+                      delay=delay, method=method, after=after)
         self.faults.append(fault)
         return fault
 
@@ -93,6 +97,8 @@ class FaultBox:
             return await call_next(request)
         if fault.delay:
             await asyncio.sleep(fault.delay)
+        if fault.after:
+            await call_next(request)
         if isinstance(fault.body, (dict, list)):
             return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
         if isinstance(fault.body, str):

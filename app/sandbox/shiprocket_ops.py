@@ -185,6 +185,12 @@ def _pickup_addresses(sim: ShiprocketSim) -> list[dict[str, Any]]:
             for i, name in enumerate(sim.pickup_locations)]
 
 
+def pickup_locations(sim: ShiprocketSim) -> Reply:
+    """`GET /settings/company/pickup` (facts §2.8): the account's pickup addresses under data.shipping_address."""
+    return 200, {"data": {"shipping_address": _pickup_addresses(sim), "allow_more": "1", "is_blackbox_seller": False,
+                          "company_name": sim.company_name}}
+
+
 def create_return(sim: ShiprocketSim, p: dict[str, Any]) -> Reply:
     errors = validate_return(p)
     if errors:

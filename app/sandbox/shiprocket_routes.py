@@ -94,6 +94,10 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
     async def create_return(request: Request) -> Response:
         return _reply(ops.create_return(sim, await _json(request)))
 
+    @api.get("/settings/company/pickup")
+    async def pickup_locations() -> Response:
+        return _reply(ops.pickup_locations(sim))
+
     @api.post("/orders/cancel")
     async def cancel(request: Request) -> Response:
         return _reply(ops.cancel(sim, await _json(request)))

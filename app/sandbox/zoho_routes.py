@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox.zoho_common import E_BAD_JSON, E_INVALID_URL, ZohoError, wire
+from app.sandbox.zoho_common import E_BAD_JSON, E_INVALID_URL, ZohoError, paginate, text_match, wire
 
 if TYPE_CHECKING:
     from app.sandbox.zoho import ZohoSim
@@ -184,6 +184,15 @@ def create_app(sim: ZohoSim) -> FastAPI:
         sr = sim._create_salesreturn(c.query.get("salesorder_id"), c.body)
         return 201, "Return created successfully", {"salesreturn": sr}
 
+    @route("GET", "/salesreturns")
+    def list_salesreturns(c: Call) -> tuple[int, str, dict]:
+        # The OAS documents only page/per_page; salesorder_id is honoured here as real list endpoints
+        # commonly do (UNCERTAIN), and clients filter the rows themselves anyway. Newest first.
+        rows = [sr for sr in reversed(sim.salesreturns.values())
+                if not c.query.get("salesorder_id") or sr["salesorder_id"] == c.query["salesorder_id"]]
+        page, context = paginate(rows, c.query, report_name="Sales Returns")
+        return 200, "success", {"salesreturns": page, "page_context": context}
+
     @route("GET", "/salesreturns/{salesreturn_id}")
     def get_salesreturn(c: Call) -> tuple[int, str, dict]:
         return 200, "success", {"salesreturn": sim._salesreturn(c.path["salesreturn_id"])}
@@ -197,6 +206,13 @@ def create_app(sim: ZohoSim) -> FastAPI:
     def create_adjustment(c: Call) -> tuple[int, str, dict]:
         adjustment = sim._create_adjustment(c.body)
         return 201, "Inventory Adjustment has been added", {"inventory_adjustment": adjustment}
+
+    @route("GET", "/inventoryadjustments")
+    def list_adjustments(c: Call) -> tuple[int, str, dict]:
+        rows = [a for a in reversed(sim.adjustments.values()) if text_match(c.query, "reference_number",
+                                                                            a["reference_number"])]
+        page, context = paginate(rows, c.query, report_name="Inventory Adjustments")
+        return 200, "success", {"inventory_adjustments": page, "page_context": context}
 
     @route("GET", "/inventoryadjustments/{adjustment_id}")
     def get_adjustment(c: Call) -> tuple[int, str, dict]:
@@ -241,6 +257,14 @@ def create_app(sim: ZohoSim) -> FastAPI:
     def create_creditnote(c: Call) -> tuple[int, str, dict]:
         creditnote = sim._create_creditnote(c.body, c.query)
         return 201, "The credit note has been created.", {"creditnote": creditnote}
+
+    @route("GET", "/creditnotes", BOTH)
+    def list_creditnotes(c: Call) -> tuple[int, str, dict]:
+        rows = [cn for cn in reversed(sim.creditnotes.values())
+                if text_match(c.query, "reference_number", cn["reference_number"])
+                and (not c.query.get("customer_id") or cn["customer_id"] == c.query["customer_id"])]
+        page, context = paginate(rows, c.query, report_name="Credit Notes")
+        return 200, "success", {"creditnotes": page, "page_context": context}
 
     @route("GET", "/creditnotes/{creditnote_id}", BOTH)
     def get_creditnote(c: Call) -> tuple[int, str, dict]:

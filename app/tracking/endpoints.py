@@ -1,5 +1,99 @@
-"""HTTP endpoints owned by tracking (filled in by the tracking issue)."""
+"""HTTP endpoints owned by tracking: the Shiprocket webhook (app.webhooks.tracking) and, behind the ops
+token, customer returns and a parcel's tracking history."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from app.integrations.http import UpstreamError
+from app.models import Shipment
+from app.ops.auth import OpsAuth
+from app.services import Services
+from app.tracking.models import CustomerReturn, TrackingEvent
+from app.tracking.returns import ReturnLine, ReturnRefused, advance_return, request_return
+from app.webhooks import tracking as tracking_webhook
 
 router = APIRouter()
+router.include_router(tracking_webhook.router)
+
+
+class ReturnLineIn(BaseModel):
+    line_item_id: str
+    quantity: Decimal = Field(gt=0)
+
+
+class ReturnIn(BaseModel):
+    salesorder_id: str
+    lines: list[ReturnLineIn] | None = None  # omitted: every line, in full
+    reason: str = ""
+
+
+def return_view(ret: CustomerReturn) -> dict[str, Any]:
+    return {"return_id": ret.id, "salesorder_id": ret.salesorder_id, "salesorder_number": ret.salesorder_number,
+            "channel_order_id": ret.channel_order_id, "state": ret.state, "awb": ret.awb,
+            "courier_name": ret.courier_name, "sr_order_id": ret.sr_order_id, "lines": ret.lines,
+            "reason": ret.reason, "tracking_status": ret.tracking_status, "last_error": ret.last_error}
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def _answer(call: Any, status: int) -> JSONResponse:
+    try:
+        ret = await call
+    except ReturnRefused as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+    except UpstreamError as exc:
+        return JSONResponse({"detail": f"upstream failed: {exc}"}, status_code=503 if exc.retryable else 502)
+    return JSONResponse(return_view(ret), status_code=status)
+
+
+@router.post("/ops/returns")
+async def create_return(body: ReturnIn, request: Request, _: OpsAuth) -> JSONResponse:
+    """Book a customer return of a delivered order (all lines, or the chosen ones)."""
+    lines = [ReturnLine(line.line_item_id, line.quantity) for line in body.lines] if body.lines else None
+    return await _answer(request_return(_services(request), body.salesorder_id, lines, body.reason), 201)
+
+
+@router.post("/ops/returns/{return_id}/retry")
+async def retry_return(return_id: int, request: Request, _: OpsAuth) -> JSONResponse:
+    """Resume a return whose booking or AWB failed."""
+    return await _answer(advance_return(_services(request), return_id), 200)
+
+
+@router.get("/ops/returns/{return_id}")
+async def get_return(return_id: int, request: Request, _: OpsAuth) -> JSONResponse:
+    async with _services(request).sessionmaker() as session:
+        ret = await session.get(CustomerReturn, return_id)
+    if ret is None:
+        return JSONResponse({"detail": f"no customer return {return_id}"}, status_code=404)
+    return JSONResponse(return_view(ret))
+
+
+@router.get("/ops/tracking/{awb}")
+async def tracking_history(awb: str, request: Request, _: OpsAuth) -> JSONResponse:
+    """A parcel's status and every tracking event received for it, oldest first, raw codes included."""
+    async with _services(request).sessionmaker() as session:
+        parcel: Shipment | CustomerReturn | None = await session.scalar(select(Shipment).where(Shipment.awb == awb))
+        if parcel is None:
+            parcel = await session.scalar(select(CustomerReturn).where(CustomerReturn.awb == awb))
+        events = (await session.execute(select(TrackingEvent).where(TrackingEvent.awb == awb)
+                                        .order_by(TrackingEvent.event_at, TrackingEvent.id))).scalars().all()
+    if parcel is None:
+        return JSONResponse({"detail": f"unknown AWB {awb}"}, status_code=404)
+    return JSONResponse({
+        "awb": awb, "salesorder_id": parcel.salesorder_id, "is_return": isinstance(parcel, CustomerReturn),
+        "tracking_status": parcel.tracking_status, "label": parcel.zoho_synced_label,
+        "delivered_at": parcel.delivered_at.isoformat() if parcel.delivered_at else None,
+        "final": parcel.tracking_final,
+        "events": [{"at": e.event_at.isoformat(), "status": e.status, "shipment_status_id": e.shipment_status_id,
+                    "shipment_status": e.shipment_status, "current_status_id": e.current_status_id,
+                    "current_status": e.current_status, "scan": e.scan_activity, "source": e.source,
+                    "outcome": e.outcome} for e in events]})

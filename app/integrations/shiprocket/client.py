@@ -10,9 +10,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.integrations.aggregator import (
+    Address,
     AwbAssignment,
     CreatedOrder,
     DuplicateOrder,
+    ReturnOrder,
     Serviceability,
     ShipOrder,
 )
@@ -148,3 +150,21 @@ class ShiprocketClient:
             raise self._refused(response)
         body = parse_body(response)
         return body if isinstance(body, dict) else {}
+
+    async def create_return(self, order: ReturnOrder) -> CreatedOrder:
+        """`POST /orders/create/return`: pickup_* is the customer, shipping_* our warehouse. A repeated
+        order id answers 422 "already been taken" (DuplicateOrder; find it with find_order)."""
+        response = await self.call("POST", "/orders/create/return", json_body=mapping.return_order_payload(order))
+        body = parse_body(response)
+        if response.status_code == 200 and isinstance(body, dict) and body.get("order_id") and body.get("shipment_id"):
+            return mapping.parse_created_order({**body, "status_code": None})
+        if mapping.is_duplicate_order_error(body):
+            raise DuplicateOrder(SERVICE, upstream_message(response), status=response.status_code, body=body)
+        raise self._refused(response)
+
+    async def pickup_address(self, location: str) -> Address | None:
+        """The address of a pickup location (`GET /settings/company/pickup`), matched by its exact nickname."""
+        response = await self.call("GET", "/settings/company/pickup")
+        if response.status_code != 200:
+            raise self._refused(response)
+        return mapping.parse_pickup_address(parse_body(response), location)

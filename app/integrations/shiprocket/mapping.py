@@ -11,11 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import (
+    Address,
     AwbAlreadyAssigned,
     AwbAssignment,
     AwbAssignmentFailed,
     CourierOption,
     CreatedOrder,
+    ReturnOrder,
     Serviceability,
     ShipOrder,
 )
@@ -184,3 +186,52 @@ def parse_awb_assignment(body: Any) -> AwbAssignment:
     if "already assigned" in message.lower():
         raise AwbAlreadyAssigned("shiprocket", message, body=body)
     raise AwbAssignmentFailed("shiprocket", message, body=body)
+
+
+def return_order_payload(order: ReturnOrder) -> dict[str, Any]:
+    """`/orders/create/return`: pickup_* is the customer, shipping_* the warehouse; always prepaid."""
+    c, w = order.customer, order.warehouse
+    first, _, last = c.name.strip().partition(" ")
+    return {
+        "order_id": order.channel_order_id,
+        "order_date": order.order_date.isoformat(),
+        "pickup_customer_name": first or c.name,
+        "pickup_last_name": last,
+        "pickup_address": c.line1,
+        "pickup_address_2": c.line2,
+        "pickup_city": c.city,
+        "pickup_state": c.state,
+        "pickup_country": c.country or "India",
+        "pickup_pincode": c.pincode,
+        "pickup_email": c.email,
+        "pickup_phone": c.phone,
+        "shipping_customer_name": w.name,
+        "shipping_address": w.line1,
+        "shipping_address_2": w.line2,
+        "shipping_city": w.city,
+        "shipping_state": w.state,
+        "shipping_country": w.country or "India",
+        "shipping_pincode": w.pincode,
+        "shipping_phone": w.phone,
+        "order_items": [{"name": line.name, "sku": line.sku or line.item_id, "units": int(line.quantity),
+                         "selling_price": money(line.rate)} for line in order.lines],
+        "payment_method": "Prepaid",
+        "sub_total": money(order.sub_total),
+        "length": float(order.parcel.length_cm),
+        "breadth": float(order.parcel.breadth_cm),
+        "height": float(order.parcel.height_cm),
+        "weight": float(order.parcel.weight_kg),
+    }
+
+
+def parse_pickup_address(body: Any, location: str) -> Address | None:
+    data = body.get("data") if isinstance(body, dict) else None
+    rows = data.get("shipping_address") if isinstance(data, dict) else None
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and str(row.get("pickup_location")) == location:
+            return Address(name=str(row.get("name") or row.get("pickup_location") or location),
+                           line1=str(row.get("address") or ""), line2=str(row.get("address_2") or ""),
+                           city=str(row.get("city") or ""), state=str(row.get("state") or ""),
+                           pincode=str(row.get("pin_code") or ""), country=str(row.get("country") or "India"),
+                           phone=str(row.get("phone") or ""), email=str(row.get("email") or ""))
+    return None

@@ -61,14 +61,16 @@ class ZohoClient:
         return str(body["access_token"]), datetime.now(UTC) + timedelta(seconds=expires_in)
 
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                   json_body: Any = None) -> dict[str, Any]:
-        """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0."""
+                   json_body: Any = None, retry_uncertain: bool = True) -> dict[str, Any]:
+        """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0.
+        `retry_uncertain=False` for writes Zoho cannot deduplicate (see request_with_retries)."""
         query = {**(params or {}), "organization_id": self._org}
         token = await self.token.get()
         for attempt in range(2):
             response = await request_with_retries(
                 self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,
-                headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body)
+                headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body,
+                retry_uncertain=retry_uncertain)
             if response.status_code != 401:
                 break
             if attempt == 0:

@@ -1,0 +1,193 @@
+"""Every query remittance makes: storing a batch and its lines once, reading lines to settle, the
+poller's cursor and candidates, and the views ops reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Shipment
+from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
+from app.remittance.payloads import Remittance
+from app.remittance.reconcile import DeliveredCod, payment_reference
+
+POLLER = "shiprocket"
+
+
+async def find_remittance(session: AsyncSession, *keys: str | None) -> CodRemittance | None:
+    """The stored batch known under any of `keys`, as its id or its UTR: the webhook's remittance_id
+    is Shiprocket's crf_id (the simulator and the guide's field name agree), but if a seller's feed
+    sends the UTR instead, the poller's (crf_id, utr) still lands on the same record."""
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return None
+    return await session.scalar(
+        select(CodRemittance).where(or_(CodRemittance.remittance_id.in_(wanted), CodRemittance.utr.in_(wanted)))
+        .order_by(CodRemittance.id).limit(1))
+
+
+async def store_remittance(session: AsyncSession, remittance: Remittance, source: str) -> tuple[str, int]:
+    """Insert the batch (or merge into the one already stored) and each line not already stored.
+    Returns (the stored remittance id, lines newly stored). Safe to run any number of times."""
+    existing = await find_remittance(session, remittance.remittance_id, remittance.utr)
+    if existing is None:
+        await session.execute(insert(CodRemittance).values(
+            remittance_id=remittance.remittance_id, utr=remittance.utr, remittance_date=remittance.remittance_date,
+            bank_transfer_amount=remittance.bank_transfer_amount, sources=source,
+            created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
+            .on_conflict_do_nothing(index_elements=[CodRemittance.remittance_id]))
+        existing = await find_remittance(session, remittance.remittance_id)
+        assert existing is not None
+    else:
+        sources = sorted(set(filter(None, existing.sources.split(","))) | {source})
+        # What the API lists as remitted is what reached the bank: it wins over a pushed figure.
+        amount = remittance.bank_transfer_amount if source == "poller" else existing.bank_transfer_amount
+        await session.execute(update(CodRemittance).where(CodRemittance.id == existing.id).values(
+            utr=existing.utr or remittance.utr, sources=",".join(sources), bank_transfer_amount=amount,
+            updated_at=datetime.now(UTC)))
+    rid = existing.remittance_id
+    stored = 0
+    for line in remittance.lines:
+        result = await session.execute(insert(CodRemittanceLine).values(
+            remittance_id=rid, awb=line.awb, order_id=line.order_id, cod_amount=line.cod_amount,
+            deducted_charges=line.deducted_charges, deductions_allocated=remittance.deductions_allocated,
+            source=source, state=LineState.pending, payment_reference=payment_reference(rid, line.awb),
+            so_updated=False, created_at=datetime.now(UTC), updated_at=datetime.now(UTC))
+            .on_conflict_do_nothing(constraint="uq_cod_line_remittance_awb").returning(CodRemittanceLine.id))
+        stored += result.scalar_one_or_none() is not None
+    return rid, stored
+
+
+async def remittance(session: AsyncSession, remittance_id: str) -> CodRemittance | None:
+    return await session.scalar(select(CodRemittance).where(CodRemittance.remittance_id == remittance_id))
+
+
+async def lines(session: AsyncSession, remittance_id: str) -> list[CodRemittanceLine]:
+    return list((await session.execute(select(CodRemittanceLine).where(
+        CodRemittanceLine.remittance_id == remittance_id).order_by(CodRemittanceLine.id))).scalars())
+
+
+async def lines_to_settle(session: AsyncSession, remittance_id: str, limit: int) -> list[CodRemittanceLine]:
+    """Pending lines, and paid lines whose sales order still lacks cf_cod_remittance_id."""
+    return list((await session.execute(select(CodRemittanceLine).where(
+        CodRemittanceLine.remittance_id == remittance_id,
+        or_(CodRemittanceLine.state == LineState.pending,
+            (CodRemittanceLine.state == LineState.paid) & CodRemittanceLine.so_updated.is_(False)
+            & CodRemittanceLine.so_error.is_(None)))
+        .order_by(CodRemittanceLine.id).limit(limit))).scalars())
+
+
+async def update_line(session: AsyncSession, line_id: int, **values: Any) -> None:
+    values["updated_at"] = datetime.now(UTC)
+    await session.execute(update(CodRemittanceLine).where(CodRemittanceLine.id == line_id).values(**values))
+
+
+async def reopen_flagged(session: AsyncSession, remittance_id: str) -> int:
+    result = await session.execute(update(CodRemittanceLine).where(
+        CodRemittanceLine.remittance_id == remittance_id, CodRemittanceLine.state == LineState.flagged)
+        .values(state=LineState.pending, problem=None, detail=None, updated_at=datetime.now(UTC)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def remittances_with_pending(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(CodRemittanceLine.remittance_id).where(
+        CodRemittanceLine.state == LineState.pending).distinct())).scalars())
+
+
+async def shipment_by_awb(session: AsyncSession, awb: str) -> Shipment | None:
+    return await session.scalar(select(Shipment).where(Shipment.awb == awb))
+
+
+async def recorded_deductions(session: AsyncSession, remittance_id: str) -> Decimal:
+    total = await session.scalar(select(func.coalesce(func.sum(CodRemittanceLine.deducted_charges), 0)).where(
+        CodRemittanceLine.remittance_id == remittance_id))
+    return Decimal(total or 0)
+
+
+# --- the poller ----------------------------------------------------------------------------------------
+
+async def polled_through(session: AsyncSession) -> date | None:
+    state = await session.get(RemittancePollState, POLLER)
+    return state.polled_through if state else None
+
+
+async def set_polled_through(session: AsyncSession, day: date) -> None:
+    now = datetime.now(UTC)
+    await session.execute(insert(RemittancePollState).values(name=POLLER, polled_through=day, polled_at=now)
+                          .on_conflict_do_update(index_elements=[RemittancePollState.name],
+                                                 set_={"polled_through": day, "polled_at": now}))
+
+
+async def first_shipment_day(session: AsyncSession, tz: tzinfo) -> date | None:
+    first = await session.scalar(select(func.min(Shipment.created_at)))
+    return first.astimezone(tz).date() if first else None
+
+
+async def polled_batches(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Of these crf_ids/UTRs, the ones a poll has already stored."""
+    rows = (await session.execute(select(CodRemittance.remittance_id, CodRemittance.utr).where(
+        or_(CodRemittance.remittance_id.in_(keys), CodRemittance.utr.in_(keys)),
+        CodRemittance.sources.contains("poller")))).all()
+    return {k for row in rows for k in row if k}
+
+
+@dataclass(frozen=True)
+class UnremittedCod:
+    awb: str
+    sr_order_id: str
+    channel_order_id: str
+    payment_method: str
+    tracking_status: str | None
+
+
+async def unremitted_cod_shipments(session: AsyncSession) -> list[UnremittedCod]:
+    """COD shipments booked with Shiprocket that no remittance line names yet: delivered ones first
+    (oldest delivery first), since those are what a batch pays for."""
+    remitted = select(CodRemittanceLine.id).where(CodRemittanceLine.awb == Shipment.awb).exists()
+    rows = await session.execute(select(
+        Shipment.awb, Shipment.sr_order_id, Shipment.channel_order_id, Shipment.payment_method,
+        Shipment.tracking_status).where(
+        Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.sr_order_id.is_not(None), ~remitted)
+        .order_by(Shipment.delivered_at.is_(None), Shipment.delivered_at, Shipment.id))
+    return [UnremittedCod(awb or "", sr_order_id or "", channel_order_id, method, status)
+            for awb, sr_order_id, channel_order_id, method, status in rows.all()]
+
+
+# --- ops views --------------------------------------------------------------------------------------------
+
+async def recent_remittances(session: AsyncSession, limit: int = 100) -> list[CodRemittance]:
+    return list((await session.execute(select(CodRemittance).order_by(
+        CodRemittance.remittance_date.desc(), CodRemittance.id.desc()).limit(limit))).scalars())
+
+
+async def lines_of(session: AsyncSession, remittance_ids: list[str]) -> dict[str, list[CodRemittanceLine]]:
+    out: dict[str, list[CodRemittanceLine]] = {rid: [] for rid in remittance_ids}
+    rows = await session.execute(select(CodRemittanceLine).where(
+        CodRemittanceLine.remittance_id.in_(remittance_ids)).order_by(CodRemittanceLine.id))
+    for line in rows.scalars():
+        out[line.remittance_id].append(line)
+    return out
+
+
+async def exception_lines(session: AsyncSession, limit: int = 500) -> list[CodRemittanceLine]:
+    return list((await session.execute(select(CodRemittanceLine).where(
+        or_(CodRemittanceLine.problem.is_not(None), CodRemittanceLine.so_error.is_not(None)))
+        .order_by(CodRemittanceLine.id.desc()).limit(limit))).scalars())
+
+
+async def delivered_cod_without_remittance(session: AsyncSession, delivered_before: datetime,
+                                           limit: int = 500) -> list[DeliveredCod]:
+    remitted = select(CodRemittanceLine.id).where(CodRemittanceLine.awb == Shipment.awb).exists()
+    rows = await session.execute(select(Shipment).where(
+        Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.delivered_at.is_not(None),
+        Shipment.delivered_at < delivered_before, ~remitted).order_by(Shipment.delivered_at).limit(limit))
+    return [DeliveredCod(salesorder_id=s.salesorder_id, salesorder_number=s.salesorder_number, awb=s.awb or "",
+                         payment_method=s.payment_method, tracking_status=s.tracking_status,
+                         delivered_at=s.delivered_at, declared_value=s.declared_value)
+            for s in rows.scalars()]

@@ -1,0 +1,193 @@
+"""Shiprocket tracking payloads -> TrackingUpdate. Pure: a body that cannot be used raises Malformed.
+
+Copes with every real shape in the facts file: the current webhook (Sample A: string awb, "DD MM YYYY"
+IST timestamp, scans with `sr-status`), the older one (Sample B: numeric awb, "YYYY-MM-DD" timestamps,
+newest-first scans without `sr-status`) and the tracking API (Sample C, for polling). The status comes
+from the shipment-scheme id when there is one, else the latest scan's `sr-status` (same scheme), else
+the order-scheme `current_status_id`, else the label text; never from one scheme's table with another
+scheme's number.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.tracking.statuses import (
+    TrackingStatus,
+    from_label,
+    from_order_id,
+    from_shipment_id,
+    shipment_label,
+)
+from app.webhooks.payloads import Malformed, body_digest
+
+IST = ZoneInfo("Asia/Kolkata")
+_FORMATS = ("%d %m %Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    awb: str
+    status: TrackingStatus
+    scheme: str  # which field decided the status: shipment_status_id | sr-status | current_status_id | label | none
+    shipment_status_id: int | None
+    shipment_status: str
+    current_status_id: int | None
+    current_status: str
+    event_at: datetime  # UTC
+    stamp: str  # the timestamp exactly as Shiprocket wrote it (part of the dedupe key)
+    is_return: bool = False
+    channel_order_id: str = ""
+    sr_order_id: str = ""
+    courier_name: str = ""
+    scan_code: str = ""
+    scan_activity: str = ""
+    scan_location: str = ""
+
+    @property
+    def raw_code(self) -> str:
+        """The code that decided the status, with its scheme, e.g. "shipment:18" or "order:20"."""
+        if self.scheme in ("shipment_status_id", "sr-status"):
+            return f"shipment:{self.shipment_status_id}"
+        if self.scheme == "current_status_id":
+            return f"order:{self.current_status_id}"
+        return f"label:{self.shipment_status or self.current_status}"
+
+    @property
+    def dedupe_key(self) -> str:
+        """Facts §4: a redelivery repeats awb + status id + timestamp; a new status or scan does not."""
+        code = self.shipment_status_id if self.shipment_status_id is not None else self.current_status_id
+        return f"{self.awb}:{code if code is not None else self.shipment_status or self.current_status}:{self.stamp}"
+
+
+def parse_time(text: Any) -> datetime | None:
+    """Shiprocket writes IST wall-clock times in several formats; return UTC, or None if unreadable."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    value = text.strip()
+    for fmt in _FORMATS:
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=IST).astimezone(UTC)
+        except ValueError:
+            continue
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=IST)).astimezone(UTC)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _awb(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _text(value)
+
+
+def _latest_scan(scans: Any) -> dict[str, Any] | None:
+    """Scans come oldest-first (Sample A) or newest-first (B, C): pick by date, not position."""
+    if not isinstance(scans, list):
+        return None
+    dated = [(parse_time(s.get("date")), i, s) for i, s in enumerate(scans) if isinstance(s, dict)]
+    dated = [d for d in dated if d[0] is not None]
+    if not dated:
+        return None
+    return max(dated, key=lambda d: (d[0], d[1]))[2]
+
+
+def decide_status(shipment_id: int | None, scan: dict[str, Any] | None, order_id: int | None,
+                  labels: tuple[str, ...]) -> tuple[TrackingStatus, str, int | None]:
+    """(status, deciding field, shipment-scheme id used)."""
+    if shipment_id is not None:
+        return from_shipment_id(shipment_id), "shipment_status_id", shipment_id
+    scan_id = _int((scan or {}).get("sr-status"))
+    if scan_id is not None:
+        return from_shipment_id(scan_id), "sr-status", scan_id
+    if order_id is not None:
+        return from_order_id(order_id), "current_status_id", None
+    for label in labels:
+        if label:
+            return from_label(label), "label", None
+    return TrackingStatus.unknown, "none", None
+
+
+def parse_webhook(raw: bytes, received_at: datetime | None = None) -> TrackingUpdate:
+    if not raw.strip():
+        raise Malformed("empty body (Shiprocket's dashboard test request sends one)")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Malformed(f"body is not valid JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise Malformed("body is not a JSON object")
+    return webhook_update(data, received_at)
+
+
+def webhook_update(data: dict[str, Any], received_at: datetime | None = None) -> TrackingUpdate:
+    awb = _awb(data.get("awb") or data.get("awb_code"))
+    if not awb:
+        raise Malformed("no awb in the body")
+    scan = _latest_scan(data.get("scans"))
+    shipment_status, current_status = _text(data.get("shipment_status")), _text(data.get("current_status"))
+    shipment_id = _int(data.get("shipment_status_id"))
+    order_id = _int(data.get("current_status_id"))
+    status, scheme, used_id = decide_status(shipment_id, scan, order_id, (shipment_status, current_status))
+    if scheme == "sr-status" and scan is not None:
+        shipment_status = shipment_status or _text(scan.get("sr-status-label")) or shipment_label(used_id or 0)
+    stamp = _text(data.get("current_timestamp"))
+    event_at = parse_time(stamp) or parse_time((scan or {}).get("date"))
+    if event_at is None:
+        stamp = stamp or f"body:{body_digest(json.dumps(data, sort_keys=True).encode())[:16]}"
+        event_at = received_at or datetime.now(UTC)
+    # Sample B puts Shiprocket's id in `order_id` and ours in `channel_order_id`; Sample A has ours in
+    # `order_id` and Shiprocket's in `sr_order_id`.
+    channel_order_id = _text(data.get("channel_order_id")) or _text(data.get("order_id"))
+    return TrackingUpdate(
+        awb=awb, status=status, scheme=scheme, shipment_status_id=used_id, shipment_status=shipment_status,
+        current_status_id=order_id, current_status=current_status, event_at=event_at, stamp=stamp,
+        is_return=_int(data.get("is_return")) == 1, channel_order_id=channel_order_id,
+        sr_order_id=_text(data.get("sr_order_id")), courier_name=_text(data.get("courier_name")),
+        scan_code=_text((scan or {}).get("status")), scan_activity=_text((scan or {}).get("activity")),
+        scan_location=_text((scan or {}).get("location")))
+
+
+def tracking_update(awb: str, body: Any) -> TrackingUpdate | None:
+    """Sample C (`/courier/track/awb`, and each value of `/courier/track/awbs`). None when Shiprocket has
+    nothing yet (`track_status` 0) or the body is not a tracking answer."""
+    data = body.get("tracking_data", body) if isinstance(body, dict) else None
+    if not isinstance(data, dict) or _int(data.get("track_status")) != 1:
+        return None
+    track = data.get("shipment_track")
+    first = track[0] if isinstance(track, list) and track and isinstance(track[0], dict) else {}
+    scan = _latest_scan(data.get("shipment_track_activities"))
+    shipment_id = _int(data.get("shipment_status"))
+    current = _text(first.get("current_status"))
+    status, scheme, used_id = decide_status(shipment_id, scan, None, (current,))
+    label = shipment_label(used_id) if used_id is not None else ""
+    stamp = _text((scan or {}).get("date")) or _text(first.get("delivered_date"))
+    event_at = parse_time(stamp)
+    if event_at is None:
+        return None  # no dated activity: nothing to order it against
+    return TrackingUpdate(
+        awb=awb, status=status, scheme=scheme, shipment_status_id=used_id,
+        shipment_status=label or current, current_status_id=None, current_status=current, event_at=event_at,
+        stamp=stamp, sr_order_id=_text(first.get("order_id")), courier_name=_text(first.get("courier_name")),
+        scan_code=_text((scan or {}).get("status")), scan_activity=_text((scan or {}).get("activity")),
+        scan_location=_text((scan or {}).get("location")))

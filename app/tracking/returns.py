@@ -1,0 +1,211 @@
+"""Customer-initiated returns of a delivered order: a Shiprocket return order (the customer is the
+pickup, our warehouse the destination) for chosen lines, and its AWB. From then on the return parcel is
+tracked by the same pipeline (`is_return`) and restocked by the same sales-return path on delivery.
+
+Each step is persisted before the next, so a failure leaves the return in a state `advance_return`
+resumes from (the ops retry endpoint and the CLI call it), and a repeated booking is recognised by its
+order id ("<SO number>-RET<n>") instead of creating a second return order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.fulfilment.order_mapping import ship_order_from_json
+from app.integrations.aggregator import (
+    Address,
+    AwbAlreadyAssigned,
+    AwbAssignment,
+    CreatedOrder,
+    DuplicateOrder,
+    OrderLine,
+    Parcel,
+    ReturnOrder,
+)
+from app.integrations.http import PermanentUpstreamError
+from app.models import Shipment, ShipmentLog
+from app.ops.alerts import raise_alert
+from app.services import Services
+from app.tracking.models import CustomerReturn
+from app.tracking.parcels import order_lock
+from app.tracking.statuses import TrackingStatus
+
+IST = ZoneInfo("Asia/Kolkata")
+MIN_WEIGHT_KG = Decimal("0.1")
+
+
+class ReturnRefused(Exception):
+    """The request cannot be honoured as asked; `status` is the HTTP status the ops API answers."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    line_item_id: str
+    quantity: Decimal
+
+
+async def request_return(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None,
+                         reason: str = "") -> CustomerReturn:
+    async with order_lock(svc.engine, salesorder_id) as held:
+        if not held:
+            raise ReturnRefused(409, "the order is being updated right now; try again in a moment")
+        return_id = await _book(svc, salesorder_id, lines, reason)
+        return await _advance(svc, return_id)
+
+
+async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
+    async with svc.sessionmaker() as session:
+        ret = await session.get(CustomerReturn, return_id)
+    if ret is None:
+        raise ReturnRefused(404, f"no customer return {return_id}")
+    async with order_lock(svc.engine, ret.salesorder_id) as held:
+        if not held:
+            raise ReturnRefused(409, "the order is being updated right now; try again in a moment")
+        return await _advance(svc, return_id)
+
+
+async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None, reason: str) -> int:
+    async with svc.sessionmaker.begin() as session:
+        shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        if shipment is None:
+            raise ReturnRefused(404, f"Shipbridge has no shipment for sales order {salesorder_id}")
+        if shipment.tracking_status != TrackingStatus.delivered:
+            raise ReturnRefused(409, f"only a delivered order can be returned; {shipment.salesorder_number} is "
+                                     f"{shipment.tracking_status or 'not tracked yet'}")
+        order = ship_order_from_json(shipment.order)
+        earlier = (await session.execute(select(CustomerReturn).where(
+            CustomerReturn.salesorder_id == salesorder_id))).scalars().all()
+        taken: dict[str, Decimal] = {}
+        for prior in earlier:
+            if prior.state == "failed" or prior.tracking_status == TrackingStatus.cancelled:
+                continue
+            for taken_line in prior.lines:
+                key = taken_line["line_item_id"]
+                taken[key] = taken.get(key, Decimal(0)) + Decimal(taken_line["quantity"])
+        by_id = {line.line_item_id: line for line in order.lines}
+        if lines is None:  # everything not returned yet
+            lines = [ReturnLine(line.line_item_id, line.quantity - taken.get(line.line_item_id, Decimal(0)))
+                     for line in order.lines]
+            lines = [wanted for wanted in lines if wanted.quantity > 0]
+            if not lines:
+                raise ReturnRefused(409, f"everything on {shipment.salesorder_number} is already being returned")
+        chosen = []
+        for wanted in lines:
+            found = by_id.get(wanted.line_item_id)
+            if found is None:
+                raise ReturnRefused(422, f"line {wanted.line_item_id} is not on {shipment.salesorder_number}")
+            line = found
+            left = line.quantity - taken.get(line.line_item_id, Decimal(0))
+            if wanted.quantity <= 0 or wanted.quantity > left:
+                raise ReturnRefused(422, f"{line.name}: can return at most {format(left.normalize(), 'f')}, "
+                                         f"not {wanted.quantity}")
+            chosen.append({"line_item_id": line.line_item_id, "item_id": line.item_id, "sku": line.sku,
+                           "name": line.name, "quantity": format(wanted.quantity.normalize(), "f"),
+                           "rate": str(line.rate)})
+        if not order.address.email:
+            raise ReturnRefused(422, "the order has no customer email, which Shiprocket requires for a return")
+        ret = CustomerReturn(shipment_id=shipment.id, salesorder_id=salesorder_id,
+                             salesorder_number=shipment.salesorder_number,
+                             channel_order_id=f"{shipment.salesorder_number}-RET{len(earlier) + 1}",
+                             lines=chosen, reason=reason[:500], state="requested")
+        session.add(ret)
+        await session.flush()
+        session.add(ShipmentLog(shipment_id=shipment.id, step="return_requested",
+                                detail=f"{ret.channel_order_id}: " + ", ".join(f"{c['quantity']} x {c['name']}"
+                                                                               for c in chosen)))
+        return ret.id
+
+
+async def _advance(svc: Services, return_id: int) -> CustomerReturn:
+    async with svc.sessionmaker() as session:
+        ret = await session.get(CustomerReturn, return_id)
+        assert ret is not None
+        shipment = await session.get(Shipment, ret.shipment_id)
+        assert shipment is not None
+    if ret.state in ("requested", "failed"):
+        await _book_with_aggregator(svc, ret, shipment)
+    if ret.state in ("created", "awb_failed"):
+        await _assign_awb(svc, ret, shipment)
+    return ret
+
+
+def _return_order(ret: CustomerReturn, shipment: Shipment, warehouse: Address) -> ReturnOrder:
+    order = ship_order_from_json(shipment.order)
+    lines = tuple(OrderLine(line_item_id=c["line_item_id"], item_id=c["item_id"], sku=c["sku"], name=c["name"],
+                            quantity=Decimal(c["quantity"]), rate=Decimal(c["rate"])) for c in ret.lines)
+    units = sum((line.quantity for line in order.lines), Decimal(0)) or Decimal(1)
+    share = sum((line.quantity for line in lines), Decimal(0)) / units
+    weight = max(MIN_WEIGHT_KG, (shipment.weight_kg * share).quantize(Decimal("0.001")))
+    parcel = Parcel(weight_kg=weight, length_cm=shipment.length_cm, breadth_cm=shipment.breadth_cm,
+                    height_cm=shipment.height_cm)
+    return ReturnOrder(channel_order_id=ret.channel_order_id, order_date=datetime.now(IST).date(),
+                       customer=order.address, warehouse=warehouse, lines=lines, parcel=parcel, reason=ret.reason)
+
+
+async def _save(svc: Services, ret: CustomerReturn, step: str, detail: str, **values: object) -> None:
+    async with svc.sessionmaker.begin() as session:
+        row = await session.get(CustomerReturn, ret.id)
+        assert row is not None
+        for key, value in {**values, "updated_at": datetime.now(UTC)}.items():
+            setattr(row, key, value)
+            setattr(ret, key, value)
+        session.add(ShipmentLog(shipment_id=ret.shipment_id, step=step, detail=f"{ret.channel_order_id}: {detail}"))
+        if values.get("state") in ("failed", "awb_failed"):
+            await raise_alert(session, kind=f"return_{values['state']}", key=f"{ret.id}:{ret.last_error}"[:150],
+                              salesorder_id=ret.salesorder_id,
+                              message=f"{ret.salesorder_number}: customer return {ret.channel_order_id} {detail}. "
+                                      "Retry it from the ops API once fixed.")
+
+
+async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Shipment) -> None:
+    settings = svc.settings
+    location = settings.RETURNS_PICKUP_LOCATION or settings.SHIPROCKET_PICKUP_LOCATION
+    warehouse = await svc.aggregator.pickup_address(location)
+    if warehouse is None:
+        await _save(svc, ret, "return_failed", f"pickup location {location!r} not found in Shiprocket",
+                    state="failed", last_error=f"pickup location {location!r} not found in Shiprocket")
+        return
+    created: CreatedOrder | None
+    try:
+        created = await svc.aggregator.create_return(_return_order(ret, shipment, warehouse))
+    except DuplicateOrder:  # booked before, its answer lost: find it
+        created = await svc.aggregator.find_order(ret.channel_order_id)
+    except PermanentUpstreamError as exc:
+        await _save(svc, ret, "return_failed", f"Shiprocket refused the return: {exc.upstream_message}",
+                    state="failed", last_error=exc.upstream_message[:1000])
+        return
+    if created is None:
+        await _save(svc, ret, "return_failed", "Shiprocket says the order id exists but cannot find it",
+                    state="failed", last_error="duplicate order id not found")
+        return
+    await _save(svc, ret, "return_created", f"Shiprocket return order {created.order_id} / shipment "
+                f"{created.shipment_id}", state="created", sr_order_id=created.order_id,
+                sr_shipment_id=created.shipment_id, last_error=None)
+
+
+async def _assign_awb(svc: Services, ret: CustomerReturn, shipment: Shipment) -> None:
+    assert ret.sr_shipment_id
+    assignment: AwbAssignment | None
+    try:
+        assignment = await svc.aggregator.assign_awb(ret.sr_shipment_id, None)
+    except AwbAlreadyAssigned:
+        assignment = await svc.aggregator.shipment_awb(ret.sr_order_id or "", ret.sr_shipment_id)
+    except PermanentUpstreamError as exc:
+        await _save(svc, ret, "return_awb_failed", f"no return AWB: {exc.upstream_message}", state="awb_failed",
+                    last_error=exc.upstream_message[:1000])
+        return
+    if assignment is None:
+        await _save(svc, ret, "return_awb_failed", "no return AWB: Shiprocket has none for the shipment",
+                    state="awb_failed", last_error="no AWB found after 'already assigned'")
+        return
+    await _save(svc, ret, "return_awb_assigned", f"return AWB {assignment.awb} with {assignment.courier_name}",
+                state="awb_assigned", awb=assignment.awb, courier_name=assignment.courier_name or None,
+                tracking_status=TrackingStatus.awb_assigned.value, last_error=None)

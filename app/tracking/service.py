@@ -1,0 +1,152 @@
+"""Applying tracking updates: every update (webhook or poll) is stored as a tracking event, then folded
+into its parcel's status under the forward-only rules, then the parcel is settled (its side effects
+done). One job at a time per sales order holds the order lock; a job that finds it held waits until its
+own event has been applied by the holder, or the lock frees, so no event is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.integrations.http import RetryableUpstreamError
+from app.models import Shipment, ShipmentLog
+from app.services import Services
+from app.tracking.models import TrackingEvent
+from app.tracking.parcels import FORWARD, ParcelRef, load, order_lock
+from app.tracking.payload import TrackingUpdate
+from app.tracking.settle import settle
+from app.tracking.statuses import FINAL, RTO_BRANCH, TrackingStatus, fold, parse_status
+
+log = logging.getLogger("shipbridge.tracking")
+
+LOCK_WAIT_SECONDS = 20.0
+
+
+class OrderBusy(RetryableUpstreamError):
+    """Another job held the order for longer than we wait (e.g. a return being booked with Shiprocket):
+    the inbox job is retried later rather than leaving its event unapplied."""
+
+    def __init__(self, salesorder_id: str) -> None:
+        super().__init__("shipbridge", f"sales order {salesorder_id} busy for {LOCK_WAIT_SECONDS:g}s")
+
+
+async def ingest(svc: Services, ref: ParcelRef, update: TrackingUpdate, *, source: str,
+                 inbox_event_id: int | None = None) -> int:
+    """Store the update as a tracking event (once per awb + status + timestamp); returns its id."""
+    values = dict(
+        awb=ref.awb, salesorder_id=ref.salesorder_id, parcel=ref.kind, parcel_id=ref.id, source=source,
+        inbox_event_id=inbox_event_id, dedupe_key=update.dedupe_key[:200], status=update.status.value,
+        scheme=update.scheme, shipment_status_id=update.shipment_status_id,
+        shipment_status=update.shipment_status[:100], current_status_id=update.current_status_id,
+        current_status=update.current_status[:100], scan_code=update.scan_code[:60],
+        scan_activity=update.scan_activity, scan_location=update.scan_location[:200], is_return=update.is_return,
+        event_at=update.event_at, received_at=datetime.now(UTC), applied=False)
+    async with svc.sessionmaker.begin() as session:
+        event_id = (await session.execute(
+            insert(TrackingEvent).values(**values)
+            .on_conflict_do_nothing(constraint="uq_tracking_events_awb_key").returning(TrackingEvent.id)
+        )).scalar_one_or_none()
+        if event_id is None:
+            event_id = await session.scalar(select(TrackingEvent.id).where(
+                TrackingEvent.awb == ref.awb, TrackingEvent.dedupe_key == values["dedupe_key"]))
+    assert event_id is not None
+    return int(event_id)
+
+
+async def process(svc: Services, ref: ParcelRef, wait_for: int | None = None) -> None:
+    """Fold pending events and settle the parcel; if another job holds the order, wait until it has
+    applied `wait_for` or the lock frees (OrderBusy after LOCK_WAIT_SECONDS)."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        async with order_lock(svc.engine, ref.salesorder_id) as held:
+            if held:
+                await _fold(svc, ref)
+                await settle(svc, ref)
+                while await _has_pending(svc, ref):  # arrived while we were settling
+                    await _fold(svc, ref)
+                    await settle(svc, ref)
+                return
+        if wait_for is None or await _is_applied(svc, wait_for):
+            return
+        if time.monotonic() > deadline:
+            raise OrderBusy(ref.salesorder_id)
+        await asyncio.sleep(0.05)
+
+
+async def outcome(svc: Services, event_id: int) -> str:
+    async with svc.sessionmaker() as session:
+        event = await session.get(TrackingEvent, event_id)
+    return (event.outcome if event is not None else None) or "stored; applied by the job holding the order"
+
+
+async def _is_applied(svc: Services, event_id: int) -> bool:
+    async with svc.sessionmaker() as session:
+        return bool(await session.scalar(select(TrackingEvent.applied).where(TrackingEvent.id == event_id)))
+
+
+async def _has_pending(svc: Services, ref: ParcelRef) -> bool:
+    async with svc.sessionmaker() as session:
+        return await session.scalar(select(TrackingEvent.id).where(
+            TrackingEvent.parcel == ref.kind, TrackingEvent.parcel_id == ref.id,
+            TrackingEvent.applied.is_(False)).limit(1)) is not None
+
+
+async def _fold(svc: Services, ref: ParcelRef) -> bool:
+    """Apply pending events in event-time order; returns whether the parcel's status changed."""
+    now = datetime.now(UTC)
+    async with svc.sessionmaker.begin() as session:
+        parcel = await load(session, ref, for_update=True)
+        if parcel is None:
+            return False
+        events = (await session.execute(select(TrackingEvent).where(
+            TrackingEvent.parcel == ref.kind, TrackingEvent.parcel_id == ref.id, TrackingEvent.applied.is_(False))
+            .order_by(TrackingEvent.event_at, TrackingEvent.id))).scalars().all()
+        if not events:
+            return False
+        before = parse_status(parcel.tracking_status)
+        status, last_at, outcomes = fold(before, parcel.last_event_at, [
+            (parse_status(e.status) or TrackingStatus.unknown, e.event_at, _raw(e)) for e in events])
+        reached = [(parse_status(e.status), e.event_at) for e, (moved, _) in zip(events, outcomes, strict=True)
+                   if moved]
+        for event, (_, text) in zip(events, outcomes, strict=True):
+            event.outcome, event.applied = text, True
+        parcel.last_tracking_at = max(parcel.last_tracking_at or now, now)  # the poller may have stamped it
+        if status == before or status is None:
+            return False
+        parcel.tracking_status = status.value
+        parcel.last_event_at = last_at
+        parcel.tracking_final = status in FINAL
+        parcel.tracking_settled = False
+        for reached_status, at in reached:
+            if reached_status == TrackingStatus.delivered and parcel.delivered_at is None:
+                parcel.delivered_at = at
+            if isinstance(parcel, Shipment) and reached_status in RTO_BRANCH and parcel.rto_initiated_at is None:
+                parcel.rto_initiated_at = at
+        shipment_id = parcel.id if ref.kind == FORWARD else getattr(parcel, "shipment_id", None)
+        if shipment_id is not None:
+            session.add(ShipmentLog(shipment_id=shipment_id, step="tracking",
+                                    detail=_log_detail(ref, parcel, before, status)))
+    log.info("%s %s: %s -> %s", ref.subject, ref.awb, before.value if before else "none", status.value)
+    return True
+
+
+def _raw(event: TrackingEvent) -> str:
+    if event.shipment_status_id is not None:
+        return f"shipment:{event.shipment_status_id}"
+    if event.current_status_id is not None:
+        return f"order:{event.current_status_id}"
+    return event.shipment_status or event.current_status or "none"
+
+
+def _log_detail(ref: ParcelRef, parcel: object, before: TrackingStatus | None, status: TrackingStatus) -> str:
+    what = f"{'return ' if ref.is_return else ''}AWB {ref.awb}: {before.value if before else 'none'} -> {status.value}"
+    if status == TrackingStatus.delivered and isinstance(parcel, Shipment):
+        if parcel.payment_method == "COD":
+            return f"{what} (COD Rs {parcel.declared_value}: awaiting remittance)"
+        return f"{what} (prepaid: complete)"
+    return what

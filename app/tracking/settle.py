@@ -1,0 +1,68 @@
+"""Settling a parcel after its status moved: the side effects its status implies
+(statuses.planned_effects, each exactly once), then the visible label on the sales order, written only
+when it changed. A parcel stays `tracking_settled = false` until all of that is done, so a run cut short
+by an upstream failure is finished by the job's retry or by the poller."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import update
+
+from app.integrations.http import PermanentUpstreamError
+from app.models import Shipment
+from app.ops.alerts import raise_alert
+from app.services import Services
+from app.tracking import zoho_writes as zw
+from app.tracking.effects import Context, alert_lost, alert_rto, record_delivered, record_shipment
+from app.tracking.parcels import ParcelRef, load
+from app.tracking.restock import restock
+from app.tracking.statuses import TrackingStatus, label_for, parse_status, planned_effects
+
+EFFECTS: dict[str, Callable[[Context], Awaitable[None]]] = {
+    "zoho_shipment": record_shipment,
+    "zoho_delivered": record_delivered,
+    "alert_rto": alert_rto,
+    "alert_lost": alert_lost,
+    "restock": restock,
+}
+
+
+async def settle(svc: Services, ref: ParcelRef) -> None:
+    async with svc.sessionmaker() as session:
+        parcel = await load(session, ref)
+        if parcel is None or parcel.tracking_settled:
+            return
+        shipment = parcel if isinstance(parcel, Shipment) else await session.get(Shipment, parcel.shipment_id)
+    status = parse_status(parcel.tracking_status)
+    if status is None or shipment is None:
+        return
+    ctx = Context(svc, ref, parcel, shipment)
+    for name in planned_effects(status, is_return=ref.is_return, record_delivery=svc.settings.ZOHO_RECORD_DELIVERY):
+        await EFFECTS[name](ctx)
+    await write_label(ctx, status)
+    async with svc.sessionmaker.begin() as session:
+        await session.execute(update(ref.model).where(ref.model.id == ref.id, ref.model.tracking_status == status.value)
+                              .values(tracking_settled=True))
+
+
+async def write_label(ctx: Context, status: TrackingStatus) -> None:
+    """cf_shipment_status, only when the visible label changes (Zoho's quota is small)."""
+    settings = ctx.svc.settings
+    label = label_for(status, is_return=ctx.ref.is_return, overrides=settings.TRACKING_STATUS_LABELS)
+    if not label or label == ctx.parcel.zoho_synced_label:
+        return
+    synced: str | None = label
+    try:
+        await zw.set_custom_field(ctx.svc.zoho, ctx.ref.salesorder_id, settings.CF_SHIPMENT_STATUS, label)
+    except PermanentUpstreamError as exc:
+        synced = ctx.parcel.zoho_synced_label
+        async with ctx.svc.sessionmaker.begin() as session:
+            await raise_alert(session, kind="tracking_writeback_failed", key=f"{ctx.ref.subject}:{label}",
+                              salesorder_id=ctx.ref.salesorder_id,
+                              message=f"{ctx.number}: Zoho refused {settings.CF_SHIPMENT_STATUS}={label!r} "
+                                      f"({exc.upstream_message})")
+    async with ctx.svc.sessionmaker.begin() as session:
+        await session.execute(update(ctx.ref.model).where(ctx.ref.model.id == ctx.ref.id)
+                              .values(status_label=label, zoho_synced_label=synced))
+    ctx.parcel.zoho_synced_label = synced

@@ -1,0 +1,139 @@
+"""The Zoho Inventory / Books calls tracking makes, one function per call (I/O only, no decisions).
+
+Finders (`find_*`) exist so a side effect interrupted between Zoho's answer and our commit can be
+recognised on the next run instead of repeated. Where Zoho documents no filter (sales returns and
+inventory adjustments list only by page), the rows are filtered here as well.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from app.integrations.zoho.client import ZohoClient
+
+INV, BOOKS = "/inventory/v1", "/books/v3"
+
+
+async def get_salesorder(zoho: ZohoClient, salesorder_id: str) -> dict[str, Any]:
+    return await zoho.get_salesorder(salesorder_id)
+
+
+async def set_custom_field(zoho: ZohoClient, salesorder_id: str, api_name: str, value: str) -> None:
+    await zoho.update_salesorder_custom_fields(salesorder_id, {api_name: value})
+
+
+# --- packages and shipment orders (Zoho deducts stock when the shipment order is created) ---------------
+
+async def create_package(zoho: ZohoClient, salesorder_id: str, lines: list[dict[str, Any]], date: str,
+                         notes: str) -> dict[str, Any]:
+    """lines: [{"so_line_item_id", "quantity"}]."""
+    body = await zoho.call("POST", f"{INV}/packages", params={"salesorder_id": salesorder_id},
+                           json_body={"date": date, "line_items": lines, "notes": notes})
+    return dict(body["package"])
+
+
+async def create_shipment_order(zoho: ZohoClient, salesorder_id: str, package_id: str, *, awb: str,
+                                courier: str, date: str, reference: str) -> dict[str, Any]:
+    body = await zoho.call("POST", f"{INV}/shipmentorders",
+                           params={"salesorder_id": salesorder_id, "package_ids": package_id},
+                           json_body={"shipment_number": awb, "date": date, "delivery_method": courier,
+                                      "tracking_number": awb, "reference_number": reference,
+                                      "notes": "Recorded by Shipbridge from Shiprocket tracking"})
+    return dict(body.get("shipment_order") or body.get("shipmentorder") or {})
+
+
+async def mark_shipment_delivered(zoho: ZohoClient, shipment_order_id: str) -> None:
+    await zoho.call("POST", f"{INV}/shipmentorders/{shipment_order_id}/status/delivered")
+
+
+# --- sales returns, receives, adjustments ---------------------------------------------------------------
+
+async def create_sales_return(zoho: ZohoClient, salesorder_id: str, *, lines: list[dict[str, Any]], date: str,
+                              reason: str, location_id: str | None) -> dict[str, Any]:
+    """lines: [{"item_id", "salesorder_item_id", "quantity", "location_id"?}]."""
+    payload: dict[str, Any] = {"date": date, "reason": reason, "line_items": lines}
+    if location_id:
+        payload["location_id"] = location_id
+    body = await zoho.call("POST", f"{INV}/salesreturns", params={"salesorder_id": salesorder_id},
+                           json_body=payload)
+    return dict(body["salesreturn"])
+
+
+async def find_sales_return(zoho: ZohoClient, salesorder_id: str, marker: str) -> dict[str, Any] | None:
+    """The sales return of this order whose reason carries `marker` (our AWB), newest first."""
+    body = await zoho.call("GET", f"{INV}/salesreturns", params={"salesorder_id": salesorder_id, "per_page": 200})
+    for row in body.get("salesreturns") or []:
+        if str(row.get("salesorder_id")) == salesorder_id and marker in str(row.get("reason") or ""):
+            return dict(row)
+    return None
+
+
+async def get_sales_return(zoho: ZohoClient, salesreturn_id: str) -> dict[str, Any]:
+    body = await zoho.call("GET", f"{INV}/salesreturns/{salesreturn_id}")
+    return dict(body["salesreturn"])
+
+
+async def receive_sales_return(zoho: ZohoClient, salesreturn_id: str, *, lines: list[dict[str, Any]],
+                               date: str, notes: str) -> dict[str, Any]:
+    """lines: [{"line_item_id" (of the sales return), "quantity", "location_id"?}]."""
+    body = await zoho.call("POST", f"{INV}/salesreturnreceives", params={"salesreturn_id": salesreturn_id},
+                           json_body={"date": date, "notes": notes, "line_items": lines})
+    return dict(body.get("salesreturn") or body.get("salesreturnreceive") or {})
+
+
+async def create_adjustment(zoho: ZohoClient, *, lines: list[dict[str, Any]], date: str, reason: str,
+                            reference: str, location_id: str | None) -> dict[str, Any]:
+    """A quantity adjustment; lines: [{"item_id", "quantity_adjusted", "location_id"}]."""
+    payload: dict[str, Any] = {"date": date, "reason": reason, "adjustment_type": "quantity",
+                               "reference_number": reference, "line_items": lines,
+                               "description": "Restock by Shipbridge: Zoho refused a sales return"}
+    if location_id:
+        payload["location_id"] = location_id
+    # Zoho has no duplicate guard for adjustments: never resend one whose fate is unknown; the effect's
+    # reconcile (find_adjustment) decides on the next run.
+    body = await zoho.call("POST", f"{INV}/inventoryadjustments", json_body=payload, retry_uncertain=False)
+    return dict(body["inventory_adjustment"])
+
+
+async def find_adjustment(zoho: ZohoClient, reference: str) -> dict[str, Any] | None:
+    body = await zoho.call("GET", f"{INV}/inventoryadjustments",
+                           params={"reference_number": reference, "per_page": 200})
+    for row in body.get("inventory_adjustments") or []:
+        if str(row.get("reference_number")) == reference:
+            return dict(row)
+    return None
+
+
+# --- Books: credit notes ------------------------------------------------------------------------------
+
+async def create_credit_note(zoho: ZohoClient, *, customer_id: str, invoice_id: str, number: str, date: str,
+                             reference: str, lines: list[dict[str, Any]], notes: str) -> dict[str, Any]:
+    """Our own number (facts zoho §5.4): Zoho refuses a second credit note under it, so a retried request
+    can never book the refund twice."""
+    body = await zoho.call("POST", f"{BOOKS}/creditnotes",
+                           params={"invoice_id": invoice_id, "ignore_auto_number_generation": "true"},
+                           json_body={"customer_id": customer_id, "creditnote_number": number, "date": date,
+                                      "reference_number": reference, "line_items": lines, "notes": notes})
+    return dict(body["creditnote"])
+
+
+async def find_credit_note(zoho: ZohoClient, reference: str, customer_id: str) -> dict[str, Any] | None:
+    body = await zoho.call("GET", f"{BOOKS}/creditnotes",
+                           params={"reference_number": reference, "customer_id": customer_id})
+    for row in body.get("creditnotes") or []:
+        if str(row.get("reference_number")) == reference:
+            return dict(row)
+    return None
+
+
+async def get_credit_note(zoho: ZohoClient, creditnote_id: str) -> dict[str, Any]:
+    body = await zoho.call("GET", f"{BOOKS}/creditnotes/{creditnote_id}")
+    return dict(body["creditnote"])
+
+
+async def apply_credit_note(zoho: ZohoClient, creditnote_id: str, amounts: dict[str, Decimal]) -> None:
+    invoices = [{"invoice_id": invoice_id, "amount_applied": float(amount)} for invoice_id, amount in amounts.items()]
+    # A second application could over-credit a part-paid invoice: never resend on an unknown outcome.
+    await zoho.call("POST", f"{BOOKS}/creditnotes/{creditnote_id}/invoices", json_body={"invoices": invoices},
+                    retry_uncertain=False)
