@@ -5,21 +5,19 @@ job that runs twice does no harm. A Postgres advisory lock keeps two jobs off th
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.courier_choice import choose_courier
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
+from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
 from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.services import Services
@@ -29,27 +27,6 @@ log = logging.getLogger("shipbridge.fulfilment")
 FULFIL_JOB = "fulfil_order"
 MAX_STEPS = 12  # more than one full pass; a guard against a state that never advances
 MAX_ORDER_ID_SUFFIX = 3
-
-
-def _lock_key(salesorder_id: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"shipment:{salesorder_id}".encode(), digest_size=8).digest(),
-                          "big", signed=True)
-
-
-@asynccontextmanager
-async def shipment_lock(engine: AsyncEngine, salesorder_id: str) -> AsyncIterator[bool]:
-    """Session-level advisory lock on its own connection: freed on unlock, or by Postgres when the
-    process holding it dies (so a killed worker never blocks the order)."""
-    key = _lock_key(salesorder_id)
-    async with engine.connect() as conn:
-        held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
-        await conn.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await conn.commit()
 
 
 async def _transition(session: AsyncSession, shipment: Shipment, step: str, detail: str, **values: Any) -> None:
@@ -65,7 +42,7 @@ async def _transition(session: AsyncSession, shipment: Shipment, step: str, deta
 
 async def fulfil(svc: Services, salesorder_id: str) -> str:
     """Drive one sales order as far as it can go now. Returns the state it was left in."""
-    async with shipment_lock(svc.engine, salesorder_id) as held:
+    async with advisory_lock(svc.engine, order_lock_name(salesorder_id)) as held:
         if not held:
             return "busy"  # another job holds the order and will take it forward
         state = "unknown"

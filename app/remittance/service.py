@@ -13,19 +13,17 @@ at once."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.integrations.http import PermanentUpstreamError
+from app.locks import advisory_lock
 from app.models import InboxEvent, InboxState
 from app.ops.alerts import raise_alert
 from app.remittance import books
@@ -39,27 +37,13 @@ log = logging.getLogger("shipbridge.remittance")
 
 SETTLE_JOB = "settle_cod_remittance"
 SETTLE_CHUNK = 25  # lines per job run: ~3 Zoho calls each keeps one run well inside the job timeout
-LOCK_KEY = 0x5B_C0D_0003  # one advisory lock for all remittance settling
+LOCK_NAME = "cod-remittance"
 LOCK_WAIT_SECONDS = 60.0
 
 
-@asynccontextmanager
-async def remittance_lock(engine: AsyncEngine, wait: float = LOCK_WAIT_SECONDS) -> AsyncIterator[bool]:
-    """Session-level advisory lock on its own connection (freed by Postgres if the process dies)."""
-    async with engine.connect() as conn:
-        deadline = time.monotonic() + wait
-        while True:
-            held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}))
-            await conn.commit()
-            if held or time.monotonic() >= deadline:
-                break
-            await asyncio.sleep(0.1)
-        try:
-            yield held
-        finally:
-            if held:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                await conn.commit()
+def remittance_lock(engine: AsyncEngine, wait: float = LOCK_WAIT_SECONDS) -> AbstractAsyncContextManager[bool]:
+    """One lock for all remittance settling: batches are few, and two sources may deliver one batch."""
+    return advisory_lock(engine, LOCK_NAME, wait=wait)
 
 
 @dataclass

@@ -4,14 +4,13 @@ pipeline handles them alike and only a few decisions look at the kind."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment
 from app.tracking.models import CustomerReturn
 
@@ -63,22 +62,7 @@ async def find_parcel(session: AsyncSession, awb: str) -> ParcelRef | None:
     return ref_of(ret) if ret is not None else None
 
 
-def _lock_key(salesorder_id: str) -> int:
-    digest = hashlib.blake2b(f"tracking:{salesorder_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-@asynccontextmanager
-async def order_lock(engine: AsyncEngine, salesorder_id: str) -> AsyncIterator[bool]:
-    """Try-lock (Postgres advisory, session level, on its own connection) over everything tracking does
-    to one sales order: its forward parcel and any return parcels write the same Zoho records."""
-    key = _lock_key(salesorder_id)
-    async with engine.connect() as conn:
-        held = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
-        await conn.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                await conn.commit()
+def order_lock(engine: AsyncEngine, salesorder_id: str) -> AbstractAsyncContextManager[bool]:
+    """Try-lock over everything done to one sales order: its forward parcel and any return parcels
+    write the same Zoho records, and fulfilment takes the same lock."""
+    return advisory_lock(engine, order_lock_name(salesorder_id))

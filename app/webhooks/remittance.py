@@ -13,21 +13,17 @@ from fastapi.responses import JSONResponse
 from app.inbox import Source
 from app.models import InboxState
 from app.remittance.payloads import dedupe_key, parse_remittance
-from app.webhooks.auth import valid_api_key
 from app.webhooks.payloads import Malformed
-from app.webhooks.storage import MAX_BODY_BYTES, store_and_answer, too_large, unauthorized
+from app.webhooks.storage import shiprocket_body, store_and_answer
 
 router = APIRouter()
 
 
 @router.post("/webhooks/cod-remittance")
 async def cod_remittance(request: Request, background: BackgroundTasks) -> JSONResponse:
-    token = request.app.state.settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
-    if not valid_api_key(request.headers.get("x-api-key"), token):
-        return unauthorized("x-api-key")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return too_large()
+    raw = await shiprocket_body(request)
+    if isinstance(raw, JSONResponse):
+        return raw
     content_type = request.headers.get("content-type", "")
     state, reason, subject = InboxState.pending, None, None
     try:

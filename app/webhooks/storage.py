@@ -7,13 +7,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import BackgroundTasks, FastAPI
+from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.inbox import PROCESS_JOB, job_id, store_event
 from app.models import InboxEvent, InboxState
+from app.webhooks.auth import valid_api_key
 
 log = logging.getLogger("shipbridge.webhooks")
 
@@ -27,6 +28,16 @@ def too_large() -> JSONResponse:
 
 def unauthorized(what: str) -> JSONResponse:
     return JSONResponse({"detail": f"missing or invalid {what}"}, status_code=401)
+
+
+async def shiprocket_body(request: Request) -> bytes | JSONResponse:
+    """The raw body of a request carrying Shiprocket's shared token in `x-api-key` (it signs nothing),
+    or the refusal to answer with: 401 without the token, 413 when too large."""
+    token = request.app.state.settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
+    if not valid_api_key(request.headers.get("x-api-key"), token):
+        return unauthorized("x-api-key")
+    raw = await request.body()
+    return too_large() if len(raw) > MAX_BODY_BYTES else raw
 
 
 async def store_and_answer(app: FastAPI, background: BackgroundTasks, *, source: str, dedupe_key: str,

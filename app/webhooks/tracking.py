@@ -15,21 +15,17 @@ from fastapi.responses import JSONResponse
 from app.inbox import Source
 from app.models import InboxState
 from app.tracking.payload import parse_webhook
-from app.webhooks.auth import valid_api_key
 from app.webhooks.payloads import Malformed, body_digest
-from app.webhooks.storage import MAX_BODY_BYTES, store_and_answer, too_large, unauthorized
+from app.webhooks.storage import shiprocket_body, store_and_answer
 
 router = APIRouter()
 
 
 @router.post("/webhooks/tracking")
 async def tracking_webhook(request: Request, background: BackgroundTasks) -> JSONResponse:
-    token = request.app.state.settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
-    if not valid_api_key(request.headers.get("x-api-key"), token):
-        return unauthorized("x-api-key")
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return too_large()
+    raw = await shiprocket_body(request)
+    if isinstance(raw, JSONResponse):
+        return raw
     subject: str | None = None
     reason: str | None = None
     try:
