@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
@@ -43,17 +42,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from app.jobs import sweep
-    from app.services import build_services
-    from app.settings import load_settings_or_exit
+    from app.services import run_once
 
-    async def run() -> None:
-        svc = build_services(load_settings_or_exit())
-        try:
-            print(await sweep(svc))
-        finally:
-            await svc.close()
-
-    asyncio.run(run())
+    print(run_once(sweep))
     return 0
 
 

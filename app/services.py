@@ -3,7 +3,10 @@ shared httpx.AsyncClient, the upstream clients, the courier rules and the queue.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -39,6 +42,20 @@ class Services:
         await self.queue.close()
         await self.http.aclose()
         await self.engine.dispose()
+
+
+def run_once(job: Callable[[Services], Awaitable[Any]]) -> Any:
+    """For one-shot CLI commands: build the services from the environment, run `job`, close them."""
+    from app.settings import load_settings_or_exit
+
+    async def run() -> Any:
+        svc = build_services(load_settings_or_exit())
+        try:
+            return await job(svc)
+        finally:
+            await svc.close()
+
+    return asyncio.run(run())
 
 
 def worker_pool_size(settings: Settings) -> int:

@@ -97,3 +97,12 @@ def test_uvicorn_serves_the_app_and_arq_worker_passes_its_health_check(base_env,
         for proc in (api, worker):
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_one_shot_cli_commands_run_against_the_configured_stack(base_env, clean):
+    for command, expect in (("sweep", "SweepResult("), ("poll-tracking", "PollResult("),
+                            ("poll-remittances", "PollResult("), ("check-config", "configuration complete")):
+        result = subprocess.run([sys.executable, "-m", "app.cli", command], cwd=ROOT, env=os.environ.copy(),
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert expect in result.stdout, (command, result.stdout)

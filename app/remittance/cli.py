@@ -4,7 +4,6 @@ REMITTANCE_START_DATE right after set-up) instead of waiting for the worker's ne
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 
@@ -15,15 +14,7 @@ def register(sub: Any) -> None:
 
 def _poll_remittances(args: argparse.Namespace) -> int:
     from app.remittance.poller import poll_remittances
-    from app.services import build_services
-    from app.settings import load_settings_or_exit
+    from app.services import run_once
 
-    async def run() -> None:
-        svc = build_services(load_settings_or_exit())
-        try:
-            print(await poll_remittances(svc))
-        finally:
-            await svc.close()
-
-    asyncio.run(run())
+    print(run_once(poll_remittances))
     return 0

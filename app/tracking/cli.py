@@ -61,16 +61,8 @@ def _create_return(args: argparse.Namespace) -> int:
 
 
 def _poll_tracking(args: argparse.Namespace) -> int:
-    from app.services import build_services
-    from app.settings import load_settings_or_exit
+    from app.services import run_once
     from app.tracking.poller import poll_tracking
 
-    async def run() -> None:
-        svc = build_services(load_settings_or_exit())
-        try:
-            print(await poll_tracking(svc))
-        finally:
-            await svc.close()
-
-    asyncio.run(run())
+    print(run_once(poll_tracking))
     return 0
