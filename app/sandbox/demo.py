@@ -279,6 +279,10 @@ def run_demo(keep_running: bool = False) -> int:
 
         tracked = asyncio.run(run_tracking_demo(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url,
                                                 run_tag, "demo-tracking-token", _say))
+        from app.sandbox.demo_remittance import run_remittance_demo
+
+        remitted = asyncio.run(run_remittance_demo(sandbox.zoho, sandbox.shiprocket, sandbox.api_url,
+                                                   sandbox.db_url, run_tag, "demo-tracking-token", _say))
         if keep_running:
             _say("Stack left running; Ctrl-C to stop.")
             try:
@@ -286,7 +290,7 @@ def run_demo(keep_running: bool = False) -> int:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
-        return 0 if ok == len(ORDERS) and tracked else 1
+        return 0 if ok == len(ORDERS) and tracked and remitted else 1
     finally:
         sandbox.stack.close()
 
