@@ -243,3 +243,37 @@ async def test_refused_credentials_alert_once_and_the_order_waits(svc, shiprocke
     [alert] = await alerts(svc, "credentials_refused")
     assert "shiprocket" in alert.message and "wrong-password" not in alert.message
     assert await fulfil(svc, so_id) == "synced"  # the right credentials: it goes through
+
+
+async def test_late_write_back_does_not_overwrite_a_newer_tracking_label(svc, shiprocket_sim, zoho_sim):
+    """Zoho fails the AWB write-back; the parcel is picked up meanwhile; the retried write-back writes
+    the AWB but leaves tracking's 'Picked Up' in place."""
+    from app.fulfilment.service import fulfil
+
+    so_id = confirmed_order(zoho_sim)
+    async with api_client(create_app(svc.settings, svc)) as client:
+        await deliver(client, zoho_sim, so_id)
+    await (await svc.queue.pool()).flushdb()  # this test drives the jobs itself
+    [event] = await inbox(svc)
+    zoho_sim.faults.server_error(f"/inventory/v1/salesorders/{so_id}", status=503, times=10)
+    from app.integrations.http import RetryableUpstreamError
+    from app.jobs import process_inbox_event
+
+    with pytest.raises(RetryableUpstreamError):
+        await process_inbox_event(svc, event.id)
+    sh = await shipment(svc, so_id)
+    assert sh.state == "awb_assigned"
+    zoho_sim.faults.reset()
+    body = shiprocket_sim.advance(sh.awb, 42)  # PICKED UP
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        token = svc.settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
+        r = await client.post("/webhooks/tracking", json=body, headers={"x-api-key": token})
+        assert r.status_code == 200
+        await eventually(lambda: _zoho_label(zoho_sim, so_id, "Picked Up"))
+    assert await fulfil(svc, so_id) == "synced"
+    assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Picked Up"
+
+
+async def _zoho_label(zoho_sim, so_id, value) -> bool:
+    return zoho_sim.custom_field(so_id, "cf_shipment_status") == value

@@ -226,6 +226,10 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
         label = STATUS_LABELS[ShipmentState.awb_assigned]
         values = {s.CF_AWB_NUMBER: shipment.awb or "", s.CF_SHIPROCKET_ORDER_ID: shipment.sr_order_id or "",
                   s.CF_COURIER_PARTNER: shipment.courier_name or "", s.CF_SHIPMENT_STATUS: label}
+        if shipment.tracking_status not in (None, "", "awb_assigned"):
+            # Tracking got here first (an earlier write-back failed and was retried): its label is newer.
+            del values[s.CF_SHIPMENT_STATUS]
+            label = shipment.status_label or label
         new_state = ShipmentState.synced
     else:
         label = STATUS_LABELS[ShipmentState(shipment.state)]
