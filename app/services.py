@@ -18,6 +18,7 @@ from app.integrations.aggregator import Aggregator
 from app.integrations.http import RetryPolicy
 from app.integrations.shiprocket.client import ShiprocketClient
 from app.integrations.zoho.client import ZohoClient
+from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.queue import Queue
 from app.settings import Settings
 
@@ -72,13 +73,16 @@ def build_services(settings: Settings, engine: AsyncEngine | None = None, pool_s
     )
     policy = RetryPolicy(max_retries=settings.HTTP_MAX_RETRIES, base_delay=settings.HTTP_BACKOFF_BASE_SECONDS,
                          max_delay=settings.HTTP_BACKOFF_MAX_SECONDS)
+    queue = Queue(settings.REDIS_URL)
+    limiter = ZohoRateLimiter(queue, settings.ZOHO_ORGANIZATION_ID, settings.ZOHO_MAX_CALLS_PER_WINDOW,
+                              settings.ZOHO_RATE_WINDOW_SECONDS)
     return Services(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         http=http,
         aggregator=ShiprocketClient(http, settings, sessionmaker, policy),
-        zoho=ZohoClient(http, settings, sessionmaker, policy),
+        zoho=ZohoClient(http, settings, sessionmaker, policy, limiter),
         rules=load_rules(settings.courier_rules_path),
-        queue=Queue(settings.REDIS_URL),
+        queue=queue,
     )

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     ZOHO_ORGANIZATION_ID: str = ""
     ZOHO_WEBHOOK_SECRET: SecretStr = SecretStr("")
     ZOHO_TOKEN_REFRESH_MARGIN_SECONDS: int = 300
+    # Zoho allows about 100 API calls a minute per organisation, shared with every other app on it.
+    # All Shipbridge processes share this budget through Redis; 0 turns the limiter off.
+    ZOHO_MAX_CALLS_PER_WINDOW: int = 80
+    ZOHO_RATE_WINDOW_SECONDS: float = 60.0
 
     # Ops
     OPS_TOKEN: SecretStr = SecretStr("")

@@ -111,6 +111,8 @@ def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, z
         "SWEEP_STALE_SECONDS": "1",
         "SWEEP_INTERVAL_SECONDS": "1",
         "LOG_LEVEL": "INFO",
+        # The Zoho call budget is on, but roomy: its own test narrows it.
+        "ZOHO_MAX_CALLS_PER_WINDOW": "1000",
     }
     os.environ.update(env)  # subprocess workers and `workers.main` read the environment
     get_settings.cache_clear()

@@ -101,6 +101,7 @@ class ZohoSim(BooksMixin):
         self.clock = SimClock()
         self._lock = threading.RLock()
         self.calls: list[tuple[str, str]] = []
+        self.call_times: list[float] = []  # time.monotonic() of each entry in `calls` (rate-limit checks)
         self.reset()
 
     # ================================================================== lifecycle
@@ -110,6 +111,7 @@ class ZohoSim(BooksMixin):
             self.faults.reset()
             self.clock.offset = 0.0
             self.calls.clear()
+            self.call_times.clear()
             self.token_requests = 0
             self._tokens: dict[str, float] = {}   # token -> expiry on the sim's monotonic clock
             self._grants: deque[float] = deque()  # monotonic times of granted tokens (throttle window)

@@ -10,6 +10,7 @@ must arrive as `Authorization: Zoho-oauthtoken <token>` (never as a query parame
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -289,6 +290,7 @@ def create_app(sim: ZohoSim) -> FastAPI:
         if not request.url.path.startswith("/oauth/"):
             with sim._lock:
                 sim.calls.append((request.method, request.url.path))
+                sim.call_times.append(time.monotonic())
         response: Response = await call_next(request)
         return response
 

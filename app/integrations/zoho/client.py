@@ -22,6 +22,7 @@ from app.integrations.http import (
     upstream_message,
 )
 from app.integrations.tokens import SharedToken
+from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.settings import Settings
 
 SERVICE = "zoho"
@@ -31,7 +32,8 @@ THROTTLE_CODES = {43, 44, 45, 1070}
 
 class ZohoClient:
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
-                 sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
+                 sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy,
+                 limiter: ZohoRateLimiter | None = None) -> None:
         self._http = http
         self._accounts = settings.ZOHO_ACCOUNTS_URL.rstrip("/")
         self._api = settings.ZOHO_API_URL.rstrip("/")
@@ -40,6 +42,7 @@ class ZohoClient:
         self._refresh_token = settings.ZOHO_REFRESH_TOKEN
         self._org = settings.ZOHO_ORGANIZATION_ID
         self._policy = policy
+        self.limiter = limiter
         self.token = SharedToken(SERVICE, sessionmaker, self._refresh,
                                  timedelta(seconds=settings.ZOHO_TOKEN_REFRESH_MARGIN_SECONDS))
 
@@ -67,6 +70,8 @@ class ZohoClient:
         query = {**(params or {}), "organization_id": self._org}
         token = await self.token.get()
         for attempt in range(2):
+            if self.limiter is not None:
+                await self.limiter.acquire()
             response = await request_with_retries(
                 self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,
                 headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body,
