@@ -204,6 +204,17 @@ async def alert_rto(ctx: Context) -> None:
                                   "comes back; stock is restocked only when it is delivered back.")
 
 
+async def alert_ndr(ctx: Context) -> None:
+    """A failed delivery attempt (NDR) is the moment an RTO can still be prevented: say so, once."""
+    s, a = ctx.shipment, ctx.order.address
+    async with ctx.svc.sessionmaker.begin() as session:
+        await raise_alert(session, kind="ndr", key=ctx.ref.awb, salesorder_id=ctx.ref.salesorder_id,
+                          message=f"{ctx.number}: delivery attempt failed for AWB {ctx.ref.awb} "
+                                  f"({s.courier_name or 'courier'}, {s.payment_method} Rs {s.declared_value}). Call "
+                                  f"{a.name} on {a.phone} and request a reattempt in Shiprocket's NDR panel before "
+                                  "the courier returns it to origin.")
+
+
 async def alert_lost(ctx: Context) -> None:
     s = ctx.shipment
     what = "return parcel" if ctx.ref.is_return else "shipment"

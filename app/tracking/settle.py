@@ -14,7 +14,7 @@ from app.models import Shipment
 from app.ops.alerts import raise_alert
 from app.services import Services
 from app.tracking import zoho_writes as zw
-from app.tracking.effects import Context, alert_lost, alert_rto, record_delivered, record_shipment
+from app.tracking.effects import Context, alert_lost, alert_ndr, alert_rto, record_delivered, record_shipment
 from app.tracking.parcels import ParcelRef, load
 from app.tracking.restock import restock
 from app.tracking.statuses import TrackingStatus, label_for, parse_status, planned_effects
@@ -22,6 +22,7 @@ from app.tracking.statuses import TrackingStatus, label_for, parse_status, plann
 EFFECTS: dict[str, Callable[[Context], Awaitable[None]]] = {
     "zoho_shipment": record_shipment,
     "zoho_delivered": record_delivered,
+    "alert_ndr": alert_ndr,
     "alert_rto": alert_rto,
     "alert_lost": alert_lost,
     "restock": restock,

@@ -248,6 +248,8 @@ def planned_effects(status: TrackingStatus, *, is_return: bool, record_delivery:
         effects.append("zoho_shipment")  # stock leaves Zoho when the courier has the goods
     if record_delivery and status == S.delivered:
         effects.append("zoho_delivered")
+    if status == S.undelivered:
+        effects.append("alert_ndr")
     if status in (S.rto_initiated, S.rto_in_transit):
         effects.append("alert_rto")
     if status == S.rto_delivered:

@@ -78,6 +78,8 @@ async def test_rto_lifecycle_restocks_once_and_credits_the_invoice(svc, shiprock
         assert stock(zoho_sim, sh) == before - 3  # left with the courier, not restocked on RTO initiation
         [rto_alert] = await alerts(svc, "rto_initiated")
         assert sh.awb in rto_alert.message and "9876543210" in rto_alert.message
+        [ndr_alert] = await alerts(svc, "ndr")  # the failed attempt before it, while it could still be saved
+        assert sh.awb in ndr_alert.message and "9876543210" in ndr_alert.message
         for body in rto[6:]:
             await post(client, body)
             await settled(svc, so_id, body_status(body))
@@ -101,7 +103,7 @@ async def test_rto_lifecycle_restocks_once_and_credits_the_invoice(svc, shiprock
     assert zoho_sim.invoice(invoice["invoice_id"])["balance"] == Decimal("0.00")  # COD never paid: nothing owed
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Returned"
     assert done.rto_initiated_at is not None and done.delivered_at is None and done.tracking_final
-    assert {a.kind for a in await alerts(svc)} == {"rto_initiated"}
+    assert {a.kind for a in await alerts(svc)} == {"ndr", "rto_initiated"}
 
 
 async def test_same_event_ten_times_costs_one_zoho_write(svc, shiprocket_sim, zoho_sim):

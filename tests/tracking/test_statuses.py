@@ -136,5 +136,6 @@ def test_planned_effects():
     assert planned_effects(S.rto_initiated, is_return=False, record_delivery=False) == ["alert_rto"]
     assert planned_effects(S.rto_delivered, is_return=False, record_delivery=True) == ["zoho_shipment", "restock"]
     assert planned_effects(S.lost, is_return=False, record_delivery=False) == ["alert_lost"]
+    assert planned_effects(S.undelivered, is_return=False, record_delivery=True) == ["zoho_shipment", "alert_ndr"]
     assert planned_effects(S.delivered, is_return=True, record_delivery=True) == ["restock"]
     assert planned_effects(S.in_transit, is_return=True, record_delivery=True) == []
