@@ -213,3 +213,18 @@ async def test_wrong_pickup_nickname_fails_the_order_with_shiprockets_words(svc,
     [alert] = await alerts(svc, "order_failed")
     assert "Wrong Pickup location" in alert.message
     assert shiprocket_sim.orders == {}
+
+
+async def test_webhook_url_with_query_parameters_verifies_zohos_way(svc, zoho_sim):
+    """A seller who adds a static parameter to the webhook URL: Zoho signs params + body."""
+    so_id = confirmed_order(zoho_sim)
+    raw = zoho_sim.webhook_body(so_id)
+    secret = svc.settings.ZOHO_WEBHOOK_SECRET.get_secret_value()
+    signed = zoho_sim.sign(b"sourcezoho-inventory" + raw, secret)
+    async with api_client(create_app(svc.settings, svc)) as client:
+        ok = await client.post("/webhooks/zoho/salesorders?source=zoho-inventory", content=raw,
+                               headers={"Content-Type": "application/json", "X-Zoho-Webhook-Signature": signed})
+        forged = await client.post("/webhooks/zoho/salesorders?source=elsewhere", content=raw,
+                                   headers={"Content-Type": "application/json", "X-Zoho-Webhook-Signature": signed})
+    assert ok.status_code == 200 and ok.json()["accepted"] is True
+    assert forged.status_code == 401

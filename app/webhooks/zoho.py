@@ -23,7 +23,8 @@ async def zoho_salesorders(request: Request, background: BackgroundTasks) -> JSO
     if len(raw) > MAX_BODY_BYTES:
         return too_large()
     secret = request.app.state.settings.ZOHO_WEBHOOK_SECRET.get_secret_value()
-    if not valid_zoho_signature(raw, request.headers.get("X-Zoho-Webhook-Signature"), secret):
+    if not valid_zoho_signature(raw, request.headers.get("X-Zoho-Webhook-Signature"), secret,
+                                list(request.query_params.multi_items())):
         return unauthorized("X-Zoho-Webhook-Signature")
     content_type = request.headers.get("content-type", "")
     subject: str | None = None

@@ -43,3 +43,14 @@ def test_signatures_constant_time_helpers():
     assert not valid_zoho_signature(raw, None, "secret12345678")
     assert not valid_zoho_signature(raw, sig, "")
     assert valid_api_key("tok", "tok") and not valid_api_key("tok2", "tok") and not valid_api_key(None, "tok")
+
+
+def test_signature_over_query_parameters_and_body():
+    """Zoho's documented example: params subscription_id=90343, name=basic sign as
+    'namebasicsubscription_id90343' + body."""
+    raw = b'{"created_date":"2019-03-06","event_id":"5675"}'
+    query = [("subscription_id", "90343"), ("name", "basic")]
+    sig = zoho_signature(b"namebasicsubscription_id90343" + raw, "secret12345678")
+    assert valid_zoho_signature(raw, sig, "secret12345678", query)
+    assert not valid_zoho_signature(raw, sig, "secret12345678")  # without the params it does not verify
+    assert not valid_zoho_signature(raw, sig, "secret12345678", [("name", "other")])
