@@ -81,10 +81,6 @@ async def _park(svc: Services, event: InboxEvent, reason: str) -> None:
                           message=f"inbox event {event.id} ({event.source}) failed: {reason}")
 
 
-async def fulfil_order(svc: Services, salesorder_id: str) -> str:
-    return await fulfil(svc, salesorder_id)
-
-
 @dataclass
 class SweepResult:
     inbox_enqueued: int = 0

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import Retry, cron
+from arq.worker import Function, func
 
 from app import jobs
+from app.fulfilment.service import FULFIL_JOB, fulfil
+from app.inbox import PROCESS_JOB
 from app.integrations.http import RetryableUpstreamError, UpstreamError
 from app.logging import configure_logging
 from app.queue import redis_settings
 from app.remittance import poller as remittance_poller
 from app.remittance import service as remittance_service
+from app.schedule import every
 from app.services import build_services, worker_pool_size
 from app.settings import load_settings_or_exit
 
@@ -21,32 +26,24 @@ log = logging.getLogger("shipbridge.worker")
 settings = load_settings_or_exit()
 
 
-def _retry_later(ctx: dict[str, Any], exc: Exception) -> Retry:
-    # Upstream trouble: back off (with jitter) and let arq run the job again, up to max_tries.
-    delay = min(300.0, 5.0 * 2 ** (ctx.get("job_try", 1) - 1)) * random.uniform(0.5, 1.0)
-    log.warning("job %s will retry in %.0fs: %s", ctx.get("job_id"), delay, exc)
-    return Retry(defer=delay)
+def retrying(name: str, job: Callable[..., Awaitable[str]]) -> Function:
+    """The arq job `name` running `job(svc, *args)`. Upstream trouble (RetryableUpstreamError): back off
+    with jitter and let arq run it again, up to max_tries; the sweeper picks up whatever is left."""
+
+    async def run(ctx: dict[str, Any], *args: Any) -> str:
+        try:
+            return await job(ctx["svc"], *args)
+        except RetryableUpstreamError as exc:
+            delay = min(300.0, 5.0 * 2 ** (ctx.get("job_try", 1) - 1)) * random.uniform(0.5, 1.0)
+            log.warning("job %s will retry in %.0fs: %s", ctx.get("job_id"), delay, exc)
+            raise Retry(defer=delay) from exc
+
+    return func(run, name=name)
 
 
-async def process_inbox_event(ctx: dict[str, Any], event_id: int) -> str:
-    try:
-        return await jobs.process_inbox_event(ctx["svc"], event_id)
-    except RetryableUpstreamError as exc:
-        raise _retry_later(ctx, exc) from exc
-
-
-async def fulfil_order(ctx: dict[str, Any], salesorder_id: str) -> str:
-    try:
-        return await jobs.fulfil_order(ctx["svc"], salesorder_id)
-    except RetryableUpstreamError as exc:
-        raise _retry_later(ctx, exc) from exc
-
-
-async def settle_cod_remittance(ctx: dict[str, Any], remittance_id: str) -> str:
-    try:
-        return await remittance_service.settle_remittance(ctx["svc"], remittance_id)
-    except RetryableUpstreamError as exc:
-        raise _retry_later(ctx, exc) from exc
+process_inbox_event = retrying(PROCESS_JOB, jobs.process_inbox_event)
+fulfil_order = retrying(FULFIL_JOB, fulfil)
+settle_cod_remittance = retrying(remittance_service.SETTLE_JOB, remittance_service.settle_remittance)
 
 
 async def poll_cod_remittances(ctx: dict[str, Any]) -> str:
@@ -78,21 +75,15 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await ctx["svc"].close()
 
 
-def _sweep_schedule(interval: int) -> dict[str, Any]:
-    if interval < 60:
-        return {"second": set(range(0, 60, max(1, interval)))}
-    return {"minute": set(range(0, 60, max(1, interval // 60))), "second": {0}}
-
-
 class WorkerSettings:
     functions = [process_inbox_event, fulfil_order, settle_cod_remittance]
-    cron_jobs = [cron(sweep, run_at_startup=True, unique=True, **_sweep_schedule(settings.SWEEP_INTERVAL_SECONDS))]
+    cron_jobs = [cron(sweep, run_at_startup=True, unique=True, **every(settings.SWEEP_INTERVAL_SECONDS))]
     if settings.REMITTANCE_POLL_INTERVAL_SECONDS > 0:
         cron_jobs.append(cron(poll_cod_remittances, unique=True, timeout=1800,
-                              **remittance_poller.poll_schedule(settings.REMITTANCE_POLL_INTERVAL_SECONDS)))
+                              **every(settings.REMITTANCE_POLL_INTERVAL_SECONDS, minute_offset=7)))
     if settings.TRACKING_POLL_INTERVAL_SECONDS > 0:
         cron_jobs.append(cron(poll_tracking, unique=True, timeout=1800,
-                              **_sweep_schedule(settings.TRACKING_POLL_INTERVAL_SECONDS)))
+                              **every(settings.TRACKING_POLL_INTERVAL_SECONDS, minute_offset=3)))
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings(settings.REDIS_URL, fail_fast=False)

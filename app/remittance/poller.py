@@ -16,7 +16,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import update
 
@@ -43,16 +42,6 @@ class PollResult:
     batches_new: int = 0
     orders_read: int = 0
     events_stored: int = 0
-
-
-def poll_schedule(interval_seconds: int) -> dict[str, Any]:
-    """arq cron fields for 'every interval_seconds', off the top of the hour where other jobs cluster."""
-    if interval_seconds < 60:
-        return {"second": set(range(0, 60, max(1, interval_seconds)))}
-    if interval_seconds < 3600:
-        step = max(1, interval_seconds // 60)
-        return {"minute": {(7 + m) % 60 for m in range(0, 60, step)}, "second": {0}}
-    return {"hour": set(range(0, 24, max(1, interval_seconds // 3600))), "minute": {7}, "second": {0}}
 
 
 def poll_window(today: date, start: date | None, polled_through: date | None,

@@ -11,7 +11,7 @@ import pytest
 
 from app.remittance.models import LineProblem
 from app.remittance.payloads import parse_remittance, remittance_to_json
-from app.remittance.poller import poll_schedule, poll_window
+from app.remittance.poller import poll_window
 from app.remittance.reconcile import (
     DeliveredCod,
     allocate,
@@ -23,6 +23,7 @@ from app.remittance.reconcile import (
     payment_reference,
 )
 from app.remittance.shiprocket_source import listing_date, parse_batch, parse_order_remittance
+from app.schedule import every
 from app.webhooks.payloads import Malformed
 
 D = Decimal
@@ -146,9 +147,10 @@ def test_poll_window_starts_at_the_start_date_then_overlaps_the_last_poll():
 
 
 def test_poll_schedule():
-    assert poll_schedule(3600) == {"hour": set(range(24)), "minute": {7}, "second": {0}}
-    assert poll_schedule(6 * 3600)["hour"] == {0, 6, 12, 18}
-    assert poll_schedule(900) == {"minute": {7, 22, 37, 52}, "second": {0}}
+    assert every(3600, minute_offset=7) == {"hour": set(range(24)), "minute": {7}, "second": {0}}
+    assert every(6 * 3600, minute_offset=7)["hour"] == {0, 6, 12, 18}
+    assert every(900, minute_offset=7) == {"minute": {7, 22, 37, 52}, "second": {0}}
+    assert every(15) == {"second": {0, 15, 30, 45}}
 
 
 def test_shiprocket_listing_rows_and_order_fields():
