@@ -7,7 +7,7 @@ Zoho has them, else from configured defaults."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -202,8 +202,6 @@ def items_needing_package_details(so: dict[str, Any]) -> list[str]:
 
 def ship_order_to_json(order: ShipOrder) -> dict[str, Any]:
     """Snapshot stored on the shipment row, so a resumed job ships exactly what was first accepted."""
-    from dataclasses import asdict
-
     def conv(v: Any) -> Any:
         if isinstance(v, Decimal):
             return str(v)

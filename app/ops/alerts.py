@@ -38,8 +38,6 @@ async def raise_credentials_alert(session: AsyncSession, exc: Exception) -> None
 
 
 async def deliver_pending_alerts(session: AsyncSession, http: httpx.AsyncClient, url: str) -> int:
-    if not url:
-        return 0
     rows = (await session.execute(select(Alert).where(Alert.delivered.is_(False)).order_by(Alert.id).limit(50)))
     sent = 0
     for alert in rows.scalars():
