@@ -85,7 +85,9 @@ async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | Non
             CustomerReturn.salesorder_id == salesorder_id))).scalars().all()
         taken: dict[str, Decimal] = {}
         for prior in earlier:
-            if prior.state == "failed" or prior.tracking_status == TrackingStatus.cancelled:
+            # A failed booking still holds its lines: it can be retried, and booking them again as well
+            # would return more than was ordered. Only a cancelled return frees them.
+            if prior.tracking_status == TrackingStatus.cancelled:
                 continue
             for taken_line in prior.lines:
                 key = taken_line["line_item_id"]

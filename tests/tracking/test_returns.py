@@ -113,3 +113,24 @@ async def test_create_return_from_the_cli(svc, shiprocket_sim, zoho_sim):
     ret = await return_row(svc, view["awb"])
     assert ret is not None and ret.lines[0]["quantity"] == "2"
     assert shiprocket_sim.order_by_channel_id(view["channel_order_id"])["is_return"] == 1
+
+
+async def test_failed_return_keeps_its_lines_and_resumes_on_retry(svc, shiprocket_sim, zoho_sim):
+    """Shiprocket refuses the return booking: the return is kept as failed with the reason and an alert,
+    its lines cannot be booked a second time, and a retry completes it."""
+    async with stack(svc) as client:
+        so_id, sh = await delivered_order(svc, client, shiprocket_sim, zoho_sim, terms="Prepaid", qty=1)
+        line_id = sh.order["lines"][0]["line_item_id"]
+        body = {"salesorder_id": so_id, "lines": [{"line_item_id": line_id, "quantity": 1}], "reason": "damaged"}
+        shiprocket_sim.faults.inject("/orders/create/return", status=422, body={
+            "message": "Oops! Invalid Data.", "errors": {"pickup_phone": ["The pickup phone is invalid."]},
+            "status_code": 422})
+        first = await client.post("/ops/returns", headers=OPS, json=body)
+        assert first.status_code == 201 and first.json()["state"] == "failed"
+        assert "pickup phone" in first.json()["last_error"]
+        again = await client.post("/ops/returns", headers=OPS, json=body)
+        assert again.status_code == 422 and "at most 0" in again.json()["detail"]
+        retried = await client.post(f"/ops/returns/{first.json()['return_id']}/retry", headers=OPS)
+    assert retried.status_code == 200 and retried.json()["state"] == "awb_assigned" and retried.json()["awb"]
+    assert len(await alerts(svc, "return_failed")) == 1
+    assert sum(1 for m, p in shiprocket_sim.calls if p == "/orders/create/return") == 2
