@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -81,12 +81,21 @@ async def _park(svc: Services, event: InboxEvent, reason: str) -> None:
                           message=f"inbox event {event.id} ({event.source}) failed: {reason}")
 
 
+Resumer = Callable[[Services, datetime], Awaitable[int]]
+
+# Domain work left half-done (a tracking event stored but not applied, a remittance line paid but not
+# written back...). Each resumer gets the staleness cutoff, re-queues or finishes what is older, and
+# returns how many it picked up. The sweeper always runs, so recovery never depends on a poller's switch.
+RESUMERS: dict[str, Resumer] = {}
+
+
 @dataclass
 class SweepResult:
     inbox_enqueued: int = 0
     inbox_parked: int = 0
     shipments_enqueued: int = 0
     alerts_delivered: int = 0
+    resumed: dict[str, int] = field(default_factory=dict)
 
 
 async def sweep(svc: Services, now: datetime | None = None) -> SweepResult:
@@ -124,6 +133,10 @@ async def sweep(svc: Services, now: datetime | None = None) -> SweepResult:
     for salesorder_id in shipments:
         if await svc.queue.enqueue(FULFIL_JOB, salesorder_id, job_id=f"fulfil:{salesorder_id}:sweep:{stamp}"):
             result.shipments_enqueued += 1
+    for name, resume in RESUMERS.items():
+        count = await resume(svc, stale)
+        if count:
+            result.resumed[name] = count
     if svc.settings.ALERT_WEBHOOK_URL:
         async with svc.sessionmaker() as session:
             result.alerts_delivered = await deliver_pending_alerts(session, svc.http, svc.settings.ALERT_WEBHOOK_URL)
