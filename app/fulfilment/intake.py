@@ -31,28 +31,33 @@ PACKAGE_CACHE_SECONDS = 24 * 3600
 
 
 async def item_packages(svc: Services, item_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Package details per item, from the Redis cache or Zoho. The cache is only a saving: without
+    Redis every item is read from Zoho, and an unreadable item falls back to the default parcel size."""
     out: dict[str, dict[str, Any]] = {}
-    for item_id in dict.fromkeys(item_ids):
-        key = f"shipbridge:item-package:{item_id}"
-        cached = None
-        try:
-            cached = await (await svc.queue.pool()).get(key)
-        except (RedisError, OSError, ConnectionError):
-            pass
-        if cached is not None:
-            out[item_id] = json.loads(cached)
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        return out
+    keys = [f"shipbridge:item-package:{item_id}" for item_id in ids]
+    try:
+        pool = await svc.queue.pool()
+        cached: list[bytes | None] = await pool.mget(keys)
+    except (RedisError, OSError, ConnectionError):
+        pool, cached = None, [None] * len(ids)
+    for item_id, key, hit in zip(ids, keys, cached, strict=True):
+        if hit is not None:
+            out[item_id] = json.loads(hit)
             continue
         try:
             item = await svc.zoho.get_item(item_id)
         except PermanentUpstreamError as exc:  # deleted item etc.: fall back to default dimensions
             log.warning("item %s unreadable (%s); using default parcel size", item_id, exc.upstream_message)
             continue
-        details = item.get("package_details") or {}
-        out[item_id] = details
-        try:
-            await (await svc.queue.pool()).set(key, json.dumps(details), ex=PACKAGE_CACHE_SECONDS)
-        except (RedisError, OSError, ConnectionError):
-            pass
+        out[item_id] = item.get("package_details") or {}
+        if pool is not None:
+            try:
+                await pool.set(key, json.dumps(out[item_id]), ex=PACKAGE_CACHE_SECONDS)
+            except (RedisError, OSError, ConnectionError):
+                pool = None
     return out
 
 
