@@ -33,16 +33,16 @@ class SharedToken:
         self._lock_key = zlib.crc32(f"token:{name}".encode()) & 0x7FFFFFFF
         self.fetches = 0  # tokens this process obtained from the upstream (for tests and metrics)
 
-    def _fresh(self, token: str, expires_at: datetime) -> bool:
+    def _fresh(self, expires_at: datetime) -> bool:
         return expires_at - self._margin > datetime.now(UTC)
 
     async def get(self) -> str:
         cached = self._cached
-        if cached and self._fresh(*cached):
+        if cached and self._fresh(cached[1]):
             return cached[0]
         async with self._lock:
             cached = self._cached
-            if cached and self._fresh(*cached):
+            if cached and self._fresh(cached[1]):
                 return cached[0]
             return await self._load_or_fetch(bad=None)
 
@@ -50,7 +50,7 @@ class SharedToken:
         """The upstream refused `bad_token` (401): get a token that is not it, fetching one if needed."""
         async with self._lock:
             cached = self._cached
-            if cached and cached[0] != bad_token and self._fresh(*cached):
+            if cached and cached[0] != bad_token and self._fresh(cached[1]):
                 return cached[0]
             self._cached = None
             return await self._load_or_fetch(bad=bad_token)
@@ -60,7 +60,7 @@ class SharedToken:
             # Transaction-scoped advisory lock: released on commit, or when a killed process's connection drops.
             await session.execute(select(func.pg_advisory_xact_lock(self._lock_key)))
             row = await session.get(ApiToken, self.name)
-            if row is not None and row.token != bad and self._fresh(row.token, row.expires_at):
+            if row is not None and row.token != bad and self._fresh(row.expires_at):
                 self._cached = (row.token, row.expires_at)
                 return row.token
             token, expires_at = await self._fetch()
