@@ -17,9 +17,10 @@ from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.ops.alerts import deliver_pending_alerts, raise_alert, raise_credentials_alert
-from app.remittance.service import handle_remittance_event
+from app.remittance.service import handle_remittance_event, resume_remittances
 from app.services import Services
 from app.tracking.handler import handle_tracking_event
+from app.tracking.service import resume_tracking
 from app.webhooks.payloads import Malformed
 
 log = logging.getLogger("shipbridge.jobs")
@@ -86,7 +87,8 @@ Resumer = Callable[[Services, datetime], Awaitable[int]]
 # Domain work left half-done (a tracking event stored but not applied, a remittance line paid but not
 # written back...). Each resumer gets the staleness cutoff, re-queues or finishes what is older, and
 # returns how many it picked up. The sweeper always runs, so recovery never depends on a poller's switch.
-RESUMERS: dict[str, Resumer] = {}
+RESUMERS: dict[str, Resumer] = {"tracking": resume_tracking}
+RESUMERS["remittance"] = resume_remittances
 
 
 @dataclass

@@ -10,7 +10,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from app.integrations.aggregator import Address, OrderLine, Parcel, ShipOrder
 
@@ -35,6 +35,10 @@ class ParcelDefaults:
     height_cm: Decimal
 
 
+@overload
+def dec(value: Any, default: Decimal) -> Decimal: ...
+@overload
+def dec(value: Any, default: None = None) -> Decimal | None: ...
 def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
     if value is None or value == "":
         return default

@@ -1,5 +1,6 @@
-"""Zoho Books I/O for remittance: read the sales order (its invoices and customer), find the payments
-already recorded for a remittance, record a payment, write cf_cod_remittance_id. Nothing else."""
+"""Zoho Books I/O for remittance beyond ZohoClient's own methods: find the payments already recorded
+for a remittance, and record a payment. (Reading the sales order and writing cf_cod_remittance_id are
+ZohoClient.get_salesorder / update_salesorder_custom_fields.)"""
 
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ PAGE_SIZE = 200  # Zoho's maximum per_page
 MAX_PAGES = 50
 
 
-async def salesorder(zoho: ZohoClient, salesorder_id: str) -> dict[str, Any]:
-    return await zoho.get_salesorder(salesorder_id)
-
-
 async def payments_by_reference_prefix(zoho: ZohoClient, prefix: str) -> dict[str, dict[str, Any]]:
     """Every customer payment whose reference_number starts with `prefix`, by reference_number.
-    One search per batch (not per line) keeps the exactly-once check cheap on Zoho's daily quota."""
+    One search per chunk of lines (not per line) keeps the exactly-once check cheap on Zoho's quota."""
     found: dict[str, dict[str, Any]] = {}
     for page in range(1, MAX_PAGES + 1):
         body = await zoho.call("GET", PAYMENTS_PATH, params={"reference_number_startswith": prefix,
@@ -32,20 +29,9 @@ async def payments_by_reference_prefix(zoho: ZohoClient, prefix: str) -> dict[st
     return found
 
 
-async def payment_by_reference(zoho: ZohoClient, reference: str) -> dict[str, Any] | None:
-    body = await zoho.call("GET", PAYMENTS_PATH, params={"reference_number": reference})
-    for payment in body.get("customerpayments") or []:
-        if str(payment.get("reference_number") or "") == reference:
-            return dict(payment)
-    return None
-
-
 async def create_payment(zoho: ZohoClient, payload: dict[str, Any]) -> dict[str, Any]:
-    # Not retried on a timeout or 5xx: Books may have recorded it, and a partial payment is not refused
-    # as a duplicate. The job's retry searches by reference number before posting again.
+    # Never re-sent by the HTTP layer after a timeout or 5xx: Books may have recorded it, and a partial
+    # payment is not refused as a duplicate. The error reaches the job, whose retry finds the line
+    # stamped `posting_at` and searches Books by reference number before posting again.
     body = await zoho.call("POST", PAYMENTS_PATH, json_body=payload, retry_uncertain=False)
     return dict(body.get("payment") or {})
-
-
-async def write_remittance_id(zoho: ZohoClient, salesorder_id: str, api_name: str, remittance_id: str) -> None:
-    await zoho.update_salesorder_custom_fields(salesorder_id, {api_name: remittance_id})

@@ -1,20 +1,28 @@
-"""`shipbridge poll-remittances`: read Shiprocket's remittance API now (e.g. to back-fill from
-REMITTANCE_START_DATE right after set-up) instead of waiting for the worker's next poll."""
+"""`shipbridge poll-remittances [--since YYYY-MM-DD]`: read Shiprocket's remittance API now instead of
+waiting for the worker's next poll. Each poll starts a week before the last one, so a start date
+configured (or moved earlier) after the first poll is not read again by itself: `--since` reads from
+that day whatever earlier polls read (a back-fill); batches already stored are skipped."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import Any
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("poll-remittances", help="read Shiprocket's COD remittances now and queue new batches"
-                   ).set_defaults(func=_poll_remittances)
+    parser = sub.add_parser("poll-remittances", help="read Shiprocket's COD remittances now and queue new batches")
+    parser.add_argument("--since", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                        help="read batches from this remittance date (a back-fill), not from the last poll")
+    parser.set_defaults(func=_poll_remittances)
 
 
 def _poll_remittances(args: argparse.Namespace) -> int:
     from app.remittance.poller import poll_remittances
-    from app.services import run_once
+    from app.services import Services, run_once
 
-    print(run_once(poll_remittances))
+    async def poll(svc: Services) -> Any:
+        return await poll_remittances(svc, since=args.since)
+
+    print(run_once(poll))
     return 0

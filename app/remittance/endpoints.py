@@ -3,17 +3,19 @@ OPS_TOKEN) of remittances, their lines and what does not reconcile. Money leaves
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from app.db import SessionDep
+from app.integrations.shiprocket.mapping import IST
 from app.ops.auth import OpsAuth
 from app.remittance import repository as repo
-from app.remittance.models import CodRemittance, CodRemittanceLine, LineState
-from app.remittance.reconcile import DeliveredCod, batch_totals, overdue
+from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
+from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
+from app.remittance.reconcile import DeliveredCod, batch_totals
 from app.remittance.service import enqueue_settle
 from app.webhooks import remittance as webhook
 
@@ -23,6 +25,10 @@ router.include_router(webhook.router)
 
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
+
+
+def _when(value: datetime | date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def remittance_view(rem: CodRemittance, lines: list[CodRemittanceLine]) -> dict[str, Any]:
@@ -48,7 +54,7 @@ def line_view(line: CodRemittanceLine) -> dict[str, Any]:
         "salesorder_number": line.salesorder_number, "invoice_id": line.invoice_id,
         "invoice_number": line.invoice_number, "invoice_balance": _money(line.invoice_balance),
         "payment_id": line.payment_id, "payment_reference": line.payment_reference,
-        "so_updated": line.so_updated, "so_error": line.so_error,
+        "paid_at": _when(line.paid_at), "so_updated": line.so_updated, "so_error": line.so_error,
     }
 
 
@@ -59,13 +65,29 @@ def overdue_view(order: DeliveredCod, now: datetime) -> dict[str, Any]:
             "days_since_delivery": (now - delivered).days, "cod_amount": _money(order.declared_value)}
 
 
+def poller_view(state: RemittancePollState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {"polled_from": _when(state.polled_from), "polled_through": _when(state.polled_through),
+            "polled_at": _when(state.polled_at)}
+
+
+def overdue_since(start_date: date | None, polled_from: date | None, today: date) -> date:
+    """Where remittance tracking began: REMITTANCE_START_DATE, else the earliest day the poller read,
+    else (never polled) DEFAULT_LOOKBACK_DAYS back. Orders delivered before it are assumed settled by
+    hand, so an upgrade never lists every old COD order as overdue."""
+    return start_date or polled_from or today - timedelta(days=DEFAULT_LOOKBACK_DAYS)
+
+
 @router.get("/ops/remittances")
 async def list_remittances(_: OpsAuth, session: SessionDep,
                            limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-    """Recent remittances, newest first, each with its totals check and line counts."""
+    """Recent remittances, newest first, each with its totals check and line counts; and where the
+    poller has read (null when it never ran)."""
     rems = await repo.recent_remittances(session, limit)
     lines = await repo.lines_of(session, [r.remittance_id for r in rems])
-    return {"remittances": [remittance_view(r, lines[r.remittance_id]) for r in rems]}
+    return {"remittances": [remittance_view(r, lines[r.remittance_id]) for r in rems],
+            "poller": poller_view(await repo.poll_state(session))}
 
 
 @router.get("/ops/remittances/exceptions")
@@ -73,17 +95,21 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
     """Everything that does not reconcile: batch totals that differ from the bank transfer, lines not
     recorded (unknown AWB, no invoice, amount differing from the balance...), and COD orders delivered
     more than REMITTANCE_OVERDUE_DAYS ago with no remittance (RTO'd orders expect none)."""
-    days = request.app.state.settings.REMITTANCE_OVERDUE_DAYS
+    settings = request.app.state.settings
+    days = settings.REMITTANCE_OVERDUE_DAYS
     now = datetime.now(UTC)
-    rems = await repo.recent_remittances(session, 500)
+    rems = await repo.mismatched_remittances(session)
     lines = await repo.lines_of(session, [r.remittance_id for r in rems])
-    views = [remittance_view(r, lines[r.remittance_id]) for r in rems]
-    candidates = await repo.delivered_cod_without_remittance(session, now - timedelta(days=days))
+    state = await repo.poll_state(session)
+    since = overdue_since(settings.REMITTANCE_START_DATE, state.polled_from if state else None,
+                          now.astimezone(IST).date())
+    overdue = await repo.overdue_cod(session, datetime.combine(since, time(0), IST), now - timedelta(days=days))
     return {
-        "mismatches": [v for v in views if v["mismatch"]],
+        "mismatches": [remittance_view(r, lines[r.remittance_id]) for r in rems],
         "lines": [line_view(ln) for ln in await repo.exception_lines(session)],
-        "overdue": [overdue_view(o, now) for o in overdue(candidates, set(), now, days)],
+        "overdue": [overdue_view(o, now) for o in overdue],
         "overdue_days": days,
+        "overdue_since": since.isoformat(),
     }
 
 

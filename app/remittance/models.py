@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +42,10 @@ class LineProblem(enum.StrEnum):
     books_refused = "books_refused"  # Zoho refused the payment or the sales-order read
 
 
+# A line still to settle: not yet paid, or paid with cf_cod_remittance_id not yet written (nor refused).
+TO_SETTLE_SQL = "(state = 'pending' OR (state = 'paid' AND NOT so_updated AND so_error IS NULL))"
+
+
 class CodRemittance(Base):
     __tablename__ = "cod_remittances"
 
@@ -59,6 +64,8 @@ class CodRemittanceLine(Base):
     __table_args__ = (
         UniqueConstraint("remittance_id", "awb", name="uq_cod_line_remittance_awb"),
         Index("ix_cod_lines_state", "state"),
+        # The sweeper's question, "which remittances still have lines to settle?", stays cheap.
+        Index("ix_cod_lines_to_settle", "remittance_id", postgresql_where=text(TO_SETTLE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -81,6 +88,9 @@ class CodRemittanceLine(Base):
     invoice_balance: Mapped[Decimal | None] = mapped_column(default=None)  # balance seen before paying
     payment_reference: Mapped[str] = mapped_column(String(100))
     payment_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    # Stamped just before the payment POST: only a line stamped so may have a Books payment we did not
+    # record (reply lost, worker killed), so only then is Books searched before paying.
+    posting_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     so_updated: Mapped[bool] = mapped_column(Boolean, default=False)  # cf_cod_remittance_id written
     so_error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -89,10 +99,12 @@ class CodRemittanceLine(Base):
 
 
 class RemittancePollState(Base):
-    """Where the remittance poller has read up to, so each poll re-reads only a short overlap."""
+    """Where the remittance poller has read from and up to, so each poll re-reads only a short overlap
+    and the overdue list knows where remittance tracking began. Shown in GET /ops/remittances."""
 
     __tablename__ = "cod_remittance_poll"
 
     name: Mapped[str] = mapped_column(String(20), primary_key=True)  # "shiprocket"
+    polled_from: Mapped[date] = mapped_column(Date)  # the earliest day any poll has read
     polled_through: Mapped[date] = mapped_column(Date)
-    polled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    polled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # the last poll

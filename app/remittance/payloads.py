@@ -4,19 +4,21 @@ The shape is the integration guide's COD_REMITTANCE webhook: `remittance_id`, `r
 `bank_transfer_amount`, `orders[]` of `awb`, `order_id`, `cod_amount`, `deducted_charges`. The poller
 renders what it reads from Shiprocket's API in the same shape, adding `utr` and
 `deductions_allocated`, so one handler serves both. Money is parsed straight into Decimal (strings or
-numbers, never through float arithmetic); anything unusable raises Malformed with a reason."""
+numbers, never through float arithmetic: JSON numbers are decoded as Decimal); anything unusable
+raises Malformed with a reason. `money` is the one parser of rupee amounts in remittance, also for what
+Shiprocket's and Zoho's API bodies say."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from app.webhooks.payloads import Malformed, body_digest
+from app.webhooks.payloads import Malformed, body_digest, decode_json_body
 
 PAISA = Decimal("0.01")
+ZERO = Decimal(0)
 MAX_ID_CHARS = 60
 
 
@@ -38,9 +40,15 @@ class Remittance:
     deductions_allocated: bool = False  # per-AWB deductions apportioned from the batch total (poller)
 
 
-def money(value: Any, what: str) -> Decimal:
-    if value is None or isinstance(value, bool) or value == "":
+def money(value: Any, what: str, *, default: Decimal | None = None) -> Decimal:
+    """A non-negative amount (Decimal, int, "998.00" string, or a float by its shortest repr) in rupees,
+    rounded half up to the paisa. A missing value (None, "") is `default`, or Malformed without one."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is not None:
+            return default
         raise Malformed(f"{what} is missing")
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise Malformed(f"{what} is not an amount ({str(value)[:40]!r})")
     try:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -76,13 +84,8 @@ def _date(value: Any) -> date:
         raise Malformed(f"remittance_date {text[:40]!r} is not a date") from None
 
 
-def parse_remittance(raw: bytes) -> Remittance:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Malformed("body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise Malformed(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
+def parse_remittance(raw: bytes, content_type: str = "application/json") -> Remittance:
+    data = decode_json_body(raw, content_type, parse_float=Decimal)
     if not isinstance(data, dict):
         raise Malformed("body is not a JSON object")
     return remittance_from_json(data)

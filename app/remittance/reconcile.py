@@ -1,18 +1,18 @@
-"""Reconciliation rules, pure: which invoice a line pays, a batch's expected transfer, how the poller
-apportions a batch's deductions, and which delivered COD orders should have been remitted by now."""
+"""Reconciliation rules, pure: which invoice a line pays, the Books payment body, a batch's expected
+transfer, how the poller apportions a batch's deductions, and which COD orders expect a remittance."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from app.money import to_json_number
 from app.remittance.models import LineProblem
+from app.remittance.payloads import PAISA, ZERO, money
 
-PAISA = Decimal("0.01")
-ZERO = Decimal(0)
 UNPAYABLE_INVOICE_STATUSES = {"void", "draft"}
 REFERENCE_ID_CHARS = 40  # Books' reference_number holds 100 characters: remittance id + "/" + AWB
 
@@ -27,13 +27,8 @@ def payment_reference(remittance_id: str, awb: str) -> str:
     return f"{payment_reference_prefix(remittance_id)}{awb}"[:100]
 
 
-def to_money(value: Any) -> Decimal:
-    """An amount from an upstream JSON body (number or string) as Decimal rupees."""
-    if isinstance(value, Decimal):
-        return value.quantize(PAISA)
-    if value is None or value == "":
-        return ZERO
-    return (Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))).quantize(PAISA)
+def _balance(invoice: dict[str, Any]) -> Decimal:
+    return money(invoice.get("balance"), f"invoice {invoice.get('invoice_number')} balance", default=ZERO)
 
 
 @dataclass(frozen=True)
@@ -63,20 +58,20 @@ def choose_invoice(invoices: Sequence[dict[str, Any]], amount: Decimal) -> Invoi
         detail = (f"only draft invoice(s) {', '.join(drafts)}: mark as sent" if drafts
                   else "the sales order has no invoice: create one in Zoho")
         return InvoiceChoice(None, problem=LineProblem.no_invoice, detail=detail)
-    open_ = [i for i in payable if to_money(i.get("balance")) > 0]
+    open_ = [i for i in payable if _balance(i) > 0]
     for inv in open_:
-        if to_money(inv.get("balance")) == amount:
+        if _balance(inv) == amount:
             return _choice(inv)
     if not open_:
         numbers = ", ".join(str(i.get("invoice_number")) for i in payable)
         return InvoiceChoice(None, problem=LineProblem.already_paid,
                              detail=f"invoice {numbers} has no balance left; ₹{amount} not applied")
     if len(open_) > 1:
-        numbers = ", ".join(f"{i.get('invoice_number')} (₹{to_money(i.get('balance'))})" for i in open_)
+        numbers = ", ".join(f"{i.get('invoice_number')} (₹{_balance(i)})" for i in open_)
         return InvoiceChoice(None, problem=LineProblem.ambiguous_invoice,
                              detail=f"₹{amount} matches none of the open invoices {numbers}")
     inv = open_[0]
-    balance = to_money(inv.get("balance"))
+    balance = _balance(inv)
     if amount < balance:
         return _choice(inv, LineProblem.amount_differs,
                        f"₹{amount} is ₹{balance - amount} short of invoice {inv.get('invoice_number')}'s "
@@ -87,18 +82,20 @@ def choose_invoice(invoices: Sequence[dict[str, Any]], amount: Decimal) -> Invoi
 
 
 def _choice(inv: dict[str, Any], problem: LineProblem | None = None, detail: str | None = None) -> InvoiceChoice:
-    return InvoiceChoice(str(inv["invoice_id"]), str(inv.get("invoice_number") or ""), to_money(inv.get("balance")),
+    return InvoiceChoice(str(inv["invoice_id"]), str(inv.get("invoice_number") or ""), _balance(inv),
                          problem, detail)
 
 
 def payment_body(*, customer_id: str, amount: Decimal, bank_charges: Decimal, invoice_id: str, date: str,
                  reference: str, description: str, payment_mode: str, account_id: str) -> dict[str, Any]:
     """The customer payment: gross COD applied in full, Shiprocket's deductions as bank charges.
-    Amounts leave as JSON numbers rounded in Decimal first, so no binary noise reaches Books."""
+    Amounts leave as JSON numbers rounded (half up, to the paisa) in Decimal first, so no binary noise
+    reaches Books."""
     body: dict[str, Any] = {
-        "customer_id": customer_id, "payment_mode": payment_mode, "amount": float(amount),
-        "bank_charges": float(bank_charges), "date": date, "reference_number": reference,
-        "description": description[:500], "invoices": [{"invoice_id": invoice_id, "amount_applied": float(amount)}],
+        "customer_id": customer_id, "payment_mode": payment_mode, "amount": to_json_number(amount),
+        "bank_charges": to_json_number(bank_charges), "date": date, "reference_number": reference,
+        "description": description[:500],
+        "invoices": [{"invoice_id": invoice_id, "amount_applied": to_json_number(amount)}],
     }
     if account_id:
         body["account_id"] = account_id
@@ -160,17 +157,7 @@ class DeliveredCod:
     salesorder_id: str
     salesorder_number: str
     awb: str
-    payment_method: str
     tracking_status: str | None
     delivered_at: datetime | None
     declared_value: Decimal
 
-
-def overdue(orders: Iterable[DeliveredCod], remitted_awbs: set[str], now: datetime,
-            days: int) -> list[DeliveredCod]:
-    """COD orders delivered more than `days` ago with no remittance line yet, oldest first."""
-    cutoff = now - timedelta(days=days)
-    found = [o for o in orders
-             if o.delivered_at is not None and o.delivered_at < cutoff and o.awb not in remitted_awbs
-             and expects_remittance(o.payment_method, o.tracking_status)]
-    return sorted(found, key=lambda o: o.delivered_at or now)

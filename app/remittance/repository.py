@@ -3,19 +3,20 @@ poller's cursor and candidates, and the views ops reads."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Shipment
-from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
-from app.remittance.payloads import Remittance
-from app.remittance.reconcile import DeliveredCod, payment_reference
+from app.remittance.models import TO_SETTLE_SQL, CodRemittance, CodRemittanceLine, LineState, RemittancePollState
+from app.remittance.payloads import ZERO, Remittance
+from app.remittance.reconcile import DeliveredCod, expects_remittance, payment_reference
 
 POLLER = "shiprocket"
 
@@ -68,19 +69,26 @@ async def remittance(session: AsyncSession, remittance_id: str) -> CodRemittance
     return await session.scalar(select(CodRemittance).where(CodRemittance.remittance_id == remittance_id))
 
 
+async def bank_transfer_amount(session: AsyncSession, remittance_id: str) -> Decimal:
+    """Read afresh (store_remittance may just have changed it)."""
+    amount = await session.scalar(select(CodRemittance.bank_transfer_amount).where(
+        CodRemittance.remittance_id == remittance_id))
+    return Decimal(amount if amount is not None else 0)
+
+
 async def lines(session: AsyncSession, remittance_id: str) -> list[CodRemittanceLine]:
     return list((await session.execute(select(CodRemittanceLine).where(
         CodRemittanceLine.remittance_id == remittance_id).order_by(CodRemittanceLine.id))).scalars())
 
 
-async def lines_to_settle(session: AsyncSession, remittance_id: str, limit: int) -> list[CodRemittanceLine]:
-    """Pending lines, and paid lines whose sales order still lacks cf_cod_remittance_id."""
-    return list((await session.execute(select(CodRemittanceLine).where(
-        CodRemittanceLine.remittance_id == remittance_id,
-        or_(CodRemittanceLine.state == LineState.pending,
-            (CodRemittanceLine.state == LineState.paid) & CodRemittanceLine.so_updated.is_(False)
-            & CodRemittanceLine.so_error.is_(None)))
-        .order_by(CodRemittanceLine.id).limit(limit))).scalars())
+async def lines_to_settle(session: AsyncSession, remittance_id: str, limit: int,
+                          besides: Collection[int] = ()) -> list[CodRemittanceLine]:
+    """Pending lines, and paid lines whose sales order still lacks cf_cod_remittance_id (other than the
+    line ids `besides`)."""
+    query = select(CodRemittanceLine).where(CodRemittanceLine.remittance_id == remittance_id, text(TO_SETTLE_SQL))
+    if besides:
+        query = query.where(CodRemittanceLine.id.not_in(list(besides)))
+    return list((await session.execute(query.order_by(CodRemittanceLine.id).limit(limit))).scalars())
 
 
 async def update_line(session: AsyncSession, line_id: int, **values: Any) -> None:
@@ -95,33 +103,49 @@ async def reopen_flagged(session: AsyncSession, remittance_id: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def remittances_with_pending(session: AsyncSession) -> list[str]:
+async def remittances_to_resume(session: AsyncSession, stale: datetime, limit: int = 100) -> list[str]:
+    """Remittances with lines still to settle (pending, or paid but not written back) and no line touched
+    since `stale`: their settle job was lost (Redis flushed, worker killed) or never queued."""
+    other = CodRemittanceLine.__table__.alias("other")
+    touched = select(literal(1)).where(other.c.remittance_id == CodRemittanceLine.remittance_id,
+                                       other.c.updated_at >= stale).exists()
     return list((await session.execute(select(CodRemittanceLine.remittance_id).where(
-        CodRemittanceLine.state == LineState.pending).distinct())).scalars())
+        text(TO_SETTLE_SQL), ~touched).group_by(CodRemittanceLine.remittance_id)
+        .order_by(func.min(CodRemittanceLine.id)).limit(limit))).scalars())
 
 
 async def shipment_by_awb(session: AsyncSession, awb: str) -> Shipment | None:
     return await session.scalar(select(Shipment).where(Shipment.awb == awb))
 
 
-async def recorded_deductions(session: AsyncSession, remittance_id: str) -> Decimal:
-    total = await session.scalar(select(func.coalesce(func.sum(CodRemittanceLine.deducted_charges), 0)).where(
-        CodRemittanceLine.remittance_id == remittance_id))
-    return Decimal(total or 0)
+async def recorded_totals(session: AsyncSession, remittance_id: str) -> tuple[Decimal, Decimal]:
+    """(sum of cod_amount, sum of deducted_charges) of the lines stored for a remittance."""
+    row = (await session.execute(select(
+        func.coalesce(func.sum(CodRemittanceLine.cod_amount), 0),
+        func.coalesce(func.sum(CodRemittanceLine.deducted_charges), 0)).where(
+        CodRemittanceLine.remittance_id == remittance_id))).one()
+    return Decimal(row[0] or 0), Decimal(row[1] or 0)
 
 
 # --- the poller ----------------------------------------------------------------------------------------
 
+async def poll_state(session: AsyncSession) -> RemittancePollState | None:
+    return await session.get(RemittancePollState, POLLER)
+
+
 async def polled_through(session: AsyncSession) -> date | None:
-    state = await session.get(RemittancePollState, POLLER)
+    state = await poll_state(session)
     return state.polled_through if state else None
 
 
-async def set_polled_through(session: AsyncSession, day: date) -> None:
+async def set_polled(session: AsyncSession, start: date, through: date) -> None:
+    """A poll read `start`..`through`: keep the earliest start ever read, and the latest end."""
     now = datetime.now(UTC)
-    await session.execute(insert(RemittancePollState).values(name=POLLER, polled_through=day, polled_at=now)
-                          .on_conflict_do_update(index_elements=[RemittancePollState.name],
-                                                 set_={"polled_through": day, "polled_at": now}))
+    table = RemittancePollState.__table__
+    stmt = insert(RemittancePollState).values(name=POLLER, polled_from=start, polled_through=through, polled_at=now)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[RemittancePollState.name], set_={
+        "polled_from": func.least(table.c.polled_from, stmt.excluded.polled_from),
+        "polled_through": through, "polled_at": now}))
 
 
 async def first_shipment_day(session: AsyncSession, tz: tzinfo) -> date | None:
@@ -146,15 +170,18 @@ class UnremittedCod:
     tracking_status: str | None
 
 
-async def unremitted_cod_shipments(session: AsyncSession) -> list[UnremittedCod]:
-    """COD shipments booked with Shiprocket that no remittance line names yet: delivered ones first
-    (oldest delivery first), since those are what a batch pays for."""
+async def unremitted_cod_shipments(session: AsyncSession, since: datetime, until: datetime) -> list[UnremittedCod]:
+    """COD shipments booked with Shiprocket that no remittance line names yet, delivered (or, with no
+    delivery known, booked) in `since`..`until`: delivered ones first, newest first, since a batch pays
+    for recent deliveries. The bounds keep old orders (say, from before the remittance feature) out."""
     remitted = select(CodRemittanceLine.id).where(CodRemittanceLine.awb == Shipment.awb).exists()
+    when = func.coalesce(Shipment.delivered_at, Shipment.created_at)
     rows = await session.execute(select(
         Shipment.awb, Shipment.sr_order_id, Shipment.channel_order_id, Shipment.payment_method,
         Shipment.tracking_status).where(
-        Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.sr_order_id.is_not(None), ~remitted)
-        .order_by(Shipment.delivered_at.is_(None), Shipment.delivered_at, Shipment.id))
+        Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.sr_order_id.is_not(None),
+        when >= since, when < until, ~remitted)
+        .order_by(Shipment.delivered_at.is_(None), when.desc(), Shipment.id.desc()))
     return [UnremittedCod(awb or "", sr_order_id or "", channel_order_id, method, status)
             for awb, sr_order_id, channel_order_id, method, status in rows.all()]
 
@@ -175,19 +202,31 @@ async def lines_of(session: AsyncSession, remittance_ids: list[str]) -> dict[str
     return out
 
 
+async def mismatched_remittances(session: AsyncSession, limit: int = 100) -> list[CodRemittance]:
+    """Remittances whose bank transfer differs from what their lines add up to, newest first."""
+    expected = func.coalesce(func.sum(CodRemittanceLine.cod_amount - CodRemittanceLine.deducted_charges), ZERO)
+    return list((await session.execute(select(CodRemittance).outerjoin(
+        CodRemittanceLine, CodRemittanceLine.remittance_id == CodRemittance.remittance_id)
+        .group_by(CodRemittance.id).having(CodRemittance.bank_transfer_amount != expected)
+        .order_by(CodRemittance.remittance_date.desc(), CodRemittance.id.desc()).limit(limit))).scalars())
+
+
 async def exception_lines(session: AsyncSession, limit: int = 500) -> list[CodRemittanceLine]:
     return list((await session.execute(select(CodRemittanceLine).where(
         or_(CodRemittanceLine.problem.is_not(None), CodRemittanceLine.so_error.is_not(None)))
         .order_by(CodRemittanceLine.id.desc()).limit(limit))).scalars())
 
 
-async def delivered_cod_without_remittance(session: AsyncSession, delivered_before: datetime,
-                                           limit: int = 500) -> list[DeliveredCod]:
+async def overdue_cod(session: AsyncSession, delivered_since: datetime, delivered_before: datetime,
+                      limit: int = 500) -> list[DeliveredCod]:
+    """COD orders delivered in `delivered_since`..`delivered_before` that no remittance line names and
+    that expect cash (not RTO'd, lost or cancelled: `expects_remittance`), oldest delivery first."""
     remitted = select(CodRemittanceLine.id).where(CodRemittanceLine.awb == Shipment.awb).exists()
     rows = await session.execute(select(Shipment).where(
-        Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.delivered_at.is_not(None),
-        Shipment.delivered_at < delivered_before, ~remitted).order_by(Shipment.delivered_at).limit(limit))
+        Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.delivered_at >= delivered_since,
+        Shipment.delivered_at < delivered_before, ~remitted).order_by(Shipment.delivered_at, Shipment.id)
+        .limit(limit))
     return [DeliveredCod(salesorder_id=s.salesorder_id, salesorder_number=s.salesorder_number, awb=s.awb or "",
-                         payment_method=s.payment_method, tracking_status=s.tracking_status,
-                         delivered_at=s.delivered_at, declared_value=s.declared_value)
-            for s in rows.scalars()]
+                         tracking_status=s.tracking_status, delivered_at=s.delivered_at,
+                         declared_value=s.declared_value)
+            for s in rows.scalars() if expects_remittance(s.payment_method, s.tracking_status)]

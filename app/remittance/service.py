@@ -1,26 +1,30 @@
 """Recording COD remittances in Zoho Books, exactly once per line.
 
-The inbox handler stores a batch and its lines (whichever source delivered it: the webhook or the
-poller), then settles lines: find the sales order by AWB in our database, its invoice in Zoho, and
-record one customer payment per line (gross COD applied in full, Shiprocket's deductions as bank
-charges), then write cf_cod_remittance_id on the sales order. Each outcome is committed per line.
+The inbox handler (webhook and poller deliveries alike) only stores: the batch and each line not yet
+stored, briefly under the `cod-remittance-store` lock (so a batch named by its crf_id by one source and
+by its UTR by the other is still stored once); it checks the batch's totals (a `remittance_mismatch`
+alert) and queues `settle_cod_remittance`. That job settles up to SETTLE_CHUNK lines per run under its
+remittance's own lock: find the shipment by AWB in our database, its invoice in Zoho, record one
+customer payment per line (gross COD applied in full, Shiprocket's deductions as bank charges), then
+write cf_cod_remittance_id on the sales order. Each outcome is committed per line; the rest of a batch
+continues in follow-up jobs, and the sweeper (`resume_remittances`) re-queues any remittance whose lines
+still wait with no job at work on them.
 
-Exactly once: a line already paid in our table is skipped; before creating any payment the batch's
-payments are searched in Books by reference number (`<remittance id>/<awb>`), so a payment Books made
-just before a crash (our commit never happened) is adopted on the rerun instead of made again.
-Settling is serialised by one advisory lock: batches are few, and two sources may deliver one batch
-at once."""
+Exactly once: a line already paid in our table is skipped. A line is stamped `posting_at` just before
+its payment is POSTed; when a run meets stamped lines still unpaid (the reply was lost, or the worker
+died before our commit), it first searches Books once for the batch's reference numbers
+(`<remittance id>/...`) and adopts a payment it finds instead of making it again. Lines never stamped
+cannot have a payment of ours, so a first run costs no search."""
 
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.integrations.http import PermanentUpstreamError
 from app.locks import advisory_lock
@@ -32,18 +36,19 @@ from app.remittance.models import CodRemittance, CodRemittanceLine, LineProblem,
 from app.remittance.payloads import parse_remittance
 from app.remittance.reconcile import InvoiceChoice, batch_totals, choose_invoice, payment_body, payment_reference_prefix
 from app.services import Services
+from app.webhooks.payloads import Malformed
 
 log = logging.getLogger("shipbridge.remittance")
 
 SETTLE_JOB = "settle_cod_remittance"
-SETTLE_CHUNK = 25  # lines per job run: ~3 Zoho calls each keeps one run well inside the job timeout
-LOCK_NAME = "cod-remittance"
-LOCK_WAIT_SECONDS = 60.0
+SETTLE_CHUNK = 25  # lines per job run: 3 Zoho calls each keeps one run well inside the job timeout
+STORE_LOCK = "cod-remittance-store"
+STORE_LOCK_WAIT_SECONDS = 30.0  # storing takes milliseconds; only another store can hold it
+BUSY_RETRY_SECONDS = 30.0
 
 
-def remittance_lock(engine: AsyncEngine, wait: float = LOCK_WAIT_SECONDS) -> AbstractAsyncContextManager[bool]:
-    """One lock for all remittance settling: batches are few, and two sources may deliver one batch."""
-    return advisory_lock(engine, LOCK_NAME, wait=wait)
+def settle_lock_name(remittance_id: str) -> str:
+    return f"cod-remittance:{remittance_id}"
 
 
 @dataclass
@@ -58,25 +63,29 @@ class Settled:
 
 
 async def handle_remittance_event(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
-    """Inbox handler for Source.cod_remittance (webhook and poller deliveries alike)."""
-    remittance = parse_remittance(event.body)
+    """Inbox handler for Source.cod_remittance: store, check the totals, queue the settling."""
+    remittance = parse_remittance(event.body, event.content_type or "application/json")
     source = "poller" if event.dedupe_key.startswith("poll:") else "webhook"
-    async with remittance_lock(svc.engine) as held:
+    async with advisory_lock(svc.engine, STORE_LOCK, wait=STORE_LOCK_WAIT_SECONDS) as held:
         if not held:
-            return InboxState.pending, "remittances are being settled by another job; the sweeper retries this"
+            return InboxState.pending, "another remittance is being stored; the sweeper retries this"
         async with svc.sessionmaker.begin() as session:
             rid, new_lines = await repo.store_remittance(session, remittance, source)
-        outcome = await _settle(svc, rid)
-    if outcome.remaining:
-        await enqueue_settle(svc, rid)
-    return InboxState.done, f"remittance {rid} via {source}: {new_lines} new line(s); {outcome}"
+            await _check_totals(session, rid)
+    queued = await enqueue_settle(svc, rid)
+    then = "settling queued" if queued else "settling left to the sweeper (queue unavailable)"
+    return InboxState.done, f"remittance {rid} via {source}: {new_lines} new line(s); {then}"
 
 
 async def settle_remittance(svc: Services, remittance_id: str) -> str:
     """Job body: settle the next chunk of one remittance's lines and queue the rest."""
-    async with remittance_lock(svc.engine) as held:
+    async with advisory_lock(svc.engine, settle_lock_name(remittance_id)) as held:
         if not held:
-            await enqueue_settle(svc, remittance_id, defer_by=30)
+            # Another run is settling this remittance; it re-checks for lines left before it ends. One
+            # deferred retry under a stable id covers a line stored just too late for that check, and
+            # busy runs never multiply jobs (a repeat is refused while one is queued or remembered).
+            await svc.queue.enqueue(SETTLE_JOB, remittance_id, defer_by=BUSY_RETRY_SECONDS,
+                                    job_id=f"remittance-settle:{remittance_id}:busy")
             return "busy"
         outcome = await _settle(svc, remittance_id)
     if outcome.remaining:
@@ -84,21 +93,31 @@ async def settle_remittance(svc: Services, remittance_id: str) -> str:
     return str(outcome)
 
 
-async def enqueue_settle(svc: Services, remittance_id: str, defer_by: float | None = None) -> bool:
-    return await svc.queue.enqueue(SETTLE_JOB, remittance_id, defer_by=defer_by,
+async def enqueue_settle(svc: Services, remittance_id: str) -> bool:
+    return await svc.queue.enqueue(SETTLE_JOB, remittance_id,
                                    job_id=f"remittance-settle:{remittance_id}:{time.time_ns()}")
+
+
+async def resume_remittances(svc: Services, stale: datetime) -> int:
+    """Sweeper resumer: queue a settle job for each remittance with lines still to settle (pending, or
+    paid but not written back) and nothing touched since `stale`. Returns how many were queued."""
+    async with svc.sessionmaker() as session:
+        waiting = await repo.remittances_to_resume(session, stale)
+    queued = 0
+    for remittance_id in waiting:
+        queued += await enqueue_settle(svc, remittance_id)
+    return queued
 
 
 async def _settle(svc: Services, remittance_id: str) -> Settled:
     async with svc.sessionmaker() as session:
         remittance = await repo.remittance(session, remittance_id)
-        todo = await repo.lines_to_settle(session, remittance_id, SETTLE_CHUNK + 1)
-    outcome = Settled(remaining=len(todo) > SETTLE_CHUNK)
+        todo = await repo.lines_to_settle(session, remittance_id, SETTLE_CHUNK)
+    outcome = Settled()
     if remittance is None or not todo:
         return outcome
-    todo = todo[:SETTLE_CHUNK]
     in_books: dict[str, dict[str, Any]] = {}
-    if any(line.state == LineState.pending for line in todo):
+    if any(line.state == LineState.pending and line.posting_at is not None for line in todo):
         in_books = await books.payments_by_reference_prefix(svc.zoho, payment_reference_prefix(remittance_id))
     for line in todo:
         salesorder_id = line.salesorder_id if line.state == LineState.paid else None
@@ -108,8 +127,13 @@ async def _settle(svc: Services, remittance_id: str) -> Settled:
             outcome.flagged += salesorder_id is None
         if salesorder_id:
             await _write_back(svc, remittance, line, salesorder_id)
-    if not outcome.remaining:
-        await _alert_if_needed(svc, remittance)
+    async with svc.sessionmaker.begin() as session:
+        # Asked afresh (not from the chunk read above): lines stored meanwhile by the other source count.
+        # This run's own lines never do: one it could not move on is the sweeper's, not an endless loop.
+        outcome.remaining = bool(await repo.lines_to_settle(session, remittance_id, 1,
+                                                            besides=[line.id for line in todo]))
+        if not outcome.remaining:
+            await _alert_flagged(session, remittance_id)
     return outcome
 
 
@@ -132,12 +156,13 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
         await _adopt(svc, line, existing, so_id, so_number)
         return so_id
     try:
-        so = await books.salesorder(svc.zoho, so_id)
-    except PermanentUpstreamError as exc:
-        await _flag(svc, line, LineProblem.books_refused, f"reading {so_number} from Zoho: {exc.upstream_message}",
+        so = await svc.zoho.get_salesorder(so_id)
+        choice = choose_invoice(so.get("invoices") or [], line.cod_amount)
+    except (PermanentUpstreamError, Malformed) as exc:
+        reason = exc.upstream_message if isinstance(exc, PermanentUpstreamError) else str(exc)
+        await _flag(svc, line, LineProblem.books_refused, f"reading {so_number} from Zoho: {reason}",
                     salesorder_id=so_id, salesorder_number=so_number)
         return None
-    choice = choose_invoice(so.get("invoices") or [], line.cod_amount)
     if not choice.pay:
         await _flag(svc, line, choice.problem or LineProblem.no_invoice, choice.detail or "", salesorder_id=so_id,
                     salesorder_number=so_number, invoice_number=choice.invoice_number,
@@ -153,14 +178,13 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
         description=f"Shiprocket COD remittance {remittance.remittance_id}{utr}: AWB {line.awb}, {so_number}; "
                     f"Shiprocket charges ₹{line.deducted_charges} as bank charges",
         payment_mode=s.REMITTANCE_PAYMENT_MODE, account_id=s.REMITTANCE_DEPOSIT_ACCOUNT_ID)
+    async with svc.sessionmaker.begin() as session:  # from here on, Books may hold a payment for this line
+        await repo.update_line(session, line.id, posting_at=datetime.now(UTC))
     try:
         payment = await books.create_payment(svc.zoho, payload)
     except PermanentUpstreamError as exc:
-        # A POST retried after a lost reply can be refused as an overpayment: look before flagging.
-        found = await books.payment_by_reference(svc.zoho, line.payment_reference)
-        if found is not None:
-            await _adopt(svc, line, found, so_id, so_number)
-            return so_id
+        # The POST is never re-sent by the HTTP layer (retry_uncertain=False), so this refusal is Zoho's
+        # answer to our only attempt: nothing was recorded.
         await _flag(svc, line, LineProblem.books_refused, f"Zoho refused the payment: {exc.upstream_message}",
                     salesorder_id=so_id, salesorder_number=so_number, invoice_id=choice.invoice_id,
                     invoice_number=choice.invoice_number, invoice_balance=choice.balance)
@@ -188,7 +212,8 @@ async def _adopt(svc: Services, line: CodRemittanceLine, payment: dict[str, Any]
                                paid_at=datetime.now(UTC), salesorder_id=salesorder_id,
                                salesorder_number=salesorder_number,
                                invoice_number=str(payment.get("invoice_numbers") or "") or None,
-                               detail="payment already in Books (made before a crash); adopted, not repeated")
+                               detail="payment already in Books (its reply was lost, or the worker stopped "
+                                      "before recording it); adopted, not repeated")
     log.warning("remittance %s AWB %s: adopted Books payment %s", line.remittance_id, line.awb,
                 payment.get("payment_id"))
 
@@ -200,31 +225,33 @@ async def _flag(svc: Services, line: CodRemittanceLine, problem: LineProblem, de
 
 
 async def _write_back(svc: Services, remittance: CodRemittance, line: CodRemittanceLine, salesorder_id: str) -> None:
+    field = svc.settings.CF_COD_REMITTANCE_ID
     try:
-        await books.write_remittance_id(svc.zoho, salesorder_id, svc.settings.CF_COD_REMITTANCE_ID,
-                                        remittance.remittance_id)
+        await svc.zoho.update_salesorder_custom_fields(salesorder_id, {field: remittance.remittance_id})
     except PermanentUpstreamError as exc:
         async with svc.sessionmaker.begin() as session:
-            await repo.update_line(session, line.id, so_error=f"writing {svc.settings.CF_COD_REMITTANCE_ID}: "
-                                                              f"{exc.upstream_message}")
+            await repo.update_line(session, line.id, so_error=f"writing {field}: {exc.upstream_message}")
         return
     async with svc.sessionmaker.begin() as session:
         await repo.update_line(session, line.id, so_updated=True)
 
 
-async def _alert_if_needed(svc: Services, remittance: CodRemittance) -> None:
-    """Once per remittance: a total that does not add up, or lines a person must look at."""
-    async with svc.sessionmaker.begin() as session:
-        stored = await repo.lines(session, remittance.remittance_id)
-        totals = batch_totals(remittance.bank_transfer_amount, ((ln.cod_amount, ln.deducted_charges) for ln in stored))
-        rid = remittance.remittance_id
-        if totals.mismatch:
-            await raise_alert(session, kind="remittance_mismatch", key=rid,
-                              message=f"COD remittance {rid}: bank transfer ₹{totals.bank_transfer_amount} but lines "
-                                      f"add up to ₹{totals.expected_transfer} (difference ₹{totals.difference})")
-        flagged = [ln for ln in stored if ln.state == LineState.flagged]
-        if flagged:
-            kinds = ", ".join(sorted({str(ln.problem) for ln in flagged}))
-            await raise_alert(session, kind="remittance_exceptions", key=rid,
-                              message=f"COD remittance {rid}: {len(flagged)} line(s) not recorded in Books ({kinds}); "
-                                      "see /ops/remittances/exceptions")
+async def _check_totals(session: AsyncSession, remittance_id: str) -> None:
+    """Once per remittance, as soon as it is stored: a bank transfer its lines do not add up to."""
+    amount = await repo.bank_transfer_amount(session, remittance_id)
+    gross, deductions = await repo.recorded_totals(session, remittance_id)
+    totals = batch_totals(amount, [(gross, deductions)])
+    if totals.mismatch:
+        await raise_alert(session, kind="remittance_mismatch", key=remittance_id,
+                          message=f"COD remittance {remittance_id}: bank transfer ₹{totals.bank_transfer_amount} "
+                                  f"but lines add up to ₹{totals.expected_transfer} (difference ₹{totals.difference})")
+
+
+async def _alert_flagged(session: AsyncSession, remittance_id: str) -> None:
+    """Once per remittance, when no line is left to settle: lines a person must look at."""
+    flagged = [ln for ln in await repo.lines(session, remittance_id) if ln.state == LineState.flagged]
+    if flagged:
+        kinds = ", ".join(sorted({str(ln.problem) for ln in flagged}))
+        await raise_alert(session, kind="remittance_exceptions", key=remittance_id,
+                          message=f"COD remittance {remittance_id}: {len(flagged)} line(s) not recorded in Books "
+                                  f"({kinds}); see /ops/remittances/exceptions")

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from app.fulfilment.order_mapping import ship_order_from_json
+from app.fulfilment.order_mapping import dec, ship_order_from_json
 from app.integrations.aggregator import ShipOrder
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shiprocket.mapping import IST
 from app.models import Shipment, ShipmentLog
 from app.ops.alerts import raise_alert
 from app.services import Services
@@ -27,7 +28,7 @@ from app.tracking.models import CustomerReturn, TrackingEffect, TrackingEvent
 from app.tracking.parcels import ParcelRef
 from app.tracking.statuses import LEFT_WAREHOUSE
 
-IST = ZoneInfo("Asia/Kolkata")
+ZERO = Decimal(0)
 
 Result = dict[str, Any]
 
@@ -56,7 +57,7 @@ class Context:
     async def salesorder(self, fresh: bool = False) -> dict[str, Any]:
         """The sales order as Zoho has it now; read at most once per settle unless asked."""
         if self._salesorder is None or fresh:
-            self._salesorder = await zw.get_salesorder(self.svc.zoho, self.ref.salesorder_id)
+            self._salesorder = await self.svc.zoho.get_salesorder(self.ref.salesorder_id)
         return self._salesorder
 
 
@@ -127,6 +128,13 @@ async def _finish(ctx: Context, effect: str, state: str, result: Result) -> None
                                 detail=f"{state}: {detail}"[:2000]))
 
 
+async def effect_state(ctx: Context, effect: str) -> str | None:
+    """started | done | failed, or None when the effect was never attempted for this parcel."""
+    async with ctx.svc.sessionmaker() as session:
+        return await session.scalar(select(TrackingEffect.state).where(
+            TrackingEffect.subject == ctx.ref.subject, TrackingEffect.effect == effect))
+
+
 async def effect_result(ctx: Context, effect: str) -> Result | None:
     async with ctx.svc.sessionmaker() as session:
         row = await session.scalar(select(TrackingEffect).where(
@@ -163,7 +171,7 @@ async def record_shipment(ctx: Context) -> None:
                 return {"package_id": str(p["package_id"]), "shipment_order_id": str(p["shipment_id"])}
         lines = so.get("line_items") or []
         shipped = [p for p in packages if p.get("shipment_id")]
-        if shipped and all(_num(ln.get("quantity_shipped")) >= _num(ln.get("quantity")) for ln in lines):
+        if shipped and all(dec(ln.get("quantity_shipped"), ZERO) >= dec(ln.get("quantity"), ZERO) for ln in lines):
             # Someone recorded the shipment in Zoho already: adopt it rather than ship twice.
             return {"package_id": str(shipped[0]["package_id"]), "shipment_order_id": str(shipped[0]["shipment_id"]),
                     "adopted": "already shipped in Zoho"}
@@ -223,11 +231,3 @@ async def alert_lost(ctx: Context) -> None:
                           message=f"{ctx.number}: {what} AWB {ctx.ref.awb} reported lost by "
                                   f"{s.courier_name or 'the courier'}. Raise an insurance claim "
                                   f"(declared value Rs {s.declared_value}).")
-
-
-def _num(value: Any) -> float:
-    try:
-        return float(value or 0)
-    except (TypeError, ValueError):
-        return 0.0
-

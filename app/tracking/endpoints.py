@@ -93,7 +93,10 @@ async def tracking_history(awb: str, request: Request, _: OpsAuth) -> JSONRespon
         "tracking_status": parcel.tracking_status, "label": parcel.zoho_synced_label,
         "delivered_at": parcel.delivered_at.isoformat() if parcel.delivered_at else None,
         "final": parcel.tracking_final,
-        "events": [{"at": e.event_at.isoformat(), "status": e.status, "shipment_status_id": e.shipment_status_id,
-                    "shipment_status": e.shipment_status, "current_status_id": e.current_status_id,
-                    "current_status": e.current_status, "scan": e.scan_activity, "source": e.source,
-                    "outcome": e.outcome} for e in events]})
+        "events": [{"at": e.event_at.isoformat(), "status": e.status, "scheme": e.scheme,
+                    "shipment_status_id": e.shipment_status_id, "shipment_status": e.shipment_status,
+                    "current_status_id": e.current_status_id, "current_status": e.current_status,
+                    "scan": e.scan_activity, "scan_code": e.scan_code, "scan_location": e.scan_location,
+                    "source": e.source, "inbox_event_id": e.inbox_event_id,
+                    "received_at": e.received_at.isoformat(), "applied": e.applied, "outcome": e.outcome}
+                   for e in events]})

@@ -25,8 +25,8 @@ class TrackingEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    awb: Mapped[str] = mapped_column(String(60), index=True)
-    salesorder_id: Mapped[str] = mapped_column(String(40), index=True)
+    awb: Mapped[str] = mapped_column(String(60))  # looked up through uq_tracking_events_awb_key
+    salesorder_id: Mapped[str] = mapped_column(String(40))
     parcel: Mapped[str] = mapped_column(String(10))  # "shipment" | "return"
     parcel_id: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(10))  # "webhook" | "poll"
@@ -58,7 +58,7 @@ class TrackingEffect(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String(40))  # "shipment:<id>" | "return:<id>"
-    salesorder_id: Mapped[str] = mapped_column(String(40), index=True)
+    salesorder_id: Mapped[str] = mapped_column(String(40))
     effect: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(10), default="started")  # started | done | failed
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)

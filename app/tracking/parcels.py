@@ -4,13 +4,11 @@ pipeline handles them alike and only a few decisions look at the kind."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment
 from app.tracking.models import CustomerReturn
 
@@ -30,7 +28,7 @@ class ParcelRef:
 
     @property
     def model(self) -> type[Shipment] | type[CustomerReturn]:
-        return Shipment if self.kind == FORWARD else CustomerReturn
+        return PARCEL_MODELS[self.kind]
 
     @property
     def is_return(self) -> bool:
@@ -38,7 +36,8 @@ class ParcelRef:
 
 
 Parcel = Shipment | CustomerReturn
-PARCEL_MODELS: tuple[type[Shipment] | type[CustomerReturn], ...] = (Shipment, CustomerReturn)
+# kind -> the table holding that kind of parcel
+PARCEL_MODELS: dict[str, type[Shipment] | type[CustomerReturn]] = {FORWARD: Shipment, RETURN: CustomerReturn}
 
 
 def ref_of(row: object) -> ParcelRef:
@@ -49,20 +48,12 @@ def ref_of(row: object) -> ParcelRef:
 
 
 async def load(session: AsyncSession, ref: ParcelRef, *, for_update: bool = False) -> Parcel | None:
-    if ref.kind == FORWARD:
-        return await session.get(Shipment, ref.id, with_for_update=for_update)
-    return await session.get(CustomerReturn, ref.id, with_for_update=for_update)
+    return await session.get(ref.model, ref.id, with_for_update=for_update)
 
 
 async def find_parcel(session: AsyncSession, awb: str) -> ParcelRef | None:
-    shipment = await session.scalar(select(Shipment).where(Shipment.awb == awb))
-    if shipment is not None:
-        return ref_of(shipment)
-    ret = await session.scalar(select(CustomerReturn).where(CustomerReturn.awb == awb))
-    return ref_of(ret) if ret is not None else None
-
-
-def order_lock(engine: AsyncEngine, salesorder_id: str) -> AbstractAsyncContextManager[bool]:
-    """Try-lock over everything done to one sales order: its forward parcel and any return parcels
-    write the same Zoho records, and fulfilment takes the same lock."""
-    return advisory_lock(engine, order_lock_name(salesorder_id))
+    for model in PARCEL_MODELS.values():
+        row = await session.scalar(select(model).where(model.awb == awb))
+        if row is not None:
+            return ref_of(row)
+    return None

@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from app.integrations.http import to_int
+from app.integrations.shiprocket.mapping import IST
 from app.tracking.statuses import (
     TrackingStatus,
     from_label,
@@ -23,9 +24,8 @@ from app.tracking.statuses import (
     from_shipment_id,
     shipment_label,
 )
-from app.webhooks.payloads import Malformed, body_digest
+from app.webhooks.payloads import Malformed, body_digest, decode_json_body
 
-IST = ZoneInfo("Asia/Kolkata")
 _FORMATS = ("%d %m %Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S",
             "%Y-%m-%dT%H:%M:%S")
 
@@ -82,15 +82,6 @@ def parse_time(text: Any) -> datetime | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=IST)).astimezone(UTC)
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -117,7 +108,7 @@ def decide_status(shipment_id: int | None, scan: dict[str, Any] | None, order_id
     """(status, deciding field, shipment-scheme id used)."""
     if shipment_id is not None:
         return from_shipment_id(shipment_id), "shipment_status_id", shipment_id
-    scan_id = _int((scan or {}).get("sr-status"))
+    scan_id = to_int((scan or {}).get("sr-status"))
     if scan_id is not None:
         return from_shipment_id(scan_id), "sr-status", scan_id
     if order_id is not None:
@@ -129,12 +120,7 @@ def decide_status(shipment_id: int | None, scan: dict[str, Any] | None, order_id
 
 
 def parse_webhook(raw: bytes, received_at: datetime | None = None) -> TrackingUpdate:
-    if not raw.strip():
-        raise Malformed("empty body (Shiprocket's dashboard test request sends one)")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Malformed(f"body is not valid JSON ({type(exc).__name__})") from None
+    data = decode_json_body(raw, "application/json", empty_hint="Shiprocket's dashboard test request sends one")
     if not isinstance(data, dict):
         raise Malformed("body is not a JSON object")
     return webhook_update(data, received_at)
@@ -146,8 +132,8 @@ def webhook_update(data: dict[str, Any], received_at: datetime | None = None) ->
         raise Malformed("no awb in the body")
     scan = _latest_scan(data.get("scans"))
     shipment_status, current_status = _text(data.get("shipment_status")), _text(data.get("current_status"))
-    shipment_id = _int(data.get("shipment_status_id"))
-    order_id = _int(data.get("current_status_id"))
+    shipment_id = to_int(data.get("shipment_status_id"))
+    order_id = to_int(data.get("current_status_id"))
     status, scheme, used_id = decide_status(shipment_id, scan, order_id, (shipment_status, current_status))
     if scheme == "sr-status" and scan is not None:
         shipment_status = shipment_status or _text(scan.get("sr-status-label")) or shipment_label(used_id or 0)
@@ -162,7 +148,7 @@ def webhook_update(data: dict[str, Any], received_at: datetime | None = None) ->
     return TrackingUpdate(
         awb=awb, status=status, scheme=scheme, shipment_status_id=used_id, shipment_status=shipment_status,
         current_status_id=order_id, current_status=current_status, event_at=event_at, stamp=stamp,
-        is_return=_int(data.get("is_return")) == 1, channel_order_id=channel_order_id,
+        is_return=to_int(data.get("is_return")) == 1, channel_order_id=channel_order_id,
         sr_order_id=_text(data.get("sr_order_id")), courier_name=_text(data.get("courier_name")),
         scan_code=_text((scan or {}).get("status")), scan_activity=_text((scan or {}).get("activity")),
         scan_location=_text((scan or {}).get("location")))
@@ -172,12 +158,12 @@ def tracking_update(awb: str, body: Any) -> TrackingUpdate | None:
     """Sample C (`/courier/track/awb`, and each value of `/courier/track/awbs`). None when Shiprocket has
     nothing yet (`track_status` 0) or the body is not a tracking answer."""
     data = body.get("tracking_data", body) if isinstance(body, dict) else None
-    if not isinstance(data, dict) or _int(data.get("track_status")) != 1:
+    if not isinstance(data, dict) or to_int(data.get("track_status")) != 1:
         return None
     track = data.get("shipment_track")
     first = track[0] if isinstance(track, list) and track and isinstance(track[0], dict) else {}
     scan = _latest_scan(data.get("shipment_track_activities"))
-    shipment_id = _int(data.get("shipment_status"))
+    shipment_id = to_int(data.get("shipment_status"))
     current = _text(first.get("current_status"))
     status, scheme, used_id = decide_status(shipment_id, scan, None, (current,))
     label = shipment_label(used_id) if used_id is not None else ""

@@ -1,7 +1,8 @@
-"""Missed webhooks: a periodic job re-reads tracking (`POST /courier/track/awbs`, 50 AWBs a call) for
-parcels not yet final that nobody has heard of for TRACKING_POLL_AGE_SECONDS, booked within the last
-TRACKING_LOOKBACK_DAYS, and applies what it finds through the same path as the webhook. It is also the
-safety net for work a crashed job left behind (events stored but not applied, parcels not settled)."""
+"""Missed webhooks: a periodic job re-reads tracking (`POST /courier/track/awbs`, TRACK_BATCH AWBs a
+call) for parcels not yet final that nobody has heard of for TRACKING_POLL_AGE_SECONDS, booked within the
+last TRACKING_LOOKBACK_DAYS, and applies what it finds through the same path as the webhook. Work a
+crashed job left behind is not its business: the sweeper's resumer finishes it (service.resume_tracking),
+so recovery does not depend on this poller being switched on."""
 
 from __future__ import annotations
 
@@ -9,28 +10,25 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from app.integrations.http import UpstreamError
-from app.models import Shipment
+from app.integrations.shiprocket.client import TRACK_BATCH
 from app.services import Services
-from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.parcels import PARCEL_MODELS, ParcelRef, ref_of
 from app.tracking.payload import tracking_update
 from app.tracking.service import ingest, process
 
 log = logging.getLogger("shipbridge.tracking.poller")
 
-BATCH = 50  # Shiprocket's limit per /courier/track/awbs call
 MAX_PER_RUN = 1000
-LEFTOVER_AGE = timedelta(seconds=60)
 
 
 @dataclass
 class PollResult:
-    polled: int = 0
-    answered: int = 0
-    resumed: int = 0
+    polled: int = 0  # AWBs asked about
+    answered: int = 0  # AWBs whose answer was stored and applied
+    failed: int = 0  # answers stored but not applied (the sweeper finishes them)
     failed_batches: int = 0
 
 
@@ -38,15 +36,15 @@ async def poll_tracking(svc: Services, now: datetime | None = None) -> PollResul
     now = now or datetime.now(UTC)
     result = PollResult()
     due = await _due(svc, now)
-    for start in range(0, len(due), BATCH):
-        batch = due[start:start + BATCH]
+    for start in range(0, len(due), TRACK_BATCH):
+        batch = due[start:start + TRACK_BATCH]
         try:
             answer = await svc.aggregator.track([ref.awb for ref in batch])
         except UpstreamError as exc:
             log.warning("tracking poll of %d AWBs failed: %s", len(batch), exc)
             result.failed_batches += 1
             continue
-        await _touch(svc, batch, now)
+        await _touch(svc, batch, now)  # exactly the AWBs just asked about
         result.polled += len(batch)
         for ref in batch:
             found = tracking_update(ref.awb, answer.get(ref.awb))
@@ -55,15 +53,11 @@ async def poll_tracking(svc: Services, now: datetime | None = None) -> PollResul
             try:
                 event_id = await ingest(svc, ref, found, source="poll")
                 await process(svc, ref, wait_for=event_id)
-            except UpstreamError as exc:  # left unsettled: the next run (or the job's retry) finishes it
+            except UpstreamError as exc:  # stored, left unapplied or unsettled: the sweeper finishes it
                 log.warning("applying polled tracking for %s failed: %s", ref.awb, exc)
-            result.answered += 1
-    for ref in await _leftovers(svc, now):
-        try:
-            await process(svc, ref)
-            result.resumed += 1
-        except UpstreamError as exc:
-            log.warning("resuming tracking for %s failed: %s", ref.awb, exc)
+                result.failed += 1
+            else:
+                result.answered += 1
     if result != PollResult():
         log.info("tracking poll: %s", result)
     return result
@@ -74,7 +68,7 @@ async def _due(svc: Services, now: datetime) -> list[ParcelRef]:
     since = now - timedelta(days=svc.settings.TRACKING_LOOKBACK_DAYS)
     refs: list[ParcelRef] = []
     async with svc.sessionmaker() as session:
-        for model in PARCEL_MODELS:
+        for model in PARCEL_MODELS.values():
             heard = func.coalesce(model.last_tracking_at, model.created_at)
             rows = (await session.execute(select(model).where(
                 model.awb.is_not(None), model.tracking_final.is_(False), model.created_at >= since, heard < stale)
@@ -85,22 +79,7 @@ async def _due(svc: Services, now: datetime) -> list[ParcelRef]:
 
 async def _touch(svc: Services, batch: list[ParcelRef], now: datetime) -> None:
     async with svc.sessionmaker.begin() as session:
-        for model in PARCEL_MODELS:
-            ids = [ref.id for ref in batch if ref.model is model]
+        for kind, model in PARCEL_MODELS.items():
+            ids = [ref.id for ref in batch if ref.kind == kind]
             if ids:
                 await session.execute(update(model).where(model.id.in_(ids)).values(last_tracking_at=now))
-
-
-async def _leftovers(svc: Services, now: datetime) -> list[ParcelRef]:
-    cutoff = now - LEFTOVER_AGE
-    refs: dict[str, ParcelRef] = {}
-    async with svc.sessionmaker() as session:
-        for model, kind in ((Shipment, "shipment"), (CustomerReturn, "return")):
-            pending = select(TrackingEvent.parcel_id).where(
-                TrackingEvent.parcel == kind, TrackingEvent.applied.is_(False), TrackingEvent.received_at < cutoff)
-            rows = (await session.execute(select(model).where(
-                model.awb.is_not(None),
-                or_(model.id.in_(pending), model.tracking_settled.is_(False) & (model.updated_at < cutoff)))
-                .limit(MAX_PER_RUN))).scalars().all()
-            refs.update({ref.subject: ref for ref in map(ref_of, rows)})
-    return list(refs.values())

@@ -17,25 +17,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from app.fulfilment.order_mapping import dec
 from app.integrations.http import PermanentUpstreamError
+from app.money import to_json_number
 from app.ops.alerts import raise_alert
 from app.tracking import zoho_writes as zw
-from app.tracking.effects import Context, Result, once, zoho_date
+from app.tracking.effects import ZERO, Context, Result, effect_state, once, zoho_date
 from app.tracking.models import CustomerReturn
-
-ZERO = Decimal(0)
-
-
-def dec(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value if value not in (None, "") else 0))
-    except ArithmeticError:
-        return ZERO
 
 
 def money(value: Any) -> str:
     """Rupees with two places, however Zoho's JSON wrote the number (499, 499.0, "499.00")."""
-    return str(dec(value).quantize(Decimal("0.01")))
+    return str(dec(value, ZERO).quantize(Decimal("0.01")))
 
 
 def is_non_returnable(exc: PermanentUpstreamError) -> bool:
@@ -47,11 +40,11 @@ def returned_quantities(ctx: Context, so: dict[str, Any]) -> list[tuple[dict[str
     """(sales-order line, quantity coming back), never more than Zoho shows shipped."""
     so_lines = {str(line.get("line_item_id")): line for line in so.get("line_items") or []}
     if isinstance(ctx.parcel, CustomerReturn):
-        chosen = [(so_lines.get(str(c["line_item_id"])), dec(c["quantity"])) for c in ctx.parcel.lines]
-        return [(line, min(qty, dec(line.get("quantity_shipped")))) for line, qty in chosen
-                if line is not None and min(qty, dec(line.get("quantity_shipped"))) > 0]
-    return [(line, dec(line.get("quantity_shipped"))) for line in so_lines.values()
-            if dec(line.get("quantity_shipped")) > 0]
+        chosen = [(so_lines.get(str(c["line_item_id"])), dec(c["quantity"], ZERO)) for c in ctx.parcel.lines]
+        return [(line, min(qty, dec(line.get("quantity_shipped"), ZERO))) for line, qty in chosen
+                if line is not None and min(qty, dec(line.get("quantity_shipped"), ZERO)) > 0]
+    return [(line, dec(line.get("quantity_shipped"), ZERO)) for line in so_lines.values()
+            if dec(line.get("quantity_shipped"), ZERO) > 0]
 
 
 def credit_lines(ctx: Context, so: dict[str, Any]) -> list[dict[str, Any]]:
@@ -59,23 +52,26 @@ def credit_lines(ctx: Context, so: dict[str, Any]) -> list[dict[str, Any]]:
     so_lines = {str(line.get("line_item_id")): line for line in so.get("line_items") or []}
     wanted: list[tuple[dict[str, Any], Decimal]]
     if isinstance(ctx.parcel, CustomerReturn):
-        wanted = [(so_lines[str(c["line_item_id"])], dec(c["quantity"])) for c in ctx.parcel.lines
+        wanted = [(so_lines[str(c["line_item_id"])], dec(c["quantity"], ZERO)) for c in ctx.parcel.lines
                   if str(c["line_item_id"]) in so_lines]
     else:
-        wanted = [(line, dec(line.get("quantity"))) for line in so_lines.values()]
+        wanted = [(line, dec(line.get("quantity"), ZERO)) for line in so_lines.values()]
     out = []
     for line, qty in wanted:
-        invoiced = dec(line.get("quantity_invoiced", line.get("quantity")))
+        invoiced = dec(line.get("quantity_invoiced", line.get("quantity")), ZERO)
         qty = min(qty, invoiced)
         if qty <= 0:
             continue
-        tax = ({"tax_id": line["tax_id"]} if line.get("tax_id") else
-               {"tax_percentage": float(dec(line["tax_percentage"]))} if dec(line.get("tax_percentage")) else {})
-        out.append({"item_id": line.get("item_id"), "name": line.get("name"), "rate": float(dec(line.get("rate"))),
-                    "quantity": float(qty), "description": ctx.marker, **tax})
-    shipping = dec(so.get("shipping_charge"))
+        percent = dec(line.get("tax_percentage"), ZERO)
+        tax = ({"tax_id": line["tax_id"]} if line.get("tax_id") else {"tax_percentage": float(percent)} if percent
+               else {})
+        out.append({"item_id": line.get("item_id"), "name": line.get("name"),
+                    "rate": to_json_number(dec(line.get("rate"), ZERO)), "quantity": float(qty),
+                    "description": ctx.marker, **tax})
+    shipping = dec(so.get("shipping_charge"), ZERO)
     if out and not isinstance(ctx.parcel, CustomerReturn) and shipping > 0:
-        out.append({"name": "Shipping charge", "description": ctx.marker, "rate": float(shipping), "quantity": 1})
+        out.append({"name": "Shipping charge", "description": ctx.marker, "rate": to_json_number(shipping),
+                    "quantity": 1})
     return out
 
 
@@ -143,12 +139,12 @@ async def _find_return(ctx: Context) -> Result | None:
 
 
 async def _receive(ctx: Context, returned: Result) -> Result:
-    lines = [{"line_item_id": line["line_item_id"], "quantity": float(dec(line["quantity"])),
+    lines = [{"line_item_id": line["line_item_id"], "quantity": float(dec(line["quantity"], ZERO)),
               **({"location_id": line["location_id"]} if line.get("location_id") else {})}
-             for line in returned["lines"] if dec(line["quantity"]) > 0]
+             for line in returned["lines"] if dec(line["quantity"], ZERO) > 0]
     await zw.receive_sales_return(ctx.svc.zoho, returned["salesreturn_id"], lines=lines,
                                   date=zoho_date(ctx.parcel.last_event_at), notes=f"{ctx.marker}: received back")
-    return {"salesreturn_id": returned["salesreturn_id"], "units": str(sum(dec(ln["quantity"]) for ln in lines))}
+    return {"salesreturn_id": returned["salesreturn_id"], "units": str(sum(dec(ln["quantity"], ZERO) for ln in lines))}
 
 
 async def _find_receive(ctx: Context, returned: Result) -> Result | None:
@@ -159,7 +155,7 @@ async def _find_receive(ctx: Context, returned: Result) -> Result | None:
 
 
 async def _adjust(ctx: Context, returned: Result) -> Result:
-    lines = [{"item_id": line["item_id"], "quantity_adjusted": float(dec(line["quantity"])),
+    lines = [{"item_id": line["item_id"], "quantity_adjusted": float(dec(line["quantity"], ZERO)),
               **({"location_id": line["location_id"]} if line.get("location_id") else {})}
              for line in returned["lines"]]
     first_location = next((line["location_id"] for line in returned["lines"] if line.get("location_id")), None)
@@ -167,7 +163,7 @@ async def _adjust(ctx: Context, returned: Result) -> Result:
                                          reason=f"{ctx.marker}: sales return refused", reference=ctx.ref.awb,
                                          location_id=first_location)
     return {"adjustment_id": str(created["inventory_adjustment_id"]),
-            "units": str(sum(dec(line["quantity"]) for line in returned["lines"]))}
+            "units": str(sum(dec(line["quantity"], ZERO) for line in returned["lines"]))}
 
 
 async def _find_adjustment(ctx: Context) -> Result | None:
@@ -178,16 +174,15 @@ async def _find_adjustment(ctx: Context) -> Result | None:
 # --- Books --------------------------------------------------------------------------------------------
 
 async def _credit(ctx: Context) -> None:
-    so = await ctx.salesorder()
-    invoices = open_invoices(so)
-    if not invoices:
+    # Stored results first: a re-settle of a finished parcel must cost no Zoho call. The sales order is
+    # read (once per settle, cached on ctx) only when there is something left to do.
+    if await effect_state(ctx, "credit_note") is None and not open_invoices(await ctx.salesorder()):
         return  # not invoiced: nothing to reverse
-    note = await once(ctx, "credit_note", lambda: _create_credit_note(ctx, so, invoices),
-                      lambda: _find_credit_note(ctx, so))
+    note = await once(ctx, "credit_note", lambda: _create_credit_note(ctx), lambda: _find_credit_note(ctx))
     if not note.get("creditnote_id"):
         return
-    applied = await once(ctx, "credit_apply", lambda: _apply(ctx, note, invoices), lambda: _find_applied(ctx, note))
-    if dec(applied.get("open")) > 0:
+    applied = await once(ctx, "credit_apply", lambda: _apply(ctx, note), lambda: _find_applied(ctx, note))
+    if dec(applied.get("open"), ZERO) > 0:
         async with ctx.svc.sessionmaker.begin() as session:
             number = note.get("creditnote_number") or note["creditnote_id"]
             await raise_alert(session, kind="refund_due", key=ctx.ref.subject, salesorder_id=ctx.ref.salesorder_id,
@@ -196,9 +191,10 @@ async def _credit(ctx: Context) -> None:
                                       "their credit).")
 
 
-async def _create_credit_note(ctx: Context, so: dict[str, Any], invoices: list[dict[str, Any]]) -> Result:
-    lines = credit_lines(ctx, so)
-    if not lines:
+async def _create_credit_note(ctx: Context) -> Result:
+    so = await ctx.salesorder()
+    invoices, lines = open_invoices(so), credit_lines(ctx, so)
+    if not invoices or not lines:
         return {"skipped": "nothing invoiced of what came back"}
     created = await zw.create_credit_note(
         ctx.svc.zoho, customer_id=str(so["customer_id"]), invoice_id=str(invoices[0]["invoice_id"]),
@@ -208,7 +204,8 @@ async def _create_credit_note(ctx: Context, so: dict[str, Any], invoices: list[d
             "creditnote_number": str(created.get("creditnote_number") or ""), "total": money(created.get("total"))}
 
 
-async def _find_credit_note(ctx: Context, so: dict[str, Any]) -> Result | None:
+async def _find_credit_note(ctx: Context) -> Result | None:
+    so = await ctx.salesorder()
     found = await zw.find_credit_note(ctx.svc.zoho, ctx.marker, str(so["customer_id"]))
     if found is None:
         return None
@@ -216,11 +213,11 @@ async def _find_credit_note(ctx: Context, so: dict[str, Any]) -> Result | None:
             "creditnote_number": str(found.get("creditnote_number") or ""), "total": money(found.get("total"))}
 
 
-async def _apply(ctx: Context, note: Result, invoices: list[dict[str, Any]]) -> Result:
-    remaining = dec(note["total"])
+async def _apply(ctx: Context, note: Result) -> Result:
+    remaining = dec(note["total"], ZERO)
     amounts: dict[str, Decimal] = {}
-    for invoice in invoices:
-        take = min(dec(invoice.get("balance")), remaining)
+    for invoice in open_invoices(await ctx.salesorder()):
+        take = min(dec(invoice.get("balance"), ZERO), remaining)
         if take > 0:
             amounts[str(invoice["invoice_id"])] = take
             remaining -= take
@@ -232,7 +229,7 @@ async def _apply(ctx: Context, note: Result, invoices: list[dict[str, Any]]) -> 
 
 async def _find_applied(ctx: Context, note: Result) -> Result | None:
     current = await zw.get_credit_note(ctx.svc.zoho, note["creditnote_id"])
-    applied = dec(current.get("total")) - dec(current.get("balance"))
+    applied = dec(current.get("total"), ZERO) - dec(current.get("balance"), ZERO)
     if applied <= 0:
         return None
     return {"applied": money(applied), "open": money(current.get("balance"))}

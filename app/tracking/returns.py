@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -27,14 +26,14 @@ from app.integrations.aggregator import (
     ReturnOrder,
 )
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shiprocket.mapping import IST
+from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.ops.alerts import raise_alert
 from app.services import Services
 from app.tracking.models import CustomerReturn
-from app.tracking.parcels import order_lock
 from app.tracking.statuses import TrackingStatus
 
-IST = ZoneInfo("Asia/Kolkata")
 MIN_WEIGHT_KG = Decimal("0.1")
 
 
@@ -54,7 +53,7 @@ class ReturnLine:
 
 async def request_return(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None,
                          reason: str = "") -> CustomerReturn:
-    async with order_lock(svc.engine, salesorder_id) as held:
+    async with advisory_lock(svc.engine, order_lock_name(salesorder_id)) as held:
         if not held:
             raise ReturnRefused(409, "the order is being updated right now; try again in a moment")
         return_id = await _book(svc, salesorder_id, lines, reason)
@@ -66,7 +65,7 @@ async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
         ret = await session.get(CustomerReturn, return_id)
     if ret is None:
         raise ReturnRefused(404, f"no customer return {return_id}")
-    async with order_lock(svc.engine, ret.salesorder_id) as held:
+    async with advisory_lock(svc.engine, order_lock_name(ret.salesorder_id)) as held:
         if not held:
             raise ReturnRefused(409, "the order is being updated right now; try again in a moment")
         return await _advance(svc, return_id)

@@ -1,23 +1,24 @@
 """Applying tracking updates: every update (webhook or poll) is stored as a tracking event, then folded
 into its parcel's status under the forward-only rules, then the parcel is settled (its side effects
-done). One job at a time per sales order holds the order lock; a job that finds it held waits until its
-own event has been applied by the holder, or the lock frees, so no event is left behind."""
+done). One job at a time per sales order holds the order lock and applies every pending event of the
+parcel, its own and any that arrive meanwhile; a job that finds the lock held waits for it (the holder
+may well have applied its event by then), so no event is left behind. Work a crashed job left behind is
+finished by `resume_tracking`, which the sweeper runs (app.jobs.RESUMERS)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from app.integrations.http import RetryableUpstreamError
+from app.integrations.http import RetryableUpstreamError, UpstreamError
+from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.services import Services
 from app.tracking.models import TrackingEvent
-from app.tracking.parcels import FORWARD, ParcelRef, load, order_lock
+from app.tracking.parcels import FORWARD, PARCEL_MODELS, ParcelRef, load, ref_of
 from app.tracking.payload import TrackingUpdate
 from app.tracking.settle import settle
 from app.tracking.statuses import FINAL, RTO_BRANCH, TrackingStatus, fold, parse_status
@@ -25,6 +26,7 @@ from app.tracking.statuses import FINAL, RTO_BRANCH, TrackingStatus, fold, parse
 log = logging.getLogger("shipbridge.tracking")
 
 LOCK_WAIT_SECONDS = 20.0
+RESUME_LIMIT = 500  # parcels per kind per sweep; the next sweep takes the rest
 
 
 class OrderBusy(RetryableUpstreamError):
@@ -59,23 +61,46 @@ async def ingest(svc: Services, ref: ParcelRef, update: TrackingUpdate, *, sourc
 
 
 async def process(svc: Services, ref: ParcelRef, wait_for: int | None = None) -> None:
-    """Fold pending events and settle the parcel; if another job holds the order, wait until it has
-    applied `wait_for` or the lock frees (OrderBusy after LOCK_WAIT_SECONDS)."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:
-        async with order_lock(svc.engine, ref.salesorder_id) as held:
-            if held:
-                await _fold(svc, ref)
+    """Fold pending events and settle the parcel. With `wait_for` (the event this job stored), wait up to
+    LOCK_WAIT_SECONDS for the order lock and raise OrderBusy if that event is still unapplied then;
+    without it, a single try: whoever holds the lock does the work."""
+    wait = LOCK_WAIT_SECONDS if wait_for is not None else 0.0
+    async with advisory_lock(svc.engine, order_lock_name(ref.salesorder_id), wait=wait) as held:
+        if held:
+            await _fold(svc, ref)
+            await settle(svc, ref)
+            while await _fold(svc, ref):  # arrived while we were settling
                 await settle(svc, ref)
-                while await _has_pending(svc, ref):  # arrived while we were settling
-                    await _fold(svc, ref)
-                    await settle(svc, ref)
-                return
-        if wait_for is None or await _is_applied(svc, wait_for):
             return
-        if time.monotonic() > deadline:
-            raise OrderBusy(ref.salesorder_id)
-        await asyncio.sleep(0.05)
+    if wait_for is not None and not await _is_applied(svc, wait_for):
+        raise OrderBusy(ref.salesorder_id)
+
+
+async def resume_tracking(svc: Services, stale: datetime) -> int:
+    """The sweeper's resumer (app.jobs.RESUMERS["tracking"]): finish what a crashed or given-up job left
+    behind before `stale`: events stored but never applied, parcels whose side effects are not all done.
+    Returns how many parcels it took up; one that fails again is logged and taken up by the next sweep."""
+    refs = await _unfinished(svc, stale)
+    for ref in refs:
+        try:
+            await process(svc, ref)
+        except UpstreamError as exc:
+            log.warning("resuming tracking of %s (AWB %s) failed: %s", ref.subject, ref.awb, exc)
+    return len(refs)
+
+
+async def _unfinished(svc: Services, stale: datetime) -> list[ParcelRef]:
+    refs: list[ParcelRef] = []
+    async with svc.sessionmaker() as session:
+        for kind, model in PARCEL_MODELS.items():
+            unapplied = select(TrackingEvent.parcel_id).where(
+                TrackingEvent.parcel == kind, TrackingEvent.applied.is_(False), TrackingEvent.received_at < stale)
+            rows = (await session.execute(select(model).where(
+                model.awb.is_not(None),
+                or_(model.id.in_(unapplied), model.tracking_settled.is_(False) & (model.updated_at < stale)))
+                .order_by(model.id).limit(RESUME_LIMIT))).scalars().all()
+            refs += [ref_of(row) for row in rows]
+    return refs
 
 
 async def outcome(svc: Services, event_id: int) -> str:
@@ -89,25 +114,18 @@ async def _is_applied(svc: Services, event_id: int) -> bool:
         return bool(await session.scalar(select(TrackingEvent.applied).where(TrackingEvent.id == event_id)))
 
 
-async def _has_pending(svc: Services, ref: ParcelRef) -> bool:
-    async with svc.sessionmaker() as session:
-        return await session.scalar(select(TrackingEvent.id).where(
-            TrackingEvent.parcel == ref.kind, TrackingEvent.parcel_id == ref.id,
-            TrackingEvent.applied.is_(False)).limit(1)) is not None
-
-
-async def _fold(svc: Services, ref: ParcelRef) -> bool:
-    """Apply pending events in event-time order; returns whether the parcel's status changed."""
+async def _fold(svc: Services, ref: ParcelRef) -> int:
+    """Apply pending events in event-time order; returns how many were applied (0: nothing pending)."""
     now = datetime.now(UTC)
     async with svc.sessionmaker.begin() as session:
         parcel = await load(session, ref, for_update=True)
         if parcel is None:
-            return False
+            return 0
         events = (await session.execute(select(TrackingEvent).where(
             TrackingEvent.parcel == ref.kind, TrackingEvent.parcel_id == ref.id, TrackingEvent.applied.is_(False))
             .order_by(TrackingEvent.event_at, TrackingEvent.id))).scalars().all()
         if not events:
-            return False
+            return 0
         before = parse_status(parcel.tracking_status)
         status, last_at, outcomes = fold(before, parcel.last_event_at, [
             (parse_status(e.status) or TrackingStatus.unknown, e.event_at, _raw(e)) for e in events])
@@ -117,7 +135,7 @@ async def _fold(svc: Services, ref: ParcelRef) -> bool:
             event.outcome, event.applied = text, True
         parcel.last_tracking_at = max(parcel.last_tracking_at or now, now)  # the poller may have stamped it
         if status == before or status is None:
-            return False
+            return len(events)
         parcel.tracking_status = status.value
         parcel.last_event_at = last_at
         parcel.tracking_final = status in FINAL
@@ -132,7 +150,7 @@ async def _fold(svc: Services, ref: ParcelRef) -> bool:
             session.add(ShipmentLog(shipment_id=shipment_id, step="tracking",
                                     detail=_log_detail(ref, parcel, before, status)))
     log.info("%s %s: %s -> %s", ref.subject, ref.awb, before.value if before else "none", status.value)
-    return True
+    return len(events)
 
 
 def _raw(event: TrackingEvent) -> str:

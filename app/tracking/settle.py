@@ -1,7 +1,7 @@
 """Settling a parcel after its status moved: the side effects its status implies
 (statuses.planned_effects, each exactly once), then the visible label on the sales order, written only
 when it changed. A parcel stays `tracking_settled = false` until all of that is done, so a run cut short
-by an upstream failure is finished by the job's retry or by the poller."""
+by an upstream failure is finished by the job's retry or by the sweeper (service.resume_tracking)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from app.integrations.http import PermanentUpstreamError
 from app.models import Shipment
 from app.ops.alerts import raise_alert
 from app.services import Services
-from app.tracking import zoho_writes as zw
 from app.tracking.effects import Context, alert_lost, alert_ndr, alert_rto, record_delivered, record_shipment
 from app.tracking.parcels import ParcelRef, load
 from app.tracking.restock import restock
@@ -55,7 +54,7 @@ async def write_label(ctx: Context, status: TrackingStatus) -> None:
         return
     synced: str | None = label
     try:
-        await zw.set_custom_field(ctx.svc.zoho, ctx.ref.salesorder_id, settings.CF_SHIPMENT_STATUS, label)
+        await ctx.svc.zoho.update_salesorder_custom_fields(ctx.ref.salesorder_id, {settings.CF_SHIPMENT_STATUS: label})
     except PermanentUpstreamError as exc:
         synced = ctx.parcel.zoho_synced_label
         async with ctx.svc.sessionmaker.begin() as session:

@@ -1,4 +1,5 @@
-"""The Zoho Inventory / Books calls tracking makes, one function per call (I/O only, no decisions).
+"""The Zoho Inventory / Books calls tracking makes, one function per call (I/O only, no decisions); the
+sales order itself is read and labelled through ZohoClient directly.
 
 Finders (`find_*`) exist so a side effect interrupted between Zoho's answer and our commit can be
 recognised on the next run instead of repeated. Where Zoho documents no filter (sales returns and
@@ -11,16 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from app.integrations.zoho.client import ZohoClient
+from app.money import to_json_number
 
 INV, BOOKS = "/inventory/v1", "/books/v3"
-
-
-async def get_salesorder(zoho: ZohoClient, salesorder_id: str) -> dict[str, Any]:
-    return await zoho.get_salesorder(salesorder_id)
-
-
-async def set_custom_field(zoho: ZohoClient, salesorder_id: str, api_name: str, value: str) -> None:
-    await zoho.update_salesorder_custom_fields(salesorder_id, {api_name: value})
 
 
 # --- packages and shipment orders (Zoho deducts stock when the shipment order is created) ---------------
@@ -133,7 +127,8 @@ async def get_credit_note(zoho: ZohoClient, creditnote_id: str) -> dict[str, Any
 
 
 async def apply_credit_note(zoho: ZohoClient, creditnote_id: str, amounts: dict[str, Decimal]) -> None:
-    invoices = [{"invoice_id": invoice_id, "amount_applied": float(amount)} for invoice_id, amount in amounts.items()]
+    invoices = [{"invoice_id": invoice_id, "amount_applied": to_json_number(amount)}
+                for invoice_id, amount in amounts.items()]
     # A second application could over-credit a part-paid invoice: never resend on an unknown outcome.
     await zoho.call("POST", f"{BOOKS}/creditnotes/{creditnote_id}/invoices", json_body={"invoices": invoices},
                     retry_uncertain=False)

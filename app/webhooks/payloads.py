@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,10 +18,12 @@ def body_digest(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def decode_json_body(raw: bytes, content_type: str) -> Any:
-    """JSON as sent, or Zoho's form-encoded `JSONString=<json>` variant."""
+def decode_json_body(raw: bytes, content_type: str, empty_hint: str = "", *,
+                     parse_float: Callable[[str], Any] | None = None) -> Any:
+    """JSON as sent, or Zoho's form-encoded `JSONString=<json>` variant. `empty_hint` explains an empty body;
+    `parse_float=Decimal` keeps JSON numbers exact (money)."""
     if not raw.strip():
-        raise Malformed("empty body")
+        raise Malformed(f"empty body ({empty_hint})" if empty_hint else "empty body")
     if "x-www-form-urlencoded" in content_type.lower():
         try:
             form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
@@ -36,7 +39,7 @@ def decode_json_body(raw: bytes, content_type: str) -> Any:
         except UnicodeDecodeError:
             raise Malformed("body is not UTF-8") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=parse_float)
     except json.JSONDecodeError as exc:
         raise Malformed(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
 

@@ -27,7 +27,7 @@ async def cod_remittance(request: Request, background: BackgroundTasks) -> JSONR
     content_type = request.headers.get("content-type", "")
     state, reason, subject = InboxState.pending, None, None
     try:
-        remittance = parse_remittance(raw)
+        remittance = parse_remittance(raw, content_type)
     except Malformed as exc:
         state, reason = InboxState.invalid, str(exc)
     else:

@@ -11,9 +11,11 @@ from fastapi import BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.inbox import PROCESS_JOB, job_id, store_event
 from app.models import InboxEvent, InboxState
+from app.queue import Queue
 from app.webhooks.auth import valid_api_key
 
 log = logging.getLogger("shipbridge.webhooks")
@@ -57,7 +59,7 @@ async def store_and_answer(app: FastAPI, background: BackgroundTasks, *, source:
         log.error("could not store %s webhook: %s", source, type(exc).__name__)
         return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503)
     if state == InboxState.pending and not duplicate and event_id is not None:
-        background.add_task(enqueue_after_commit, app, event_id)
+        background.add_task(enqueue_after_commit, app.state.queue, app.state.sessionmaker, event_id)
     body: dict[str, Any] = {"accepted": state != InboxState.invalid, "duplicate": duplicate,
                             "event_id": event_id, "state": state}
     if reason:
@@ -65,10 +67,11 @@ async def store_and_answer(app: FastAPI, background: BackgroundTasks, *, source:
     return JSONResponse(body, status_code=200)
 
 
-async def enqueue_after_commit(app: FastAPI, event_id: int) -> None:
-    if await app.state.queue.enqueue(PROCESS_JOB, event_id, job_id=job_id(event_id)):
+async def enqueue_after_commit(queue: Queue, sessionmaker: async_sessionmaker[AsyncSession], event_id: int) -> None:
+    """Queue a stored inbox event and note when (the sweeper's hint); a failure leaves it to the sweeper."""
+    if await queue.enqueue(PROCESS_JOB, event_id, job_id=job_id(event_id)):
         try:
-            async with app.state.sessionmaker.begin() as session:
+            async with sessionmaker.begin() as session:
                 await session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
                                       .values(enqueued_at=datetime.now(UTC)))
         except STORAGE_ERRORS:

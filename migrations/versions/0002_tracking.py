@@ -61,8 +61,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("awb", "dedupe_key", name="uq_tracking_events_awb_key"),
     )
-    op.create_index("ix_tracking_events_awb", "tracking_events", ["awb"])
-    op.create_index("ix_tracking_events_salesorder_id", "tracking_events", ["salesorder_id"])
     op.create_index("ix_tracking_events_parcel", "tracking_events", ["parcel", "parcel_id", "applied"])
 
     op.create_table(
@@ -80,7 +78,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("subject", "effect", name="uq_tracking_effects_subject_effect"),
     )
-    op.create_index("ix_tracking_effects_salesorder_id", "tracking_effects", ["salesorder_id"])
 
     op.create_table(
         "customer_returns",

@@ -13,6 +13,9 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Frozen here (not imported from the models): a migration must not change when the code does.
+TO_SETTLE_SQL = "(state = 'pending' OR (state = 'paid' AND NOT so_updated AND so_error IS NULL))"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -49,6 +52,7 @@ def upgrade() -> None:
         sa.Column("invoice_balance", sa.Numeric(12, 2), nullable=True),
         sa.Column("payment_reference", sa.String(length=100), nullable=False),
         sa.Column("payment_id", sa.String(length=40), nullable=True),
+        sa.Column("posting_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("so_updated", sa.Boolean(), nullable=False),
         sa.Column("so_error", sa.Text(), nullable=True),
@@ -61,9 +65,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_cod_lines_state", "cod_remittance_lines", ["state"])
     op.create_index("ix_cod_remittance_lines_awb", "cod_remittance_lines", ["awb"])
+    op.create_index("ix_cod_lines_to_settle", "cod_remittance_lines", ["remittance_id"],
+                    postgresql_where=sa.text(TO_SETTLE_SQL))
     op.create_table(
         "cod_remittance_poll",
         sa.Column("name", sa.String(length=20), nullable=False),
+        sa.Column("polled_from", sa.Date(), nullable=False),
         sa.Column("polled_through", sa.Date(), nullable=False),
         sa.Column("polled_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
@@ -72,6 +79,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("cod_remittance_poll")
+    op.drop_index("ix_cod_lines_to_settle", table_name="cod_remittance_lines")
     op.drop_index("ix_cod_remittance_lines_awb", table_name="cod_remittance_lines")
     op.drop_index("ix_cod_lines_state", table_name="cod_remittance_lines")
     op.drop_table("cod_remittance_lines")

@@ -1,28 +1,28 @@
-"""Pure remittance rules: payload parsing, invoice choice, batch totals, deduction apportioning, the
-overdue list, and the poller's dates and schedule."""
+"""Pure remittance rules: payload and money parsing, invoice choice, the Books payment body, batch
+totals, deduction apportioning, and the poller's dates, schedule and Shiprocket mapping. (The overdue
+list is a query: tests/remittance/test_overdue.py.)"""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from app.integrations.shiprocket.client import remittance_day
 from app.remittance.models import LineProblem
-from app.remittance.payloads import parse_remittance, remittance_to_json
+from app.remittance.payloads import money, parse_remittance, remittance_to_json
 from app.remittance.poller import poll_window
 from app.remittance.reconcile import (
-    DeliveredCod,
     allocate,
     batch_totals,
     choose_invoice,
     expects_remittance,
-    overdue,
     payment_body,
     payment_reference,
 )
-from app.remittance.shiprocket_source import listing_date, parse_batch, parse_order_remittance
+from app.remittance.shiprocket_source import parse_batch, parse_order_remittance, windows
 from app.schedule import every
 from app.webhooks.payloads import Malformed
 
@@ -60,6 +60,31 @@ def test_guide_shape_parses_to_decimal_and_string_ids():
 def test_malformed_bodies_say_why(raw, reason):
     with pytest.raises(Malformed, match=reason):
         parse_remittance(raw)
+
+
+def test_json_numbers_are_read_as_decimal_not_through_float():
+    # 17 significant digits: a float would round this to ...9999.995 and then up to 10000000000.00.
+    raw = (b'{"remittance_id": "1", "remittance_date": "2026-05-05", "bank_transfer_amount": 9999999999.9949999,'
+           b' "orders": [{"awb": "1", "cod_amount": 1234.565, "deducted_charges": 0.30000000000000004}]}')
+    r = parse_remittance(raw)
+    assert r.bank_transfer_amount == D("9999999999.99")
+    assert (r.lines[0].cod_amount, r.lines[0].deducted_charges) == (D("1234.57"), D("0.30"))  # half up
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("998.005", D("998.01")), (1049.1, D("1049.10")), (D("0.125"), D("0.13")), (7, D("7.00")),
+    (" 12.5 ", D("12.50")), (0.1 + 0.2, D("0.30")),
+])
+def test_one_money_parser_rounds_half_up_to_the_paisa(value, expected):
+    assert money(value, "x") == expected
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "NaN", "Infinity", True, [], {"a": 1}, None, ""])
+def test_one_money_parser_refuses_what_is_not_an_amount(value):
+    with pytest.raises(Malformed):
+        money(value, "x")
+    if value in (None, ""):
+        assert money(value, "x", default=D(0)) == D(0)
 
 
 def _inv(number: str, balance: str, status: str = "sent") -> dict:
@@ -101,6 +126,16 @@ def test_payment_body_is_gross_with_deductions_as_bank_charges():
     assert json.dumps(body["bank_charges"]) == "45.5"  # exact on the wire, no binary noise
 
 
+def test_payment_body_amounts_are_exact_on_the_wire_even_for_awkward_values():
+    body = payment_body(customer_id="c1", amount=D("1234.565"), bank_charges=D("0.1") + D("0.2") + D("1E-17"),
+                        invoice_id="i1", date="2026-05-05", reference="r", description="x",
+                        payment_mode="banktransfer", account_id="acc")
+    wire = json.loads(json.dumps(body), parse_float=D)
+    assert wire["amount"] == D("1234.57") and wire["invoices"][0]["amount_applied"] == D("1234.57")
+    assert wire["bank_charges"] == D("0.3") and wire["account_id"] == "acc"
+    assert '"amount": 1234.57' in json.dumps(body) and '"bank_charges": 0.3' in json.dumps(body)
+
+
 def test_batch_totals_flag_a_difference():
     lines = [(D("998.00"), D("45.50")), (D("1049.10"), D("58.10"))]
     ok = batch_totals(D("1943.50"), lines)
@@ -124,18 +159,6 @@ def test_rto_lost_and_prepaid_orders_expect_no_remittance():
     assert not expects_remittance("Prepaid", "delivered")
 
 
-def test_overdue_lists_old_unremitted_cod_deliveries_only():
-    now = datetime(2026, 6, 1, tzinfo=UTC)
-
-    def order(awb: str, days: int, status: str = "delivered", method: str = "COD") -> DeliveredCod:
-        return DeliveredCod(f"so-{awb}", f"SO-{awb}", awb, method, status, now - timedelta(days=days), D("998"))
-
-    orders = [order("old", 20), order("older", 30), order("fresh", 3), order("rto", 20, "rto_delivered"),
-              order("prepaid", 20, method="Prepaid"), order("remitted", 25)]
-    listed = overdue(orders, {"remitted"}, now, 12)
-    assert [o.awb for o in listed] == ["older", "old"]
-
-
 def test_poll_window_starts_at_the_start_date_then_overlaps_the_last_poll():
     today = date(2026, 6, 30)
     assert poll_window(today, None, None) == date(2026, 5, 31)
@@ -154,7 +177,10 @@ def test_poll_schedule():
 
 
 def test_shiprocket_listing_rows_and_order_fields():
-    assert listing_date(date(2025, 5, 1)) == "2025-May-01"
+    assert remittance_day(date(2025, 5, 1)) == "2025-May-01"
+    assert list(windows(date(2025, 1, 1), date(2025, 2, 28))) == [
+        (date(2025, 1, 1), date(2025, 1, 28)), (date(2025, 1, 29), date(2025, 2, 25)),
+        (date(2025, 2, 26), date(2025, 2, 28))]
     row = {"created_at": 1746394233, "crf_id": 10816241, "utr": "ICICN22025050532591126",
            "remitted_value": "186895.00", "deduction_value": "0.00", "cod_payble": "186895.00",
            "status": "Remittance success"}
@@ -162,6 +188,8 @@ def test_shiprocket_listing_rows_and_order_fields():
     assert batch is not None and batch.crf_id == "10816241" and batch.remittance_date == date(2025, 5, 5)
     assert batch.remitted == D("186895.00")
     assert parse_batch({**row, "utr": None}) is None  # no bank transfer yet
+    with pytest.raises(Malformed, match="remittance 10816241 cod_payble is not an amount"):
+        parse_batch({**row, "cod_payble": "1,86,895.00"})
     info = parse_order_remittance({"id": 348456385, "channel_order_id": "SO-1", "net_total": "998.00",
                                    "remittance_utr": "U1", "shipments": {"awb": "1904"}})
-    assert (info.awb, info.utr, info.cod_amount) == ("1904", "U1", D("998.00"))
+    assert (info.channel_order_id, info.utr, info.cod_amount) == ("SO-1", "U1", D("998.00"))

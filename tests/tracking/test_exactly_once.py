@@ -65,8 +65,8 @@ async def test_job_dying_between_zohos_answer_and_our_commit_resumes_without_a_d
 
 
 async def test_event_for_a_busy_order_is_retried_not_dropped(svc, shiprocket_sim, zoho_sim, monkeypatch):
+    from app.locks import advisory_lock, order_lock_name
     from app.tracking import service
-    from app.tracking.parcels import order_lock
 
     async with stack(svc) as client:
         so_id, sh = await shipped(svc, client, zoho_sim)
@@ -74,7 +74,7 @@ async def test_event_for_a_busy_order_is_retried_not_dropped(svc, shiprocket_sim
     async with api_client(create_app(svc.settings, svc)) as client:
         [body] = bodies(shiprocket_sim, sh.awb, [3])
         event_id = (await post(client, body)).json()["event_id"]
-    async with order_lock(svc.engine, so_id) as held:  # e.g. ops booking a return for this order
+    async with advisory_lock(svc.engine, order_lock_name(so_id)) as held:  # e.g. ops booking a return for this order
         assert held
         with pytest.raises(service.OrderBusy):
             await jobs.process_inbox_event(svc, event_id)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import select, update
 
 from app.models import Shipment
 from app.tracking.poller import poll_tracking
@@ -42,7 +43,7 @@ async def test_missed_webhook_is_recovered_by_the_polling_job(svc, shiprocket_si
 async def test_poller_batches_by_50_and_respects_age_and_lookback(svc, shiprocket_sim):
     now = datetime.now(UTC)
     async with svc.sessionmaker.begin() as session:
-        for i in range(53):
+        for i in range(54):
             session.add(Shipment(salesorder_id=f"90{i:05d}", salesorder_number=f"SO-P{i}", channel_order_id=f"SO-P{i}",
                                  state="synced", order={}, payment_method="Prepaid", declared_value=Decimal(1),
                                  weight_kg=Decimal(1), length_cm=Decimal(1), breadth_cm=Decimal(1),
@@ -57,9 +58,20 @@ async def test_poller_batches_by_50_and_respects_age_and_lookback(svc, shiprocke
 
     result = await poll_tracking(svc, now=now)
 
-    assert result.polled == 50 and result.answered == 0  # Shiprocket knows none of these AWBs
-    assert track_calls(shiprocket_sim) == 1  # 50 AWBs in one call
-    assert (await shipment(svc, "9000003")).last_tracking_at == now
+    # 51 due: one call of 50 and one of 1 (Shiprocket refuses more than 50 a call)
+    assert (result.polled, result.answered, result.failed_batches) == (51, 0, 0)  # Shiprocket knows none of them
+    assert track_calls(shiprocket_sim) == 2
+    async with svc.sessionmaker() as session:
+        polled = set((await session.execute(select(Shipment.salesorder_id)
+                                            .where(Shipment.last_tracking_at == now))).scalars())
+    assert polled == {f"90{i:05d}" for i in range(3, 54)}  # every due AWB was asked about, and only those
     assert (await shipment(svc, "9000000")).last_tracking_at is None
     second = await poll_tracking(svc, now=now)
     assert second.polled == 0  # just polled: not due again until the age has passed
+
+
+async def test_shiprocket_client_refuses_more_awbs_than_one_call_takes(svc):
+    from app.integrations.shiprocket.client import TRACK_BATCH
+
+    with pytest.raises(ValueError, match="at most 50"):
+        await svc.aggregator.track([str(n) for n in range(TRACK_BATCH + 1)])

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,6 +31,13 @@ from app.integrations.tokens import SharedToken
 from app.settings import Settings
 
 SERVICE = "shiprocket"
+TRACK_BATCH = 50  # Shiprocket's limit of AWBs per `POST /courier/track/awbs`
+# The remittance listing wants "2025-May-01"; spelt out so the process locale can never change it.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def remittance_day(day: date) -> str:
+    return f"{day.year:04d}-{MONTHS[day.month - 1]}-{day.day:02d}"
 
 
 class ShiprocketClient:
@@ -145,7 +152,10 @@ class ShiprocketClient:
             raise self._refused(response)
 
     async def track(self, awbs: list[str]) -> dict[str, Any]:
-        response = await self.call("POST", "/courier/track/awbs", json_body={"awbs": awbs[:50]})
+        """Tracking of up to TRACK_BATCH AWBs, keyed by AWB; more is a caller's bug, never silently cut."""
+        if len(awbs) > TRACK_BATCH:
+            raise ValueError(f"track takes at most {TRACK_BATCH} AWBs a call, not {len(awbs)}")
+        response = await self.call("POST", "/courier/track/awbs", json_body={"awbs": awbs})
         if response.status_code != 200:
             raise self._refused(response)
         body = parse_body(response)
@@ -168,3 +178,24 @@ class ShiprocketClient:
         if response.status_code != 200:
             raise self._refused(response)
         return mapping.parse_pickup_address(parse_body(response), location)
+
+    async def remittances(self, start: date, end: date, page: int = 1, per_page: int = 100) -> dict[str, Any]:
+        """One page of the COD remittance listing (`GET /account/details/remittance`): batch totals and
+        UTRs of batches dated `start`..`end`, as sent (`data[]`, `meta.pagination`)."""
+        response = await self.call("GET", "/account/details/remittance", params={
+            "from": remittance_day(start), "to": remittance_day(end), "page": page, "per_page": per_page})
+        body = parse_body(response)
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise self._refused(response)
+        return body
+
+    async def order_show(self, order_id: str) -> dict[str, Any] | None:
+        """`GET /orders/show/{id}`'s `data` as sent; None when Shiprocket does not know the order."""
+        response = await self.call("GET", f"/orders/show/{order_id}")
+        if response.status_code in (400, 404):  # "Order ID not found"
+            return None
+        body = parse_body(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        if response.status_code != 200 or not isinstance(data, dict):
+            raise self._refused(response)
+        return data

@@ -21,15 +21,11 @@ from app.integrations.aggregator import (
     Serviceability,
     ShipOrder,
 )
+from app.money import to_json_number as money  # Shiprocket takes JSON numbers in rupees
 
 IST = ZoneInfo("Asia/Kolkata")
 TOKEN_LIFETIME = timedelta(days=10)  # Shiprocket's documented lifetime when the JWT carries no `exp`
 CANCELLED_STATUS_CODES = {5, 18, 54}  # Canceled, Cancellation Requested, Canceled before Dispatched
-
-
-def money(value: Decimal) -> float:
-    # Shiprocket takes JSON numbers in rupees; round in Decimal first so no binary noise leaks through.
-    return float(value.quantize(Decimal("0.01")))
 
 
 def to_decimal(value: Any) -> Decimal | None:

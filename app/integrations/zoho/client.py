@@ -19,6 +19,7 @@ from app.integrations.http import (
     UpstreamAuthError,
     parse_body,
     request_with_retries,
+    to_int,
     upstream_message,
 )
 from app.integrations.tokens import SharedToken
@@ -85,7 +86,7 @@ class ZohoClient:
         if response.status_code == 401:
             raise UpstreamAuthError(SERVICE, upstream_message(response), status=401, code=code)
         if response.status_code >= 400 or code not in (0, "0"):
-            error_cls = RetryableUpstreamError if _int(code) in THROTTLE_CODES else PermanentUpstreamError
+            error_cls = RetryableUpstreamError if to_int(code) in THROTTLE_CODES else PermanentUpstreamError
             raise error_cls(SERVICE, upstream_message(response), status=response.status_code, code=code, body=body)
         assert isinstance(body, dict)
         return body
@@ -104,10 +105,3 @@ class ZohoClient:
     async def get_item(self, item_id: str) -> dict[str, Any]:
         body = await self.call("GET", f"/inventory/v1/items/{item_id}")
         return dict(body["item"])
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
