@@ -228,3 +228,26 @@ async def test_webhook_url_with_query_parameters_verifies_zohos_way(svc, zoho_si
                                    headers={"Content-Type": "application/json", "X-Zoho-Webhook-Signature": signed})
     assert ok.status_code == 200 and ok.json()["accepted"] is True
     assert forged.status_code == 401
+
+
+async def test_gst_discount_and_shipping_reach_shiprocket_as_the_customer_pays_them(svc, shiprocket_sim, zoho_sim):
+    """A 5% + 18% GST order with a 10% order discount and ₹60 shipping: Shiprocket gets GST-inclusive unit
+    prices, the shipping and the discount in their own fields, and a sub_total equal to Zoho's total."""
+    kurta = zoho_sim.item_by_sku("KURTA-IND-M")["item_id"]
+    bottle = zoho_sim.item_by_sku("BOTTLE-STL-1L")["item_id"]
+    so = zoho_sim.create_salesorder(
+        lines=[{"item_id": kurta, "quantity": 2, "rate": "1299", "tax_percentage": 5},
+               {"item_id": bottle, "quantity": 3, "rate": "649", "tax_percentage": 18}],
+        payment_terms_label="Cash on Delivery", discount="10%", shipping_charge=60)
+    so_id = str(so["salesorder_id"])
+    zoho_sim.confirm_salesorder(so_id)
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        assert (await deliver(client, zoho_sim, so_id)).status_code == 200
+        await eventually(in_state(svc, so_id, "synced"))
+    total = Decimal(str(zoho_sim.salesorder(so_id)["total"]))
+    sr_order = shiprocket_sim.order_by_channel_id(so["salesorder_number"])
+    payload = sr_order["payload"]
+    assert [i["selling_price"] for i in payload["order_items"]] == [1363.95, 765.82]
+    assert [i["tax"] for i in payload["order_items"]] == [5.0, 18.0]
+    assert payload["shipping_charges"] == 60.0 and payload["total_discount"] > 0
+    assert Decimal(str(payload["sub_total"])) == total == sr_order["total"]  # what the courier collects

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, overload
 
+from app.fulfilment import order_values
 from app.integrations.aggregator import Address, OrderLine, Parcel, ShipOrder
 
 COD_LABEL = re.compile(r"\bcod\b|cash\s+on\s+delivery", re.IGNORECASE)
@@ -160,6 +161,7 @@ def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: Parce
         raise MissingOrderData(missing)
     addr = so["shipping_address"]
     contact = _contact(so)
+    inclusive = order_values.is_inclusive(so)
     lines = [
         OrderLine(
             line_item_id=str(line.get("line_item_id") or ""),
@@ -167,8 +169,9 @@ def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: Parce
             sku=_first(line.get("sku"), line.get("item_id")),
             name=_first(line.get("name"), line.get("description"), line.get("sku")),
             quantity=dec(line.get("quantity"), Decimal("1")) or Decimal("1"),
-            rate=dec(line.get("rate"), Decimal("0")) or Decimal("0"),
+            rate=order_values.unit_selling_price(line, inclusive=inclusive),
             hsn=_first(line.get("hsn_or_sac")),
+            tax_percent=order_values.tax_percent(line),
         )
         for line in so["line_items"]
     ]
@@ -196,6 +199,7 @@ def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: Parce
         payment_method=payment_method(so, cf_payment_method),
         parcel=build_parcel(so["line_items"], packages or {}, defaults),
         location_id=str(so.get("location_id") or ""),
+        shipping_charges=order_values.shipping_charge(so),
     )
 
 
@@ -227,10 +231,13 @@ def ship_order_from_json(data: dict[str, Any]) -> ShipOrder:
         order_date=date.fromisoformat(data["order_date"]),
         customer_id=data["customer_id"],
         address=Address(**data["address"]),
-        lines=tuple(OrderLine(**{**line, "quantity": Decimal(line["quantity"]), "rate": Decimal(line["rate"])})
+        lines=tuple(OrderLine(**{**line, "quantity": Decimal(line["quantity"]), "rate": Decimal(line["rate"]),
+                                 "tax_percent": Decimal(line.get("tax_percent", "0"))})
                     for line in data["lines"]),
         total=Decimal(data["total"]),
         payment_method=data["payment_method"],
         parcel=Parcel(**{k: Decimal(v) for k, v in data["parcel"].items()}),
         location_id=data.get("location_id", ""),
+        # Snapshots from before shipping was sent apart: 0, and the payload balances the total itself.
+        shipping_charges=Decimal(data.get("shipping_charges", "0")),
     )

@@ -31,8 +31,9 @@ class OrderLine:
     sku: str
     name: str
     quantity: Decimal
-    rate: Decimal  # rupees per unit as sold
+    rate: Decimal  # rupees per unit as the customer pays it: GST included, line discount taken off
     hsn: str = ""
+    tax_percent: Decimal = Decimal(0)  # the line's GST rate, sent to Shiprocket as `tax`
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ShipOrder:
     payment_method: str  # "COD" | "Prepaid"
     parcel: Parcel
     location_id: str = ""
+    shipping_charges: Decimal = Decimal(0)  # what the customer pays for shipping, tax included
 
     @property
     def cod(self) -> bool:
@@ -108,6 +110,7 @@ class ReturnOrder:
     lines: tuple[OrderLine, ...]
     parcel: Parcel
     reason: str = ""
+    pickup_location_id: str = ""  # the aggregator's id of the warehouse (Shiprocket wants it on returns)
 
     @property
     def sub_total(self) -> Decimal:
@@ -146,3 +149,5 @@ class Aggregator(Protocol):
     async def create_return(self, order: ReturnOrder) -> CreatedOrder: ...
 
     async def pickup_address(self, location: str) -> Address | None: ...
+
+    async def pickup_location(self, location: str) -> tuple[str, Address] | None: ...

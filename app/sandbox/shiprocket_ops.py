@@ -181,7 +181,7 @@ def _pickup_addresses(sim: ShiprocketSim) -> list[dict[str, Any]]:
     city, state = place(sim.pickup_pincode)
     return [{"id": 1000 + i, "pickup_location": name, "address": "Unit 4, Sim Industrial Estate",
              "city": city, "state": state, "country": "India", "pin_code": sim.pickup_pincode,
-             "phone": "9999999999", "phone_verified": 1, "status": 2}
+             "phone": "9999999999", "email": sim.email, "phone_verified": 1, "status": 2}
             for i, name in enumerate(sim.pickup_locations)]
 
 
@@ -193,6 +193,8 @@ def pickup_locations(sim: ShiprocketSim) -> Reply:
 
 def create_return(sim: ShiprocketSim, p: dict[str, Any]) -> Reply:
     errors = validate_return(p)
+    if not errors and str(p["pickup_location_id"]) not in {str(a["id"]) for a in _pickup_addresses(sim)}:
+        errors = {"pickup_location_id": ["The selected pickup location id is invalid."]}
     if errors:
         return 422, invalid(errors)
     with sim.lock:

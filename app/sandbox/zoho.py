@@ -258,9 +258,11 @@ class ZohoSim(BooksMixin):
                           lines: list[Any] | None = None, payment_terms_label: str = "Due on Receipt",
                           custom_fields: Mapping[str, str] | None = None, status: str = "draft",
                           salesorder_number: str | None = None, reference_number: str = "",
-                          shipping_charge: Any = 0, location_id: str | None = None) -> dict[str, Any]:
+                          shipping_charge: Any = 0, location_id: str | None = None, discount: Any = 0,
+                          is_inclusive_tax: bool = False) -> dict[str, Any]:
         """Build a realistic SO. `lines`: [(item_id, qty)] or [{"item_id"|"sku", "quantity", "rate"?,
-        "tax_percentage"?, "location_id"?}]; default one unit of the first default item."""
+        "tax_percentage"?, "discount"?, "location_id"?}]; default one unit of the first default item.
+        `discount`: entity-level, before tax ("10%" or an amount)."""
         with self._lock:
             address = {"attention": customer_name, "address": "12, 3rd Cross, MG Road",
                        "street2": "Indiranagar", "city": "Bengaluru", "state": "Karnataka",
@@ -275,7 +277,8 @@ class ZohoSim(BooksMixin):
                 contact, specs, number=salesorder_number, status=status, reference_number=reference_number,
                 location_id=location_id, shipping_address=address, payment_terms_label=payment_terms_label,
                 shipping_charge=shipping_charge,
-                custom_fields=[{"api_name": k, "value": v} for k, v in (custom_fields or {}).items()])
+                custom_fields=[{"api_name": k, "value": v} for k, v in (custom_fields or {}).items()],
+                extra={"discount": discount, "is_inclusive_tax": is_inclusive_tax})
             return wire(self._so_view(so))
 
     def _line_spec(self, line: Any) -> dict[str, Any]:

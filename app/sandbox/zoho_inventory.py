@@ -252,26 +252,38 @@ class InventoryMixin(SimState):
         if quantity < line["quantity_packed"] or quantity < line["quantity_shipped"]:
             raise ZohoError(E_QUANTITY, f"The quantity of '{line['name']}' cannot be less than the "
                                         "quantity already packed or shipped.")
-        line.update(item_order=order, rate=rate, bcy_rate=rate, quantity=quantity,
+        discount = spec.get("discount", (existing or {}).get("discount", 0)) or 0
+        line.update(item_order=order, rate=rate, bcy_rate=rate, quantity=quantity, discount=discount,
+                    discount_amount=_discount_amount(discount, money(rate * quantity), "discount"),
                     description=spec.get("description", line.get("description", item["description"])),
                     tax_percentage=pct, tax_name=f"GST{pct.normalize()}" if pct else "",
-                    item_total=money(rate * quantity), location_id=loc["location_id"],
+                    item_total=money(rate * quantity) - _discount_amount(discount, money(rate * quantity), "discount"),
+                    location_id=loc["location_id"],
                     location_name=loc["location_name"], warehouse_id=loc["location_id"],
                     warehouse_name=loc["location_name"])
         return line
 
     def _recompute_totals(self, so: dict[str, Any]) -> None:
-        sub_total, tax_total = ZERO, ZERO
+        """Zoho's arithmetic: an entity-level discount comes off before tax (is_discount_before_tax), each
+        line's tax is on its share of the discounted amount; with is_inclusive_tax the rates already hold
+        the tax, which is then only extracted for the tax lines."""
+        sub_total = sum((line["item_total"] for line in so["line_items"]), ZERO)
+        discount = _discount_amount(so.get("discount") or 0, sub_total, "discount")
+        share = (sub_total - discount) / sub_total if sub_total else ZERO
+        inclusive = bool(so.get("is_inclusive_tax"))
+        tax_total = ZERO
         taxes: dict[str, Decimal] = {}
         for line in so["line_items"]:
-            sub_total += line["item_total"]
             if line["tax_percentage"]:
-                tax = money(line["item_total"] * line["tax_percentage"] / 100)
+                taxable = line["item_total"] * share
+                pct = line["tax_percentage"]
+                tax = money(taxable - taxable * 100 / (100 + pct) if inclusive else taxable * pct / 100)
                 tax_total += tax
                 taxes[line["tax_name"]] = taxes.get(line["tax_name"], ZERO) + tax
-        so["sub_total"], so["tax_total"] = sub_total, tax_total
+        so["sub_total"], so["tax_total"], so["discount_amount"] = sub_total, tax_total, discount
         so["taxes"] = [{"tax_name": name, "tax_amount": amount} for name, amount in taxes.items()]
-        so["total"] = so["bcy_total"] = sub_total + tax_total + so["shipping_charge"] + so["adjustment"]
+        so["total"] = so["bcy_total"] = (sub_total - discount + (ZERO if inclusive else tax_total)
+                                         + so["shipping_charge"] + so["adjustment"])
 
     def _new_salesorder(self, contact: dict[str, Any], lines: Sequence[Mapping[str, Any]], *,
                         number: str | None = None, status: str = "draft", reference_number: str = "",
@@ -408,7 +420,8 @@ class InventoryMixin(SimState):
             raise invalid("salesorder_number")
         lines = line_specs(body)
         extra = {k: body[k] for k in ("notes", "terms", "shipment_date", "delivery_method",
-                                      "place_of_supply", "gst_no", "gst_treatment") if k in body}
+                                      "place_of_supply", "gst_no", "gst_treatment", "discount",
+                                      "is_inclusive_tax") if k in body}
         return self._new_salesorder(
             contact, lines, number=number, reference_number=body.get("reference_number", ""),
             date=body.get("date"), location_id=body.get("location_id"),
@@ -447,6 +460,9 @@ class InventoryMixin(SimState):
         for key in ("shipping_charge", "adjustment"):
             if key in body:
                 so[key] = money(body[key], key)
+        for key in ("discount", "is_inclusive_tax"):
+            if key in body:
+                so[key] = body[key]
         for key in ("shipping_address", "billing_address"):
             if isinstance(body.get(key), Mapping):
                 so[key] = {**so[key], **body[key]}
@@ -483,6 +499,13 @@ class InventoryMixin(SimState):
             so["status"] = status
             self._touch(so)
         return so
+
+def _discount_amount(discount: Any, base: Decimal, field: str) -> Decimal:
+    """Zoho's discount notation: "10%" of `base`, or an amount."""
+    if isinstance(discount, str) and discount.strip().endswith("%"):
+        return money(base * dec(discount.strip()[:-1], field) / 100)
+    return money(discount or 0, field)
+
 
 def _terms_days(label: str) -> int:
     digits = "".join(ch for ch in label if ch.isdigit())

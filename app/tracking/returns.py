@@ -110,7 +110,7 @@ async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | Non
                                          f"not {wanted.quantity}")
             chosen.append({"line_item_id": line.line_item_id, "item_id": line.item_id, "sku": line.sku,
                            "name": line.name, "quantity": format(wanted.quantity.normalize(), "f"),
-                           "rate": str(line.rate)})
+                           "rate": str(line.rate), "hsn": line.hsn, "tax_percent": str(line.tax_percent)})
         if not order.address.email:
             raise ReturnRefused(422, "the order has no customer email, which Shiprocket requires for a return")
         ret = CustomerReturn(shipment_id=shipment.id, salesorder_id=salesorder_id,
@@ -138,17 +138,20 @@ async def _advance(svc: Services, return_id: int) -> CustomerReturn:
     return ret
 
 
-def _return_order(ret: CustomerReturn, shipment: Shipment, warehouse: Address) -> ReturnOrder:
+def _return_order(ret: CustomerReturn, shipment: Shipment, warehouse: Address,
+                  pickup_location_id: str = "") -> ReturnOrder:
     order = ship_order_from_json(shipment.order)
     lines = tuple(OrderLine(line_item_id=c["line_item_id"], item_id=c["item_id"], sku=c["sku"], name=c["name"],
-                            quantity=Decimal(c["quantity"]), rate=Decimal(c["rate"])) for c in ret.lines)
+                            quantity=Decimal(c["quantity"]), rate=Decimal(c["rate"]), hsn=c.get("hsn", ""),
+                            tax_percent=Decimal(c.get("tax_percent", "0"))) for c in ret.lines)
     units = sum((line.quantity for line in order.lines), Decimal(0)) or Decimal(1)
     share = sum((line.quantity for line in lines), Decimal(0)) / units
     weight = max(MIN_WEIGHT_KG, (shipment.weight_kg * share).quantize(Decimal("0.001")))
     parcel = Parcel(weight_kg=weight, length_cm=shipment.length_cm, breadth_cm=shipment.breadth_cm,
                     height_cm=shipment.height_cm)
     return ReturnOrder(channel_order_id=ret.channel_order_id, order_date=datetime.now(IST).date(),
-                       customer=order.address, warehouse=warehouse, lines=lines, parcel=parcel, reason=ret.reason)
+                       customer=order.address, warehouse=warehouse, lines=lines, parcel=parcel, reason=ret.reason,
+                       pickup_location_id=pickup_location_id)
 
 
 async def _save(svc: Services, ret: CustomerReturn, step: str, detail: str, **values: object) -> None:
@@ -169,14 +172,15 @@ async def _save(svc: Services, ret: CustomerReturn, step: str, detail: str, **va
 async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Shipment) -> None:
     settings = svc.settings
     location = settings.RETURNS_PICKUP_LOCATION or settings.SHIPROCKET_PICKUP_LOCATION
-    warehouse = await svc.aggregator.pickup_address(location)
-    if warehouse is None:
+    found = await svc.aggregator.pickup_location(location)
+    if found is None:
         await _save(svc, ret, "return_failed", f"pickup location {location!r} not found in Shiprocket",
                     state="failed", last_error=f"pickup location {location!r} not found in Shiprocket")
         return
     created: CreatedOrder | None
     try:
-        created = await svc.aggregator.create_return(_return_order(ret, shipment, warehouse))
+        pickup_location_id, warehouse = found
+        created = await svc.aggregator.create_return(_return_order(ret, shipment, warehouse, pickup_location_id))
     except DuplicateOrder:  # booked before, its answer lost: find it
         created = await svc.aggregator.find_order(ret.channel_order_id)
     except PermanentUpstreamError as exc:

@@ -32,7 +32,8 @@ def test_adhoc_payload_cod_in_rupees_and_ist_date():
     payload = mapping.adhoc_order_payload(order, "SO-00045", "Primary Warehouse", now=now)
     assert payload["payment_method"] == "COD"
     assert payload["sub_total"] == 1178.82
-    assert payload["order_items"][0] == {"name": "Steel Bottle 1L", "sku": "SSB-1L", "units": 2, "selling_price": 499.0}
+    assert payload["order_items"][0] == {"name": "Steel Bottle 1L", "sku": "SSB-1L", "units": 2, "selling_price": 499.0,
+                                         "tax": 0.0}
     assert payload["order_date"] == "2026-11-23"  # the order's own date, not tomorrow IST
     same_day = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
     assert mapping.adhoc_order_payload(order, "SO-00045", "W", now=same_day)["order_date"] == "2026-11-23 10:30"

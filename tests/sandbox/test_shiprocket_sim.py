@@ -110,6 +110,7 @@ def return_payload(order_id: str, **overrides: Any) -> dict[str, Any]:
         "pickup_phone": "9876543210", "shipping_customer_name": "Shipbridge Test Seller",
         "shipping_address": "Unit 4", "shipping_city": "Mumbai", "shipping_country": "India",
         "shipping_pincode": "400001", "shipping_state": "Maharashtra", "shipping_phone": "9999999999",
+        "shipping_email": "ops@example.com", "pickup_location_id": 1000,
         "order_items": [{"name": "Steel Bottle 1L", "sku": "SSB-1L", "units": 1, "selling_price": 499}],
         "payment_method": "Prepaid", "sub_total": 499, "length": 20, "breadth": 15, "height": 10,
         "weight": 0.5,
@@ -238,7 +239,7 @@ async def test_adhoc_validation_and_pickup_location_errors(api: Api) -> None:
 async def test_duplicate_order_id_returns_the_existing_cancelled_order(sim: ShiprocketSim, api: Api) -> None:
     first = await api.create("ZI-77")
     assert (await api.post("/orders/cancel", {"ids": [first["order_id"]]})).status_code == 204
-    again = await api.create("ZI-77", sub_total=1500)
+    again = await api.create("ZI-77", sub_total=1500, shipping_charges=502)
     assert (again["order_id"], again["shipment_id"]) == (first["order_id"], first["shipment_id"])
     assert (again["status"], again["status_code"], again["awb_code"]) == ("CANCELED", 5, "")
     assert len(sim.orders) == 1
@@ -450,7 +451,7 @@ async def test_deliver_webhook_posts_json_with_x_api_key(sim: ShiprocketSim, api
 
 async def test_remittance_batch_in_webhook_listing_and_order_views(sim: ShiprocketSim, api: Api) -> None:
     first, awb1 = await api.shipped("ZI-150")
-    second, awb2 = await api.shipped("ZI-151", sub_total=1500.5)
+    second, awb2 = await api.shipped("ZI-151", sub_total=1500.5, shipping_charges=502.5)
     undelivered, awb3 = await api.shipped("ZI-152")
     for awb in (awb1, awb2):
         sim.advance(awb, 7)
@@ -491,3 +492,27 @@ async def test_remittance_batch_in_webhook_listing_and_order_views(sim: Shiprock
     assert [r["id"] for r in found] == [second["order_id"]] and first["order_id"] != second["order_id"]
     missing = await api.get("/orders/show/1")
     assert (missing.status_code, missing.json()["message"]) == (400, "Order ID not found")
+
+
+def test_return_orders_need_the_warehouse_email_and_pickup_location_id():
+    from app.sandbox.shiprocket import ShiprocketSim
+    from app.sandbox.shiprocket_ops import create_return
+
+    sim = ShiprocketSim()
+    base = {"order_id": "SO-1-RET1", "order_date": "2026-11-23", "pickup_customer_name": "Priya",
+            "pickup_address": "12 MG Road", "pickup_city": "Bengaluru", "pickup_state": "Karnataka",
+            "pickup_country": "India", "pickup_pincode": "560001", "pickup_email": "p@example.com",
+            "pickup_phone": "9876543210", "shipping_customer_name": "Warehouse", "shipping_address": "Unit 4",
+            "shipping_city": "Mumbai", "shipping_country": "India", "shipping_pincode": "400001",
+            "shipping_state": "Maharashtra", "shipping_phone": "9999999999", "payment_method": "Prepaid",
+            "order_items": [{"name": "Kurta", "sku": "K", "units": 2, "selling_price": 524.5}],
+            "sub_total": 1049, "length": 10, "breadth": 10, "height": 5, "weight": 0.5}
+    status, body = create_return(sim, base)
+    assert status == 422 and set(body["errors"]) == {"shipping_email", "pickup_location_id"}
+    status, body = create_return(sim, {**base, "shipping_email": "wh@example.com", "pickup_location_id": 77})
+    assert status == 422 and "pickup_location_id" in body["errors"]
+    status, body = create_return(sim, {**base, "shipping_email": "wh@example.com", "pickup_location_id": 1000,
+                                       "sub_total": 1000})
+    assert status == 422 and "sub_total" in body["errors"]
+    status, body = create_return(sim, {**base, "shipping_email": "wh@example.com", "pickup_location_id": 1000})
+    assert status == 200 and body["status"] == "RETURN PENDING"

@@ -24,7 +24,7 @@ def test_return_payload_puts_the_customer_at_pickup_and_is_prepaid():
     assert (p["shipping_customer_name"], p["shipping_pincode"], p["shipping_phone"]) == (
         "Primary Warehouse", "400001", "9999999999")
     assert p["payment_method"] == "Prepaid" and p["sub_total"] == 999.0 and p["order_date"] == "2026-05-02"
-    assert p["order_items"] == [{"name": "Bottle", "sku": "SSB-1L", "units": 2, "selling_price": 499.5}]
+    assert p["order_items"] == [{"name": "Bottle", "sku": "SSB-1L", "units": 2, "selling_price": 499.5, "tax": 0.0}]
     assert (p["weight"], p["length"]) == (0.84, 28.0)
 
 

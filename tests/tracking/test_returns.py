@@ -59,6 +59,9 @@ async def test_customer_return_restocks_through_the_sales_return_path(svc, shipr
     assert sr_order["is_return"] == 1 and payload["payment_method"] == "Prepaid"
     assert payload["pickup_pincode"] == "560001" and payload["shipping_pincode"] == "400001"  # customer -> us
     assert [i["units"] for i in payload["order_items"]] == [1]
+    # the warehouse named by id and email, as Shiprocket refuses returns without them
+    assert payload["pickup_location_id"] == "1000" and payload["shipping_email"] == shiprocket_sim.email
+    assert payload["sub_total"] == payload["order_items"][0]["selling_price"] == 499.0
     assert stock(zoho_sim, sh) == after_delivery + 1  # the one unit came back
     [salesreturn] = zoho_sim.salesreturns.values()
     assert salesreturn["receive_status"] == "received" and salesreturn["line_items"][0]["quantity"] == 1

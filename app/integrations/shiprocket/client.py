@@ -179,6 +179,13 @@ class ShiprocketClient:
             raise self._refused(response)
         return mapping.parse_pickup_address(parse_body(response), location)
 
+    async def pickup_location(self, location: str) -> tuple[str, Address] | None:
+        """(id, address) of a pickup location: return orders name their warehouse by id as well."""
+        response = await self.call("GET", "/settings/company/pickup")
+        if response.status_code != 200:
+            raise self._refused(response)
+        return mapping.parse_pickup_location(parse_body(response), location)
+
     async def remittances(self, start: date, end: date, page: int = 1, per_page: int = 100) -> dict[str, Any]:
         """One page of the COD remittance listing (`GET /account/details/remittance`): batch totals and
         UTRs of batches dated `start`..`end`, as sent (`data[]`, `meta.pagination`)."""

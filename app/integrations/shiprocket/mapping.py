@@ -17,6 +17,7 @@ from app.integrations.aggregator import (
     AwbAssignmentFailed,
     CourierOption,
     CreatedOrder,
+    OrderLine,
     ReturnOrder,
     Serviceability,
     ShipOrder,
@@ -96,6 +97,29 @@ def parse_serviceability(body: Any) -> Serviceability:
     return Serviceability(options=tuple(options), recommended_id=recommended_id)
 
 
+def order_items(lines: tuple[OrderLine, ...]) -> list[dict[str, Any]]:
+    """Per-unit, GST-inclusive selling prices with the GST rate (`tax`, percent) and HSN code."""
+    return [{"name": line.name, "sku": line.sku or line.item_id, "units": int(line.quantity),
+             "selling_price": money(line.rate), "tax": money(line.tax_percent),
+             **({"hsn": line.hsn} if line.hsn else {})} for line in lines]
+
+
+def order_charges(order: ShipOrder) -> dict[str, Any]:
+    """Shipping in `shipping_charges`, and whatever else separates the items from the order total in
+    `total_discount` (an order-level discount, paise the per-unit rounding added) or, when the order
+    costs more than its items and shipping (a positive Zoho adjustment), `transaction_charges`; so that
+    items + shipping + transaction - discount is exactly sub_total, the amount the customer pays."""
+    items = sum((line.rate * int(line.quantity) for line in order.lines), Decimal(0))
+    gap = items + order.shipping_charges - order.total
+    charges: dict[str, Any] = {"shipping_charges": money(order.shipping_charges), "total_discount": 0,
+                               "transaction_charges": 0}
+    if gap > 0:
+        charges["total_discount"] = money(gap)
+    elif gap < 0:
+        charges["transaction_charges"] = money(-gap)
+    return charges
+
+
 def adhoc_order_payload(order: ShipOrder, channel_order_id: str, pickup_location: str,
                         now: datetime | None = None) -> dict[str, Any]:
     a = order.address
@@ -122,14 +146,10 @@ def adhoc_order_payload(order: ShipOrder, channel_order_id: str, pickup_location
         "billing_email": a.email,
         "billing_phone": a.phone,
         "shipping_is_billing": True,
-        "order_items": [
-            {"name": line.name, "sku": line.sku or line.item_id, "units": int(line.quantity),
-             "selling_price": money(line.rate), **({"hsn": line.hsn} if line.hsn else {})}
-            for line in order.lines
-        ],
+        "order_items": order_items(order.lines),
         "payment_method": "COD" if order.cod else "Prepaid",
-        # sub_total is not computed by Shiprocket and is what a COD courier collects: the order's total
-        # (tax and shipping included), so no separate shipping/discount fields that would count twice.
+        **order_charges(order),
+        # sub_total is not computed by Shiprocket and is what a COD courier collects: the order's total.
         "sub_total": money(order.total),
         "length": float(order.parcel.length_cm),
         "breadth": float(order.parcel.breadth_cm),
@@ -209,8 +229,9 @@ def return_order_payload(order: ReturnOrder) -> dict[str, Any]:
         "shipping_country": w.country or "India",
         "shipping_pincode": w.pincode,
         "shipping_phone": w.phone,
-        "order_items": [{"name": line.name, "sku": line.sku or line.item_id, "units": int(line.quantity),
-                         "selling_price": money(line.rate)} for line in order.lines],
+        "shipping_email": w.email,
+        "pickup_location_id": order.pickup_location_id,
+        "order_items": order_items(order.lines),
         "payment_method": "Prepaid",
         "sub_total": money(order.sub_total),
         "length": float(order.parcel.length_cm),
@@ -221,11 +242,18 @@ def return_order_payload(order: ReturnOrder) -> dict[str, Any]:
 
 
 def parse_pickup_address(body: Any, location: str) -> Address | None:
+    found = parse_pickup_location(body, location)
+    return found[1] if found else None
+
+
+def parse_pickup_location(body: Any, location: str) -> tuple[str, Address] | None:
+    """(Shiprocket's id of the pickup location, its address), matched by the exact nickname."""
     data = body.get("data") if isinstance(body, dict) else None
     rows = data.get("shipping_address") if isinstance(data, dict) else None
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict) and str(row.get("pickup_location")) == location:
-            return Address(name=str(row.get("name") or row.get("pickup_location") or location),
+            name = str(row.get("name") or row.get("pickup_location") or location)
+            return str(row.get("id") or ""), Address(name=name,
                            line1=str(row.get("address") or ""), line2=str(row.get("address_2") or ""),
                            city=str(row.get("city") or ""), state=str(row.get("state") or ""),
                            pincode=str(row.get("pin_code") or ""), country=str(row.get("country") or "India"),
