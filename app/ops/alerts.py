@@ -30,6 +30,8 @@ async def raise_alert(session: AsyncSession, *, kind: str, key: str, message: st
 
 async def raise_credentials_alert(session: AsyncSession, exc: Exception) -> None:
     """Once per upstream and day: credentials refused stop every order, so say it loudly but once."""
+    if getattr(exc, "scope", None):
+        return  # a missing OAuth scope has its own alert (zoho_scope_missing), raised by the client
     service = getattr(exc, "service", "upstream")
     day = datetime.now(UTC).date().isoformat()
     await raise_alert(session, kind="credentials_refused", key=f"{service}:{day}",

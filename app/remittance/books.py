@@ -20,7 +20,8 @@ async def payments_by_reference_prefix(zoho: ZohoClient, prefix: str) -> dict[st
     for page in range(1, MAX_PAGES + 1):
         body = await zoho.call("GET", PAYMENTS_PATH, params={"reference_number_startswith": prefix,
                                                              "per_page": PAGE_SIZE, "page": page})
-        for payment in body.get("customerpayments") or []:
+        # Books' spec names the list `customer_payments`; Inventory's (same org, same data) `customerpayments`.
+        for payment in body.get("customer_payments") or body.get("customerpayments") or []:
             reference = str(payment.get("reference_number") or "")
             if reference.startswith(prefix):  # Zoho's filter is case-insensitive; ours is exact
                 found.setdefault(reference, payment)

@@ -119,14 +119,15 @@ async def _settle(svc: Services, remittance_id: str) -> Settled:
     in_books: dict[str, dict[str, Any]] = {}
     if any(line.state == LineState.pending and line.posting_at is not None for line in todo):
         in_books = await books.payments_by_reference_prefix(svc.zoho, payment_reference_prefix(remittance_id))
+    read: dict[str, dict[str, Any]] = {}  # sales orders read this run: the write-back PUT restates them
     for line in todo:
         salesorder_id = line.salesorder_id if line.state == LineState.paid else None
         if line.state == LineState.pending:
-            salesorder_id = await _record_line(svc, remittance, line, in_books)
+            salesorder_id = await _record_line(svc, remittance, line, in_books, read)
             outcome.paid += salesorder_id is not None
             outcome.flagged += salesorder_id is None
         if salesorder_id:
-            await _write_back(svc, remittance, line, salesorder_id)
+            await _write_back(svc, remittance, line, salesorder_id, read.get(salesorder_id))
     async with svc.sessionmaker.begin() as session:
         # Asked afresh (not from the chunk read above): lines stored meanwhile by the other source count.
         # This run's own lines never do: one it could not move on is the sweeper's, not an endless loop.
@@ -138,7 +139,7 @@ async def _settle(svc: Services, remittance_id: str) -> Settled:
 
 
 async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemittanceLine,
-                       in_books: dict[str, dict[str, Any]]) -> str | None:
+                       in_books: dict[str, dict[str, Any]], read: dict[str, dict[str, Any]]) -> str | None:
     """Pay one line, or flag it. Returns the sales order id when the line is (now) paid."""
     async with svc.sessionmaker() as session:
         shipment = await repo.shipment_by_awb(session, line.awb)
@@ -156,7 +157,7 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
         await _adopt(svc, line, existing, so_id, so_number)
         return so_id
     try:
-        so = await svc.zoho.get_salesorder(so_id)
+        so = read[so_id] = await svc.zoho.get_salesorder(so_id)
         choice = choose_invoice(so.get("invoices") or [], line.cod_amount)
     except (PermanentUpstreamError, Malformed) as exc:
         reason = exc.upstream_message if isinstance(exc, PermanentUpstreamError) else str(exc)
@@ -224,10 +225,11 @@ async def _flag(svc: Services, line: CodRemittanceLine, problem: LineProblem, de
     log.warning("remittance %s AWB %s flagged %s: %s", line.remittance_id, line.awb, problem, detail)
 
 
-async def _write_back(svc: Services, remittance: CodRemittance, line: CodRemittanceLine, salesorder_id: str) -> None:
+async def _write_back(svc: Services, remittance: CodRemittance, line: CodRemittanceLine, salesorder_id: str,
+                      current: dict[str, Any] | None = None) -> None:
     field = svc.settings.CF_COD_REMITTANCE_ID
     try:
-        await svc.zoho.update_salesorder_custom_fields(salesorder_id, {field: remittance.remittance_id})
+        await svc.zoho.update_salesorder_custom_fields(salesorder_id, {field: remittance.remittance_id}, current)
     except PermanentUpstreamError as exc:
         async with svc.sessionmaker.begin() as session:
             await repo.update_line(session, line.id, so_error=f"writing {field}: {exc.upstream_message}")

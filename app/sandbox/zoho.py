@@ -8,11 +8,17 @@ receive, and invoice balances that refuse over-application — without a live or
 Zoho's OpenAPI files (see /work/shared/reference); where they are silent the choice is documented
 where it is made. `ZohoSim` holds the state and the test-facing helpers; `create_app` serves it.
 
+Strict where the specs are: tokens carry the scopes granted to the self client (`scopes`) and a call
+outside them gets code 57 under HTTP 401 (or `scope_refusal_status`); a sales-order PUT needs the
+OAS-required salesorder_number, customer_id and line_items (which replace the lines); sales-return and
+adjustment lists take only page/per_page and return the OAS row fields. docs/fidelity.md has the sources.
+
 Choices where the material is silent (so tests do not mistake them for Zoho promises): unknown or
 non-`Zoho-oauthtoken` tokens get 401 code 14, expired/evicted ones 401 code 57; a missing or wrong
 organization_id gets HTTP 400 code 6041; stock drops when a shipment order is created; codes 36014-
 36017 and 24016 are invented placeholders; create/update replies use the GET keys (`salesorder`),
-shipments `shipment_order`, payment lists `customerpayments`; a credit note created with
+shipments `shipment_order`, payment lists `customer_payments` (Books) / `customerpayments`
+(Inventory), as each spec names them; a credit note created with
 ?invoice_id= is only associated with the invoice, never auto-applied.
 
     sim = ZohoSim()
@@ -28,7 +34,7 @@ import json
 import secrets
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -48,6 +54,8 @@ from app.sandbox.zoho_common import (
     ZohoError,
     dec,
     money,
+    required_scope,
+    scope_allows,
     wire,
 )
 from app.sandbox.zoho_inventory import ZERO
@@ -86,13 +94,19 @@ class ZohoSim(BooksMixin):
 
     def __init__(self, client_id: str = "sandbox-client", client_secret: str = "sandbox-secret",
                  refresh_token: str = "sandbox-refresh", organization_id: str = "60012345678",
-                 token_limit: int = 10, token_window_seconds: float = 600) -> None:
+                 token_limit: int = 10, token_window_seconds: float = 600,
+                 scopes: Iterable[str] | None = None) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.refresh_token = refresh_token
         self.organization_id = organization_id
         self.token_limit = token_limit
         self.token_window_seconds = token_window_seconds
+        # The self client's granted scopes (None: full access). Tokens carry the grant they were issued
+        # under, as Zoho's do: changing `scopes` affects tokens issued afterwards only.
+        self.default_scopes = None if scopes is None else tuple(scopes)
+        # Zoho answers a call outside the token's scopes with code 57, seen with HTTP 401 and 403.
+        self.scope_refusal_status = 401
         self.token_ttl_seconds = 3600
         self.max_active_tokens = 10        # Zoho keeps 10 live access tokens per refresh token
         self.api_domain: str | None = None  # None -> the simulator's own base URL
@@ -113,7 +127,11 @@ class ZohoSim(BooksMixin):
             self.calls.clear()
             self.call_times.clear()
             self.token_requests = 0
+            self.scopes = self.default_scopes
+            self.so_lists_salesreturns = True  # GET /salesorders/{id} carries salesreturns[] (see _so_view)
+            self.scope_refusals: list[str] = []  # the scopes calls were refused for, in order
             self._tokens: dict[str, float] = {}   # token -> expiry on the sim's monotonic clock
+            self._token_scopes: dict[str, tuple[str, ...] | None] = {}
             self._grants: deque[float] = deque()  # monotonic times of granted tokens (throttle window)
             self.ids = IdFactory()
             self._seq = 0
@@ -183,6 +201,7 @@ class ZohoSim(BooksMixin):
             self._grants.append(now)
             token = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
             self._tokens[token] = now + self.token_ttl_seconds
+            self._token_scopes[token] = self.scopes
             live = [t for t, exp in self._tokens.items() if exp > now]
             for old in live[:-self.max_active_tokens]:  # oldest live tokens stop working
                 self._tokens[old] = float("-inf")
@@ -203,6 +222,12 @@ class ZohoSim(BooksMixin):
                 raise ZohoError(E_INVALID_TOKEN, "Invalid OAuth token.", 401)
             if expiry <= self.clock.monotonic():
                 raise ZohoError(E_NOT_AUTHORIZED, "You are not authorized to perform this operation", 401)
+            granted = self._token_scopes.get(token.strip())
+            needed = required_scope(request.method, request.url.path)
+            if granted is not None and not scope_allows(granted, needed):
+                self.scope_refusals.append(needed)
+                raise ZohoError(E_NOT_AUTHORIZED, "You are not authorized to perform this operation",
+                                self.scope_refusal_status)
         if request.url.path.endswith("/organizations"):
             return  # the one call that works before you know your organization_id
         org = request.query_params.get("organization_id", "")

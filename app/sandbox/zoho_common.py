@@ -50,6 +50,30 @@ E_NO_STOCK = 36017           # shipment/adjustment would take stock below zero
 E_OVER_APPLIED = 24016       # payment/credit applied beyond the invoice balance or the amount
 
 
+# --- OAuth scopes -----------------------------------------------------------------------------------
+# Zoho's OAS files put one scope on every operation: `<Product>.<first path segment>.<OP>`, where GET
+# reads, PUT updates, DELETE deletes and every POST (status actions such as /status/confirmed and
+# /status/delivered included) needs CREATE; /organizations needs settings.READ.
+FULL_ACCESS = {"ZohoInventory": "ZohoInventory.FullAccess.all", "ZohoBooks": "ZohoBooks.fullaccess.all"}
+OPERATIONS = {"GET": "READ", "POST": "CREATE", "PUT": "UPDATE", "DELETE": "DELETE"}
+
+
+def required_scope(method: str, path: str) -> str:
+    parts = [p for p in path.split("/") if p]  # inventory, v1, module, ...
+    product = "ZohoBooks" if parts and parts[0] == "books" else "ZohoInventory"
+    module = parts[2] if len(parts) > 2 else ""
+    if module == "organizations":
+        return f"{product}.settings.READ"
+    return f"{product}.{module}.{OPERATIONS.get(method.upper(), 'READ')}"
+
+
+def scope_allows(granted: Iterable[str], needed: str) -> bool:
+    """`needed` is granted itself, by `<Product>.<module>.ALL`, or by the product's full access."""
+    product, module, _ = needed.split(".", 2)
+    wanted = {needed.lower(), f"{product}.{module}.all".lower(), FULL_ACCESS[product].lower()}
+    return any(g.strip().lower() in wanted for g in granted)
+
+
 class ZohoError(Exception):
     """A Zoho-style failure: rendered as {"code": ..., "message": ...} with `status`."""
 
@@ -223,6 +247,7 @@ class SimState:
 
     organization_id: str
     allow_negative_stock: bool
+    so_lists_salesreturns: bool
     ids: IdFactory
     clock: SimClock
     _lock: threading.RLock

@@ -18,6 +18,7 @@ from typing import Any
 from app.sandbox.zoho_common import (
     E_BAD_STATUS,
     E_EXISTS,
+    E_INVALID_VALUE,
     E_NO_STOCK,
     E_QUANTITY,
     SimState,
@@ -348,6 +349,12 @@ class InventoryMixin(SimState):
         packages = [p for p in self.packages.values() if p["salesorder_id"] == so["salesorder_id"]]
         view["packages"] = [self._so_package_entry(p) for p in packages]
         view["invoices"] = self._so_invoice_entries(so["salesorder_id"])
+        if self.so_lists_salesreturns:
+            # Not in the Inventory OAS; real sales orders are seen carrying their returns (UNCERTAIN).
+            view["salesreturns"] = [
+                {k: sr[k] for k in ("salesreturn_id", "salesreturn_number", "date", "salesreturn_status",
+                                    "receive_status")}
+                for sr in self.salesreturns.values() if sr["salesorder_id"] == so["salesorder_id"]]
         ordered = sum((ln["quantity"] for ln in so["line_items"]), ZERO)
         shipped = sum((ln["quantity_shipped"] for ln in so["line_items"]), ZERO)
         invoiced = sum((ln["quantity_invoiced"] for ln in so["line_items"]), ZERO)
@@ -431,8 +438,13 @@ class InventoryMixin(SimState):
             extra=extra)
 
     def _update_salesorder(self, salesorder_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """PUT semantics: partial merge, all-or-nothing (a rejected update leaves the SO untouched)."""
+        """PUT semantics: the OAS requires salesorder_number, customer_id and line_items (whether Zoho
+        accepts less is UNCERTAIN, so this refuses it); line_items replace the lines (a line named by its
+        line_item_id is updated, an omitted one removed); other fields merge. All-or-nothing."""
         so = self._so(salesorder_id)
+        for field in ("salesorder_number", "customer_id", "line_items"):
+            if body.get(field) in (None, "", []):
+                raise ZohoError(E_INVALID_VALUE, f"Invalid value passed for {field}")
         snapshot = copy.deepcopy(so)
         try:
             return self._merge_salesorder(so, body)

@@ -63,6 +63,20 @@ async def read_body(request: Request) -> dict[str, Any]:
     return body
 
 
+# List-row fields as the OAS list responses show them (salesreturns.yml, inventoryadjustments.yml).
+SALESRETURN_ROW = ("salesreturn_id", "salesreturn_number", "date", "salesorder_id", "salesorder_number",
+                   "custom_fields", "customer_id", "customer_name", "salesreturn_status", "receive_status",
+                   "refund_status", "refunded_amount")
+ADJUSTMENT_ROW = ("inventory_adjustment_id", "date", "reason", "reason_id", "description", "reference_number",
+                  "adjustment_type", "total", "custom_fields")
+
+
+def _salesreturn_row(sr: dict[str, Any]) -> dict[str, Any]:
+    row = {k: sr.get(k) for k in SALESRETURN_ROW}
+    row["quantity"] = sum(line["quantity"] for line in sr["line_items"])
+    return row
+
+
 def create_app(sim: ZohoSim) -> FastAPI:
     app = FastAPI(title="Zoho simulator", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -187,12 +201,10 @@ def create_app(sim: ZohoSim) -> FastAPI:
 
     @route("GET", "/salesreturns")
     def list_salesreturns(c: Call) -> tuple[int, str, dict]:
-        # The OAS documents only page/per_page; salesorder_id is honoured here as real list endpoints
-        # commonly do (UNCERTAIN), and clients filter the rows themselves anyway. Newest first.
-        rows = [sr for sr in reversed(sim.salesreturns.values())
-                if not c.query.get("salesorder_id") or sr["salesorder_id"] == c.query["salesorder_id"]]
-        page, context = paginate(rows, c.query, report_name="Sales Returns")
-        return 200, "success", {"salesreturns": page, "page_context": context}
+        # The OAS documents only page/per_page, and rows with only the fields it lists (no `reason`, no
+        # lines): any other filter is ignored here, so a client must page and look at details. Newest first.
+        page, context = paginate(list(reversed(sim.salesreturns.values())), c.query, report_name="Sales Returns")
+        return 200, "success", {"salesreturns": [_salesreturn_row(sr) for sr in page], "page_context": context}
 
     @route("GET", "/salesreturns/{salesreturn_id}")
     def get_salesreturn(c: Call) -> tuple[int, str, dict]:
@@ -210,10 +222,11 @@ def create_app(sim: ZohoSim) -> FastAPI:
 
     @route("GET", "/inventoryadjustments")
     def list_adjustments(c: Call) -> tuple[int, str, dict]:
-        rows = [a for a in reversed(sim.adjustments.values()) if text_match(c.query, "reference_number",
-                                                                            a["reference_number"])]
-        page, context = paginate(rows, c.query, report_name="Inventory Adjustments")
-        return 200, "success", {"inventory_adjustments": page, "page_context": context}
+        # Only page/per_page are documented (undocumented filters ignored); rows as the OAS lists them.
+        page, context = paginate(list(reversed(sim.adjustments.values())), c.query,
+                                 report_name="Inventory Adjustments")
+        rows = [{k: a.get(k) for k in ADJUSTMENT_ROW if k in a} for a in page]
+        return 200, "success", {"inventory_adjustments": rows, "page_context": context}
 
     @route("GET", "/inventoryadjustments/{adjustment_id}")
     def get_adjustment(c: Call) -> tuple[int, str, dict]:
@@ -244,8 +257,14 @@ def create_app(sim: ZohoSim) -> FastAPI:
     def create_payment(c: Call) -> tuple[int, str, dict]:
         return 201, "The payment has been created.", {"payment": sim._create_payment(c.body)}
 
-    @route("GET", "/customerpayments", BOTH)
-    def list_payments(c: Call) -> tuple[int, str, dict]:
+    # The two specs name the list differently: Books `customer_payments`, Inventory `customerpayments`.
+    @route("GET", "/customerpayments", (BOOKS,))
+    def list_books_payments(c: Call) -> tuple[int, str, dict]:
+        rows, context = sim._list_payments(c.query)
+        return 200, "success", {"customer_payments": rows, "page_context": context}
+
+    @route("GET", "/customerpayments", (INVENTORY,))
+    def list_inventory_payments(c: Call) -> tuple[int, str, dict]:
         rows, context = sim._list_payments(c.query)
         return 200, "success", {"customerpayments": rows, "page_context": context}
 

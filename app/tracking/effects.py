@@ -54,6 +54,11 @@ class Context:
     def number(self) -> str:
         return self.shipment.salesorder_number
 
+    @property
+    def salesorder_read(self) -> dict[str, Any] | None:
+        """The sales order if this settle has read it already (a write-back restates it: no extra call)."""
+        return self._salesorder
+
     async def salesorder(self, fresh: bool = False) -> dict[str, Any]:
         """The sales order as Zoho has it now; read at most once per settle unless asked."""
         if self._salesorder is None or fresh:

@@ -132,10 +132,9 @@ def _return_result(created: dict[str, Any]) -> Result:
 
 
 async def _find_return(ctx: Context) -> Result | None:
-    found = await zw.find_sales_return(ctx.svc.zoho, ctx.ref.salesorder_id, ctx.marker)
-    if found is None:
-        return None
-    return _return_result(await zw.get_sales_return(ctx.svc.zoho, str(found["salesreturn_id"])))
+    # Fresh: the copy this settle read before creating the return cannot list it yet.
+    found = await zw.find_sales_return(ctx.svc.zoho, await ctx.salesorder(fresh=True), ctx.marker)
+    return None if found is None else _return_result(found)
 
 
 async def _receive(ctx: Context, returned: Result) -> Result:

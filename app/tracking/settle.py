@@ -54,7 +54,8 @@ async def write_label(ctx: Context, status: TrackingStatus) -> None:
         return
     synced: str | None = label
     try:
-        await ctx.svc.zoho.update_salesorder_custom_fields(ctx.ref.salesorder_id, {settings.CF_SHIPMENT_STATUS: label})
+        await ctx.svc.zoho.update_salesorder_custom_fields(ctx.ref.salesorder_id, {settings.CF_SHIPMENT_STATUS: label},
+                                                           ctx.salesorder_read)
     except PermanentUpstreamError as exc:
         synced = ctx.parcel.zoho_synced_label
         async with ctx.svc.sessionmaker.begin() as session:

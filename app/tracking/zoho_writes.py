@@ -3,11 +3,12 @@ sales order itself is read and labelled through ZohoClient directly.
 
 Finders (`find_*`) exist so a side effect interrupted between Zoho's answer and our commit can be
 recognised on the next run instead of repeated. Where Zoho documents no filter (sales returns and
-inventory adjustments list only by page), the rows are filtered here as well.
+inventory adjustments list only by page), every page is read and the rows are filtered here.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,8 @@ from app.integrations.zoho.client import ZohoClient
 from app.money import to_json_number
 
 INV, BOOKS = "/inventory/v1", "/books/v3"
+PAGE_SIZE = 200  # Zoho's maximum per_page
+MAX_PAGES = 50   # 10,000 rows: a finder that reads more is looking in the wrong place
 
 
 # --- packages and shipment orders (Zoho deducts stock when the shipment order is created) ---------------
@@ -54,13 +57,32 @@ async def create_sales_return(zoho: ZohoClient, salesorder_id: str, *, lines: li
     return dict(body["salesreturn"])
 
 
-async def find_sales_return(zoho: ZohoClient, salesorder_id: str, marker: str) -> dict[str, Any] | None:
-    """The sales return of this order whose reason carries `marker` (our AWB), newest first."""
-    body = await zoho.call("GET", f"{INV}/salesreturns", params={"salesorder_id": salesorder_id, "per_page": 200})
-    for row in body.get("salesreturns") or []:
-        if str(row.get("salesorder_id")) == salesorder_id and marker in str(row.get("reason") or ""):
-            return dict(row)
+async def find_sales_return(zoho: ZohoClient, so: dict[str, Any], marker: str) -> dict[str, Any] | None:
+    """The sales return of this order whose reason carries `marker` (our AWB), in full. Its ids come from
+    the order's own `salesreturns[]` when Zoho sends it, else from every page of the list (documented with
+    page/per_page only, rows without `reason`); the reason is read from each candidate's detail."""
+    salesorder_id = str(so["salesorder_id"])
+    if isinstance(so.get("salesreturns"), list):
+        candidates = [str(r["salesreturn_id"]) for r in so["salesreturns"] if r.get("salesreturn_id")]
+    else:
+        candidates = [str(row["salesreturn_id"]) async for row in _every_row(zoho, "salesreturns", "salesreturns")
+                      if str(row.get("salesorder_id")) == salesorder_id]
+    for salesreturn_id in reversed(sorted(set(candidates), key=candidates.index)):  # newest first
+        detail = await get_sales_return(zoho, salesreturn_id)
+        if str(detail.get("salesorder_id")) == salesorder_id and marker in str(detail.get("reason") or ""):
+            return detail
     return None
+
+
+async def _every_row(zoho: ZohoClient, path: str, key: str) -> AsyncIterator[dict[str, Any]]:
+    """Rows of an Inventory list, page by page while `page_context.has_more_page` (bounded)."""
+    for page in range(1, MAX_PAGES + 1):
+        body = await zoho.call("GET", f"{INV}/{path}", params={"page": page, "per_page": PAGE_SIZE})
+        for row in body.get(key) or []:
+            if isinstance(row, dict):
+                yield row
+        if not (body.get("page_context") or {}).get("has_more_page"):
+            return
 
 
 async def get_sales_return(zoho: ZohoClient, salesreturn_id: str) -> dict[str, Any]:
@@ -91,9 +113,9 @@ async def create_adjustment(zoho: ZohoClient, *, lines: list[dict[str, Any]], da
 
 
 async def find_adjustment(zoho: ZohoClient, reference: str) -> dict[str, Any] | None:
-    body = await zoho.call("GET", f"{INV}/inventoryadjustments",
-                           params={"reference_number": reference, "per_page": 200})
-    for row in body.get("inventory_adjustments") or []:
+    """The adjustment whose reference_number is `reference`: the list documents no filter, so every page
+    is read (its rows do carry reference_number)."""
+    async for row in _every_row(zoho, "inventoryadjustments", "inventory_adjustments"):
         if str(row.get("reference_number")) == reference:
             return dict(row)
     return None

@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from app.integrations.zoho.client import salesorder_put_body
 from app.sandbox.server import ThreadedServer
 from app.sandbox.zoho import ZohoSim, create_app
 
@@ -160,8 +161,13 @@ async def test_salesorder_create_get_and_put_custom_field_keeps_lines(zoho: Clie
     so_id, lines_before = so["salesorder_id"], so["line_items"]
 
     sim.advance_time(5)
-    put = await zoho.call("PUT", f"{INV}/salesorders/{so_id}",
-                          json={"custom_fields": [{"api_name": "cf_awb_number", "value": "SR123456789"}]})
+    partial = await zoho.call("PUT", f"{INV}/salesorders/{so_id}",
+                              json={"custom_fields": [{"api_name": "cf_awb_number", "value": "SR123456789"}]})
+    assert partial.status_code == 400 and partial.json()["code"] == 4  # the spec's required fields
+    assert sim.custom_field(so_id, "cf_awb_number") is None
+    required = salesorder_put_body(so)
+    put = await zoho.call("PUT", f"{INV}/salesorders/{so_id}", json={
+        **required, "custom_fields": [{"api_name": "cf_awb_number", "value": "SR123456789"}]})
     assert put.status_code == 200 and put.json()["message"] == "Sales Order has been updated."
     got = (await zoho.call("GET", f"{INV}/salesorders/{so_id}")).json()["salesorder"]
     assert got["line_items"] == lines_before and got["total"] == 3150
@@ -172,16 +178,16 @@ async def test_salesorder_create_get_and_put_custom_field_keeps_lines(zoho: Clie
 
     courier_id = sim.so_custom_fields["cf_courier_partner"]["customfield_id"]
     await zoho.call("PUT", f"{INV}/salesorders/{so_id}",
-                    json={"custom_fields": [{"customfield_id": courier_id, "value": "Delhivery"}]})
+                    json={**required, "custom_fields": [{"customfield_id": courier_id, "value": "Delhivery"}]})
     assert sim.custom_field(so_id, "cf_courier_partner") == "Delhivery"
     bad = await zoho.call("PUT", f"{INV}/salesorders/{so_id}", json={
-        "reference_number": "NOT-SAVED", "custom_fields": [{"api_name": "cf_nope", "value": "x"}]})
+        **required, "reference_number": "NOT-SAVED", "custom_fields": [{"api_name": "cf_nope", "value": "x"}]})
     assert bad.status_code == 400 and bad.json()["code"] == 4
     assert sim.salesorder(so_id)["reference_number"] == "WEB-1042"  # a rejected PUT changes nothing
 
     # legacy form body (JSONString=...) is accepted as well
     form = await zoho.call("PUT", f"{INV}/salesorders/{so_id}",
-                           data={"JSONString": json.dumps({"reference_number": "WEB-1042-B"})})
+                           data={"JSONString": json.dumps({**required, "reference_number": "WEB-1042-B"})})
     assert form.json()["salesorder"]["reference_number"] == "WEB-1042-B"
     missing = await zoho.call("GET", f"{INV}/salesorders/4815000000999999999")
     assert missing.status_code == 404 and missing.json() == {"code": 1002,
@@ -370,11 +376,11 @@ async def test_payment_reduces_invoice_balance_and_is_searchable(zoho: Client, s
 
     found = (await zoho.call("GET", f"{BOOKS}/customerpayments",
                              params={"reference_number": "SR-REMIT-5521"})).json()
-    assert [p["payment_id"] for p in found["customerpayments"]] == [paid.json()["payment"]["payment_id"]]
+    assert [p["payment_id"] for p in found["customer_payments"]] == [paid.json()["payment"]["payment_id"]]
     assert found["page_context"]["page"] == 1 and found["page_context"]["has_more_page"] is False
     none = (await zoho.call("GET", f"{BOOKS}/customerpayments",
                             params={"reference_number": "SR-OTHER"})).json()
-    assert none["customerpayments"] == []
+    assert none["customer_payments"] == []
 
     over = await zoho.call("POST", f"{BOOKS}/customerpayments", json={
         **body, "amount": 2000, "reference_number": "SR-REMIT-5522",
@@ -428,3 +434,20 @@ async def test_injected_faults_then_recovery(zoho: Client, sim: ZohoSim) -> None
     ok = await zoho.call("GET", path)
     assert ok.json()["code"] == 0 and ok.json()["salesorder"]["salesorder_id"] == so["salesorder_id"]
     assert sim.calls == [("GET", path)] * 4
+
+
+async def test_payment_lists_are_keyed_as_each_spec_names_them(zoho: Client, sim: ZohoSim) -> None:
+    books = (await zoho.call("GET", f"{BOOKS}/customerpayments")).json()
+    inventory = (await zoho.call("GET", f"{INV}/customerpayments")).json()
+    assert "customer_payments" in books and "customerpayments" not in books
+    assert "customerpayments" in inventory
+
+
+async def test_put_line_items_replace_the_lines(zoho: Client, sim: ZohoSim) -> None:
+    """Why the client restates every line: a line left out of line_items is removed."""
+    kurta, bottle = sim.item_by_sku("KURTA-IND-M")["item_id"], sim.item_by_sku("BOTTLE-STL-1L")["item_id"]
+    so = sim.create_salesorder(lines=[(kurta, 1), (bottle, 2)])
+    body = salesorder_put_body(so)
+    first_only = {**body, "line_items": body["line_items"][:1]}
+    await zoho.call("PUT", f"{INV}/salesorders/{so['salesorder_id']}", json=first_only)
+    assert [ln["item_id"] for ln in sim.salesorder(so["salesorder_id"])["line_items"]] == [kurta]

@@ -24,9 +24,22 @@ from app.integrations.http import (
 )
 from app.integrations.tokens import SharedToken
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
+from app.integrations.zoho.scopes import scope_for
+from app.ops.alerts import raise_alert
 from app.settings import Settings
 
 SERVICE = "zoho"
+NOT_AUTHORIZED = 57  # "You are not authorized to perform this operation": expired token or missing scope
+
+
+class ZohoScopeMissing(UpstreamAuthError):
+    """The token is valid but its grant lacks `scope`. Retryable (once ops re-grants, the work goes on),
+    but never by refreshing the token."""
+
+    def __init__(self, service: str, message: str, *, scope: str, **kw: Any) -> None:
+        super().__init__(service, message, **kw)
+        self.scope = scope
+
 # Zoho codes that mean "slow down / try later" rather than "your request is wrong".
 THROTTLE_CODES = {43, 44, 45, 1070}
 
@@ -44,6 +57,10 @@ class ZohoClient:
         self._org = settings.ZOHO_ORGANIZATION_ID
         self._policy = policy
         self.limiter = limiter
+        self._sessionmaker = sessionmaker
+        # Scopes Zoho refused under a fresh token, kept for the process's life: a call needing one is
+        # refused at once, never answered with another token refresh (10 per 10 minutes).
+        self.missing_scopes: set[str] = set()
         self.token = SharedToken(SERVICE, sessionmaker, self._refresh,
                                  timedelta(seconds=settings.ZOHO_TOKEN_REFRESH_MARGIN_SECONDS))
 
@@ -69,6 +86,7 @@ class ZohoClient:
         """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0.
         `retry_uncertain=False` for writes Zoho cannot deduplicate (see request_with_retries)."""
         query = {**(params or {}), "organization_id": self._org}
+        scope = scope_for(method, path)
         token = await self.token.get()
         for attempt in range(2):
             if self.limiter is not None:
@@ -80,9 +98,17 @@ class ZohoClient:
             if response.status_code != 401:
                 break
             if attempt == 0:
+                if scope in self.missing_scopes:
+                    break  # refused for this scope under a fresh token already: a refresh cannot help
                 token = await self.token.invalidate(token)
         body = parse_body(response)
         code = body.get("code") if isinstance(body, dict) else None
+        if to_int(code) == NOT_AUTHORIZED and (response.status_code != 401 or attempt == 1
+                                               or scope in self.missing_scopes):
+            # Code 57 again under a fresh token, or without a 401 at all: the grant lacks the scope.
+            await self._scope_missing(scope, method, path)
+            raise ZohoScopeMissing(SERVICE, f"{upstream_message(response)} (the token lacks {scope})",
+                                   status=response.status_code, code=code, scope=scope)
         if response.status_code == 401:
             raise UpstreamAuthError(SERVICE, upstream_message(response), status=401, code=code)
         if response.status_code >= 400 or code not in (0, "0"):
@@ -91,17 +117,46 @@ class ZohoClient:
         assert isinstance(body, dict)
         return body
 
+    async def _scope_missing(self, scope: str, method: str, path: str) -> None:
+        first = scope not in self.missing_scopes
+        self.missing_scopes.add(scope)
+        if first:
+            async with self._sessionmaker.begin() as session:
+                await raise_alert(session, kind="zoho_scope_missing", key=scope,
+                                  message=f"Zoho refused {method} {path.split('?')[0]}: the OAuth grant lacks "
+                                          f"{scope}. Generate a new refresh token with the scopes the README "
+                                          "lists; the work waiting on it is retried.")
+
     # --- Inventory: sales orders and items ---
     async def get_salesorder(self, salesorder_id: str) -> dict[str, Any]:
         body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}")
         return dict(body["salesorder"])
 
-    async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str]) -> dict[str, Any]:
-        """One PUT carrying only custom fields (by api_name): Zoho keeps the lines and totals as they are."""
-        payload = {"custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
+    async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str],
+                                             current: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Write custom fields (by api_name). Zoho's spec requires salesorder_number, customer_id and
+        line_items on this PUT, and line_items replace the order's lines, so the body carries the order
+        as Zoho has it now (read first, unless the caller passes a `current` it just read): every line
+        by its line_item_id with its own values, so nothing but the custom fields changes."""
+        so = current if current is not None else await self.get_salesorder(salesorder_id)
+        payload = {**salesorder_put_body(so),
+                   "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
         body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload)
         return dict(body.get("salesorder") or {})
 
     async def get_item(self, item_id: str) -> dict[str, Any]:
         body = await self.call("GET", f"/inventory/v1/items/{item_id}")
         return dict(body["item"])
+
+
+# Line fields echoed on a sales-order PUT: what the spec's update line accepts and a GET returns, so each
+# line is restated as it is (rate, quantity, discount, tax, location) and none is dropped or reset.
+PUT_LINE_FIELDS = ("line_item_id", "item_id", "name", "description", "rate", "quantity", "unit", "discount",
+                   "tax_id", "tax_percentage", "location_id", "hsn_or_sac", "item_custom_fields")
+
+
+def salesorder_put_body(so: dict[str, Any]) -> dict[str, Any]:
+    """The fields Zoho's spec requires on PUT /salesorders/{id}, restated from the order itself."""
+    lines = [{k: line[k] for k in PUT_LINE_FIELDS if line.get(k) not in (None, "")}
+             for line in so.get("line_items") or [] if isinstance(line, dict)]
+    return {"salesorder_number": so["salesorder_number"], "customer_id": str(so["customer_id"]), "line_items": lines}
