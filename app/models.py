@@ -74,6 +74,7 @@ class ShipmentState(enum.StrEnum):
     awb_assigned = "awb_assigned"  # AWB known; Zoho not yet updated
     synced = "synced"  # AWB, courier and status written back to the Zoho sales order
     writeback_failed = "writeback_failed"  # Zoho refused the write-back: alerted, replayable
+    on_hold = "on_hold"  # not shipped until a person (or a fixed order) releases it; hold_reason says why
 
 
 # States a fulfilment job may still move forward on its own.
@@ -116,6 +117,7 @@ class Shipment(Base):
     status_label: Mapped[str | None] = mapped_column(String(60), default=None)  # last value written to Zoho
     zoho_synced_label: Mapped[str | None] = mapped_column(String(60), default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    hold_reason: Mapped[str | None] = mapped_column(Text, default=None)  # why the order is on_hold
     # Tracking (app/tracking): the courier-side status, separate from the fulfilment `state` above.
     # tracking_status is an app.tracking.statuses.TrackingStatus value ("in_transit", "delivered",
     # "rto_delivered", ...); delivered_at is when the courier delivered (remittance reads both).

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -78,6 +79,9 @@ class Settings(BaseSettings):
     CF_SHIPMENT_STATUS: str = "cf_shipment_status"
     CF_PAYMENT_METHOD: str = "cf_payment_method"
     CF_COD_REMITTANCE_ID: str = "cf_cod_remittance_id"
+    # An order saying neither COD nor prepaid (no cf_payment_method, no payment terms) is held with an
+    # alert, never guessed; "COD" or "Prepaid" here ships such orders that way instead.
+    DEFAULT_PAYMENT_METHOD: Literal["", "COD", "Prepaid"] = ""
 
     # Parcel defaults when items carry no package details
     DEFAULT_WEIGHT_KG: Decimal = Decimal("0.5")

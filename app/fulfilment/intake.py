@@ -13,9 +13,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.fulfilment.holds import UNKNOWN, hold_for_payment_method, is_payment_hold, release_payment_hold
 from app.fulfilment.order_mapping import (
     MissingOrderData,
     items_needing_package_details,
+    known_payment_method,
     missing_fields,
     ship_order_to_json,
     to_ship_order,
@@ -71,24 +73,33 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
 
     async with svc.sessionmaker() as session:
         existing = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
-    if existing is not None:
+    if existing is not None and not is_payment_hold(existing):
         return InboxState.done, f"shipment already exists ({existing.state}); never shipped twice"
 
-    if missing_fields(so):
+    read_from_zoho = False
+    cf = svc.settings.CF_PAYMENT_METHOD
+    if missing_fields(so) or known_payment_method(so, cf) is None:
+        # The webhook may carry a subset of the order: read it before calling anything missing.
         so = await svc.zoho.get_salesorder(salesorder_id)
+        read_from_zoho = True
         status = salesorder_status(so)
         if status != "confirmed":
             return InboxState.ignored, f"sales order is now {status}, not confirmed"
+    payment = known_payment_method(so, cf) or svc.settings.DEFAULT_PAYMENT_METHOD or None
+    if existing is not None and payment is None:
+        return InboxState.done, "still on hold: the order names no payment method"
     packages = await item_packages(svc, items_needing_package_details(so))
     try:
-        order = to_ship_order(so, cf_payment_method=svc.settings.CF_PAYMENT_METHOD,
-                              defaults=svc.parcel_defaults, packages=packages)
+        order = to_ship_order(so, cf_payment_method=cf, defaults=svc.parcel_defaults, packages=packages,
+                              payment=payment or UNKNOWN)
     except MissingOrderData as exc:
         async with svc.sessionmaker.begin() as session:
             await raise_alert(session, kind="order_data_missing", key=salesorder_id, salesorder_id=salesorder_id,
                               message=f"{so.get('salesorder_number', salesorder_id)}: {exc}; fix it in Zoho "
                                       "and confirm again")
         return InboxState.invalid, str(exc)
+    if existing is not None:
+        return await release_payment_hold(svc, existing, order)
 
     async with svc.sessionmaker.begin() as session:
         shipment_id = (await session.execute(
@@ -105,4 +116,8 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
         session.add(ShipmentLog(shipment_id=shipment_id, step="accepted",
                                 detail=f"{order.payment_method}, ₹{order.total}, {order.parcel.weight_kg} kg "
                                        f"to {order.address.pincode} (inbox event {event.id})"))
+        if payment is None:
+            await hold_for_payment_method(session, shipment_id, order.salesorder_id, order.salesorder_number,
+                                          read_from_zoho)
+            return InboxState.done, "on hold: the order names no payment method"
     return InboxState.done, "accepted for fulfilment"

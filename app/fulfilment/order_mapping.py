@@ -62,15 +62,23 @@ def custom_field_value(so: dict[str, Any], api_name: str) -> str | None:
     return None
 
 
-def payment_method(so: dict[str, Any], cf_payment_method: str) -> str:
+def known_payment_method(so: dict[str, Any], cf_payment_method: str) -> str | None:
+    """COD or Prepaid when the order says so (the custom field, else payment terms); None when it says
+    nothing at all, which must never be read as prepaid: a COD parcel shipped prepaid is cash lost."""
     explicit = (custom_field_value(so, cf_payment_method) or "").strip()
     if explicit:
         if COD_LABEL.search(explicit):
             return "COD"
         if explicit.lower() in ("prepaid", "pre-paid", "paid", "online"):
             return "Prepaid"
-    label = str(so.get("payment_terms_label") or so.get("payment_terms") or "")
-    return "COD" if COD_LABEL.search(label) else "Prepaid"
+    label = str(so.get("payment_terms_label") or "").strip()
+    if label:
+        return "COD" if COD_LABEL.search(label) else "Prepaid"
+    return None
+
+
+def payment_method(so: dict[str, Any], cf_payment_method: str) -> str:
+    return known_payment_method(so, cf_payment_method) or "Prepaid"
 
 
 def _first(*values: Any) -> str:
@@ -155,7 +163,8 @@ def parse_date(value: Any) -> date:
 
 
 def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: ParcelDefaults,
-                  packages: dict[str, dict[str, Any]] | None = None) -> ShipOrder:
+                  packages: dict[str, dict[str, Any]] | None = None, payment: str | None = None) -> ShipOrder:
+    """`payment` overrides what the order says (the intake resolved it, or holds the order)."""
     missing = missing_fields(so)
     if missing:
         raise MissingOrderData(missing)
@@ -196,7 +205,7 @@ def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: Parce
         address=address,
         lines=tuple(lines),
         total=(dec(so.get("total")) or Decimal("0")).quantize(Decimal("0.01")),
-        payment_method=payment_method(so, cf_payment_method),
+        payment_method=payment or payment_method(so, cf_payment_method),
         parcel=build_parcel(so["line_items"], packages or {}, defaults),
         location_id=str(so.get("location_id") or ""),
         shipping_charges=order_values.shipping_charge(so),

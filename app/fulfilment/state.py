@@ -24,10 +24,13 @@ STATUS_LABELS: dict[str, str] = {
     ShipmentState.order_failed: "Order Failed",
     ShipmentState.awb_failed: "AWB Failed",
     ShipmentState.awb_assigned: "AWB Assigned",
+    # The only hold so far; a later hold reason (RTO risk) would label its own way.
+    ShipmentState.on_hold: "On Hold (payment method unknown)",
 }
 
 # Terminal failure states still get their label written to Zoho so no order sits silently in Confirmed.
-_NEEDS_LABEL = (ShipmentState.serviceability_failed, ShipmentState.order_failed, ShipmentState.awb_failed)
+_NEEDS_LABEL = (ShipmentState.serviceability_failed, ShipmentState.order_failed, ShipmentState.awb_failed,
+                ShipmentState.on_hold)
 
 
 def next_step(shipment: Shipment, now: datetime) -> Step:
