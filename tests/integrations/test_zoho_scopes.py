@@ -68,3 +68,15 @@ def test_readme_lists_every_scope_the_code_uses():
     listed = re.search(r"the scopes `([^`]+)`", readme)
     assert listed is not None
     assert set(listed.group(1).split(",")) == set(REQUIRED_SCOPES)
+
+
+def test_simulator_reads_grants_as_zoho_does():
+    from app.sandbox.zoho_common import required_scope, scope_allows
+
+    needed = required_scope("POST", "/inventory/v1/salesreturnreceives")
+    assert needed == "ZohoInventory.salesreturnreceives.CREATE"
+    assert scope_allows(["ZohoInventory.salesreturnreceives.ALL"], needed)
+    assert scope_allows(["ZohoInventory.FullAccess.all"], needed)
+    assert not scope_allows(["ZohoInventory.salesreturns.ALL"], needed)  # a module of its own
+    assert not scope_allows(["ZohoBooks.fullaccess.all"], needed)
+    assert required_scope("GET", "/books/v3/organizations") == "ZohoBooks.settings.READ"
