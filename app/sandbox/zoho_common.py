@@ -241,7 +241,7 @@ def sort_rows(rows: list[dict[str, Any]], query: Mapping[str, str], allowed: set
 class SimState:
     """The state every layer of the simulator shares, assigned in ZohoSim.reset().
 
-    The layers stack as SimState <- InventoryMixin <- FulfilmentMixin <- BooksMixin <- ZohoSim; the
+    The layers stack as SimState <- InventoryMixin <- SalesOrderMixin <- FulfilmentMixin <- BooksMixin <- ZohoSim; the
     three hooks below are implemented by later layers and used by the sales-order view.
     """
 

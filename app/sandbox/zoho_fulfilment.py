@@ -32,10 +32,11 @@ from app.sandbox.zoho_common import (
     not_found,
     zoho_date,
 )
-from app.sandbox.zoho_inventory import ZERO, InventoryMixin, line_specs, positive, required
+from app.sandbox.zoho_inventory import ZERO, line_specs, positive, required
+from app.sandbox.zoho_salesorders import SalesOrderMixin
 
 
-class FulfilmentMixin(InventoryMixin):
+class FulfilmentMixin(SalesOrderMixin):
     """Goods-moving operations; state lives on ZohoSim (see ZohoSim.reset)."""
 
     # ---------------------------------------------------------------- packages and shipments
