@@ -98,3 +98,23 @@ def test_simulator_refuses_a_sub_total_the_items_do_not_add_up_to():
     _, payload = payload_for(gst_order())
     errors = validate_adhoc({**payload, "total_discount": 0})
     assert "sub_total" in errors
+
+
+def test_return_orders_carry_the_same_gst_inclusive_values():
+    from datetime import date
+
+    from app.integrations.aggregator import ReturnOrder
+    from app.sandbox.shiprocket_orders import validate_return
+
+    order, _ = payload_for(gst_order())
+    serum = order.lines[2]
+    warehouse = order.address.__class__(name="Primary Warehouse", line1="Unit 4", line2="", city="Mumbai",
+                                         state="Maharashtra", pincode="400001", country="India",
+                                         phone="9999999999", email="wh@example.com")
+    ret = ReturnOrder(channel_order_id="SO-00045-RET1", order_date=date(2026, 11, 30), customer=order.address,
+                      warehouse=warehouse, lines=(serum,), parcel=order.parcel, pickup_location_id="1000")
+    p = mapping.return_order_payload(ret)
+    assert p["order_items"] == [{"name": "Serum", "sku": "SERUM", "units": 3, "selling_price": 392.94, "tax": 18.0,
+                                 "hsn": "3304"}]
+    assert p["sub_total"] == 1178.82 and (p["shipping_email"], p["pickup_location_id"]) == ("wh@example.com", "1000")
+    assert validate_return(p) == {}

@@ -20,9 +20,9 @@ REQUIRED_SCOPES = (
     "ZohoInventory.salesreturnreceives.CREATE",  # ... received back into stock
     "ZohoInventory.inventoryadjustments.CREATE",  # restock of a non-returnable item
     "ZohoInventory.inventoryadjustments.READ",    # ... found again after an interrupted run
-    "ZohoInventory.settings.READ",
+    "ZohoInventory.settings.READ",             # GET /organizations: the org id, when setting up
     "ZohoBooks.customerpayments.ALL",          # COD remittance payments
-    "ZohoBooks.invoices.READ",
+    "ZohoBooks.invoices.READ",                 # the invoice a COD payment or credit note applies to
     "ZohoBooks.creditnotes.ALL",               # credit note for returned goods
 )
 
