@@ -14,6 +14,7 @@ def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+                log_config=None,  # our one JSON handler (app.logging), not uvicorn's own
                 proxy_headers=True)
     return 0
 

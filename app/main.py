@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or load_settings_or_exit()
         if settings is None:
-            configure_logging(s.LOG_LEVEL)
+            configure_logging(s.LOG_LEVEL, json=s.LOG_FORMAT != "console")
         svc = services or build_services(s)
         app.state.settings = s
         app.state.services = svc

@@ -14,7 +14,7 @@ from app import jobs
 from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.inbox import PROCESS_JOB
 from app.integrations.http import RetryableUpstreamError, UpstreamError
-from app.logging import configure_logging
+from app.logging import configure_logging, log_context
 from app.queue import redis_settings
 from app.remittance import poller as remittance_poller
 from app.remittance import service as remittance_service
@@ -32,13 +32,22 @@ def retrying(name: str, job: Callable[..., Awaitable[str]]) -> Function:
 
     async def run(ctx: dict[str, Any], *args: Any) -> str:
         try:
-            return await job(ctx["svc"], *args)
+            with log_context(job_id=ctx.get("job_id"), **_subject(name, args)):
+                return await job(ctx["svc"], *args)
         except RetryableUpstreamError as exc:
             delay = min(300.0, 5.0 * 2 ** (ctx.get("job_try", 1) - 1)) * random.uniform(0.5, 1.0)
             log.warning("job %s will retry in %.0fs: %s", ctx.get("job_id"), delay, exc)
             raise Retry(defer=delay) from exc
 
     return func(run, name=name)
+
+
+def _subject(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The id a job is about, so every line it logs carries it."""
+    if not args:
+        return {}
+    key = {PROCESS_JOB: "event_id", FULFIL_JOB: "salesorder_id"}.get(name, "subject")
+    return {key: args[0]}
 
 
 process_inbox_event = retrying(PROCESS_JOB, jobs.process_inbox_event)
@@ -66,7 +75,7 @@ async def poll_tracking(ctx: dict[str, Any]) -> str:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, json=settings.LOG_FORMAT != "console")
     ctx["svc"] = build_services(settings, pool_size=worker_pool_size(settings))
     log.info("worker started")
 
