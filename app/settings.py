@@ -141,6 +141,7 @@ class Settings(BaseSettings):
     OPS_SESSION_HOURS: int = 12  # dashboard login lifetime
     OPS_COOKIE_SECURE: bool = True  # False only for the demo on http://127.0.0.1
     WORKER_HEARTBEAT_STALE_SECONDS: int = 120  # /readyz fails naming "worker" past this
+    WORKER_METRICS_PORT: int = 9100  # the worker's Prometheus endpoint (jobs, upstream calls); 0 = off
     ALERT_EMAIL_TO: str = ""  # comma-separated recipients
     SMTP_HOST: str = ""
     SMTP_PORT: int = 587
