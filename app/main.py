@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,7 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from app.logging import configure_logging
 from app.ops import dashboard as ops_dashboard
 from app.ops import endpoints as ops_endpoints
-from app.ops.validation import RefuseNulBytes
+from app.ops.validation import RefuseNulBytes, validation_error
 from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # the swagger-ui-bundle package instead. ReDoc has no packaged assets, so it is off.
     app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(RefuseNulBytes)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(zoho.router)
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)
