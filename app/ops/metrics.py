@@ -30,7 +30,7 @@ QUEUE_OLDEST = Gauge("shipbridge_queue_oldest_job_age_seconds", "Age of the olde
 ZOHO_BUDGET_USED = Gauge("shipbridge_zoho_budget_used", "Zoho calls used in the current budget window")
 ZOHO_BUDGET_LIMIT = Gauge("shipbridge_zoho_budget_limit", "Zoho calls allowed per budget window")
 
-_ID_SEGMENT = re.compile(r"/(?=[^/]*\d)[^/]+")
+_ID_SEGMENT = re.compile(r"/(?=[^/]*\d{3})[^/]+")  # ids have digits; "v1" is a version
 
 
 def endpoint_label(path: str) -> str:
