@@ -45,8 +45,8 @@ Rule = Callable[[AsyncSession, Settings, datetime], Awaitable[list[Attention]]]
 
 FAILED_STATES: dict[str, tuple[str, str, list[str]]] = {
     ShipmentState.serviceability_failed: (
-        "Serviceability Failed", "No courier serves this pincode for this parcel: check the address and "
-        "pincode in Zoho, then Retry; or ship it another way.", ["retry"]),
+        "Serviceability Failed", "No courier serves this pincode for this parcel: confirm the pincode with the "
+        "customer; Retry asks Shiprocket again (courier coverage changes), or ship it another way.", ["retry"]),
     ShipmentState.awb_failed: (
         "AWB Failed", "Shiprocket booked the order but gave no AWB: check the wallet balance and the courier "
         "in Shiprocket, then Retry.", ["retry", "resync"]),
