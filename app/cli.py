@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     from app.remittance.cli import register as register_remittance
 
     register_remittance(sub)
+    from app.ops.cli import register as register_ops
+
+    register_ops(sub)
     demo = sub.add_parser("demo", help="sandbox demo against the simulators (embedded servers if no URLs)")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack up after the demo")
     demo.set_defaults(func=_demo)

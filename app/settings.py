@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     SMTP_PASSWORD: SecretStr = SecretStr("")
     SMTP_FROM: str = "shipbridge@localhost"
     SMTP_STARTTLS: bool = True
+    PUBLIC_BASE_URL: str = ""  # the API's public HTTPS address: `doctor` prints the webhook URLs from it
     ALERT_STORM_THRESHOLD: int = 5  # more new alerts than this in one delivery round: one summary message
 
     def missing(self) -> list[str]:
