@@ -113,9 +113,9 @@ async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
         shipment = await _shipment(svc, salesorder_id) or shipment
         s = svc.settings
         label = shipment.status_label or STATUS_LABELS.get(shipment.state)
-        values = {s.CF_AWB_NUMBER: shipment.awb, s.CF_SHIPROCKET_ORDER_ID: shipment.sr_order_id,
+        fields = {s.CF_AWB_NUMBER: shipment.awb, s.CF_SHIPROCKET_ORDER_ID: shipment.sr_order_id,
                   s.CF_COURIER_PARTNER: shipment.courier_name, s.CF_SHIPMENT_STATUS: label}
-        values = {k: v for k, v in values.items() if v}
+        values = {k: v for k, v in fields.items() if v}
         if values:
             await svc.zoho.update_salesorder_custom_fields(salesorder_id, values)
             notes.append("zoho: " + ", ".join(f"{k}={v}" for k, v in values.items()))

@@ -91,8 +91,9 @@ def _answer(result: actions.Outcome) -> JSONResponse:
 
 @router.post("/ops/orders/{salesorder_id}/{action}", tags=["ops"])
 async def order_action(salesorder_id: SalesorderId, action: str, request: Request, operator: OperatorDep,
-                       body: ActionIn = Body(default_factory=ActionIn)) -> JSONResponse:
+                       body: ActionIn | None = Body(None)) -> JSONResponse:
     """`retry`, `resync`, `ndr_reattempt`, `ndr_return`: idempotent, each recorded."""
+    body = body or ActionIn.model_validate({})
     check_csrf(request, operator, body.csrf)
     if action not in actions.ORDER_ACTIONS:
         return JSONResponse({"detail": f"unknown action {action[:40]!r}"}, status_code=404)
@@ -102,15 +103,17 @@ async def order_action(salesorder_id: SalesorderId, action: str, request: Reques
 
 @router.post("/ops/events/{event_id}/replay", tags=["ops"])
 async def replay(event_id: RowId, request: Request, operator: OperatorDep,
-                 body: ActionIn = Body(default_factory=ActionIn)) -> JSONResponse:
+                 body: ActionIn | None = Body(None)) -> JSONResponse:
     """Replay a failed or invalid inbox event (after fixing its cause)."""
+    body = body or ActionIn.model_validate({})
     check_csrf(request, operator, body.csrf)
     return _answer(await actions.run_action(services(request), "replay", actor=operator.actor, event_id=event_id))
 
 
 @router.post("/ops/alerts/{alert_id}/resolve", tags=["ops"])
 async def resolve(alert_id: RowId, request: Request, operator: OperatorDep,
-                  body: ActionIn = Body(default_factory=ActionIn)) -> JSONResponse:
+                  body: ActionIn | None = Body(None)) -> JSONResponse:
+    body = body or ActionIn.model_validate({})
     check_csrf(request, operator, body.csrf)
     return _answer(await actions.run_action(services(request), "resolve_alert", actor=operator.actor,
                                             alert_id=alert_id))

@@ -38,7 +38,7 @@ async def write_heartbeat(queue: Queue) -> None:
     now = time.time()
     await pool.set(HEARTBEAT_KEY, str(now), ex=3600)
     for name, health in UPSTREAM_HEALTH.items():
-        await pool.hset(UPSTREAM_KEY, name, json.dumps(health.view()))
+        await pool.hset(UPSTREAM_KEY, name, json.dumps(health.view()))  # type: ignore[misc]
 
 
 async def heartbeat_loop(queue: Queue, interval: float = HEARTBEAT_INTERVAL_SECONDS) -> None:
@@ -61,7 +61,7 @@ async def upstream_health(queue: Queue) -> dict[str, Any]:
     """The worker's view (it makes the calls) merged over this process's own."""
     out = {name: h.view() for name, h in UPSTREAM_HEALTH.items()}
     try:
-        stored = await (await queue.pool()).hgetall(UPSTREAM_KEY)
+        stored = await (await queue.pool()).hgetall(UPSTREAM_KEY)  # type: ignore[misc]
     except REDIS_ERRORS:
         return out
     for name, raw in stored.items():
