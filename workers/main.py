@@ -50,7 +50,8 @@ def _subject(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
     """The id a job is about, so every line it logs carries it."""
     if not args:
         return {}
-    key = {PROCESS_JOB: "event_id", FULFIL_JOB: "salesorder_id"}.get(name, "subject")
+    key = {PROCESS_JOB: "event_id", FULFIL_JOB: "salesorder_id",
+           remittance_service.SETTLE_JOB: "remittance_id"}.get(name, "subject")
     return {key: args[0]}
 
 

@@ -48,19 +48,11 @@ from app.sandbox.zoho_common import (
     ZohoError,
     dec,
     money,
+    scope_of,
     wire,
 )
 from app.sandbox.zoho_inventory import ZERO
 from app.sandbox.zoho_routes import create_app
-
-
-def scope_of(path: str) -> str:
-    """`/inventory/v1/salesorders/1` -> "ZohoInventory.salesorders" (organizations need settings)."""
-    parts = [p for p in path.split("/") if p]
-    product = "ZohoBooks" if parts[:1] == ["books"] else "ZohoInventory"
-    module = parts[2] if len(parts) > 2 else ""
-    return f"{product}.{'settings' if module == 'organizations' else module}"
-
 
 __all__ = ["ZohoSim", "create_app", "ZohoError", "DEFAULT_SO_CUSTOM_FIELDS", "DEFAULT_ITEMS"]
 

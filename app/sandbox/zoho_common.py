@@ -257,3 +257,11 @@ class SimState:
 
     def _so_paid_status(self, salesorder_id: str) -> str:
         raise NotImplementedError  # BooksMixin
+
+
+def scope_of(path: str) -> str:
+    """`/inventory/v1/salesorders/1` -> "ZohoInventory.salesorders" (organizations need settings)."""
+    parts = [p for p in path.split("/") if p]
+    product = "ZohoBooks" if parts[:1] == ["books"] else "ZohoInventory"
+    module = parts[2] if len(parts) > 2 else ""
+    return f"{product}.{'settings' if module == 'organizations' else module}"
