@@ -14,6 +14,7 @@ def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers, log_level="info",
+                log_config=None,  # our one JSON handler (app.logging), not uvicorn's own
                 proxy_headers=True)
     return 0
 
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     from app.remittance.cli import register as register_remittance
 
     register_remittance(sub)
+    from app.ops.cli import register as register_ops
+
+    register_ops(sub)
     demo = sub.add_parser("demo", help="sandbox demo against the simulators (embedded servers if no URLs)")
     demo.add_argument("--keep-running", action="store_true", help="leave the stack up after the demo")
     demo.set_defaults(func=_demo)

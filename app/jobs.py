@@ -16,7 +16,8 @@ from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
-from app.ops.alerts import deliver_pending_alerts, raise_alert, raise_credentials_alert
+from app.ops.alerts import raise_alert, raise_credentials_alert
+from app.ops.notify import channels_configured, deliver_pending_alerts
 from app.remittance.service import handle_remittance_event, resume_remittances
 from app.services import Services
 from app.tracking.handler import handle_tracking_event
@@ -139,9 +140,9 @@ async def sweep(svc: Services, now: datetime | None = None) -> SweepResult:
         count = await resume(svc, stale)
         if count:
             result.resumed[name] = count
-    if svc.settings.ALERT_WEBHOOK_URL:
+    if channels_configured(svc.settings):
         async with svc.sessionmaker() as session:
-            result.alerts_delivered = await deliver_pending_alerts(session, svc.http, svc.settings.ALERT_WEBHOOK_URL)
+            result.alerts_delivered = await deliver_pending_alerts(session, svc.http, svc.settings)
     if result != SweepResult():
         log.info("sweep: %s", result)
     return result

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from app.logging import configure_logging
+from app.ops import dashboard as ops_dashboard
+from app.ops import endpoints as ops_endpoints
+from app.ops.validation import RefuseNulBytes, validation_error
 from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
 from app.tracking import endpoints as tracking_endpoints
 from app.webhooks import zoho
+
+DOCS_ASSETS = "/docs-assets"
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -23,7 +32,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or load_settings_or_exit()
         if settings is None:
-            configure_logging(s.LOG_LEVEL)
+            configure_logging(s.LOG_LEVEL, json=s.LOG_FORMAT != "console")
         svc = services or build_services(s)
         app.state.settings = s
         app.state.services = svc
@@ -35,34 +44,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if services is None:
                 await svc.close()
 
-    app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan)
+    # Swagger UI's own page would load its assets from a CDN (blank without internet): serve them from
+    # the swagger-ui-bundle package instead. ReDoc has no packaged assets, so it is off.
+    app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(RefuseNulBytes)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(zoho.router)
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)
+    app.include_router(ops_endpoints.router)
+    app.include_router(ops_dashboard.router)
+    app.mount("/ops/static", StaticFiles(directory=Path(ops_dashboard.HERE / "static")), name="ops-static")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
-        """Readiness: Postgres answers (required) and Redis answers (reported; webhooks still work without it)."""
-        checks: dict[str, str] = {}
-        try:
-            async with app.state.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-            checks["postgres"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            checks["postgres"] = f"down ({type(exc).__name__})"
-        try:
-            await (await app.state.queue.pool()).ping()
-            checks["redis"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            await app.state.queue.close()
-            checks["redis"] = f"down ({type(exc).__name__})"
-        status = 200 if checks["postgres"] == "ok" else 503
-        return JSONResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status_code=status)
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Shipbridge API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
     return app
 

@@ -156,6 +156,8 @@ class Alert(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)  # ops
+    resolved_by: Mapped[str | None] = mapped_column(String(100), default=None)  # ops
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)  # pushed to ALERT_WEBHOOK_URL
 
 

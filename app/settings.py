@@ -137,6 +137,24 @@ class Settings(BaseSettings):
     HTTP_BACKOFF_MAX_SECONDS: float = 30.0
 
     LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = "json"  # "json": one JSON object a line; "console": key=value lines for people (the demo)
+
+    # Ops (app/ops, docs/operations.md): the dashboard's stuck threshold and session, readiness, alert
+    # e-mail (sent when ALERT_EMAIL_TO and SMTP_HOST are set) and the storm summary.
+    OPS_STUCK_MINUTES: int = 60  # an order in a non-final fulfilment state this long needs attention
+    OPS_SESSION_HOURS: int = 12  # dashboard login lifetime
+    OPS_COOKIE_SECURE: bool = True  # False only for the demo on http://127.0.0.1
+    WORKER_HEARTBEAT_STALE_SECONDS: int = 120  # /readyz fails naming "worker" past this
+    WORKER_METRICS_PORT: int = 9100  # the worker's Prometheus endpoint (jobs, upstream calls); 0 = off
+    ALERT_EMAIL_TO: str = ""  # comma-separated recipients
+    SMTP_HOST: str = ""
+    SMTP_PORT: int = 587
+    SMTP_USER: str = ""
+    SMTP_PASSWORD: SecretStr = SecretStr("")
+    SMTP_FROM: str = "shipbridge@localhost"
+    SMTP_STARTTLS: bool = True
+    PUBLIC_BASE_URL: str = ""  # the API's public HTTPS address: `doctor` prints the webhook URLs from it
+    ALERT_STORM_THRESHOLD: int = 5  # more new alerts than this in one delivery round: one summary message
 
     def missing(self) -> list[str]:
         out = []

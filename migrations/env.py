@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from app.db import make_engine
 import app.remittance.models  # noqa: F401 - registers the remittance tables
+import app.ops.models  # noqa: F401 - registers the ops tables
 import app.tracking.models  # noqa: F401 - registers the tracking tables
 from app.models import Base
 

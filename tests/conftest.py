@@ -13,6 +13,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
+import app.ops.models  # noqa: F401
 import app.remittance.models  # noqa: F401
 import app.tracking.models  # noqa: F401
 from app.embedded import EmbeddedPostgres, EmbeddedRedis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -9,12 +10,15 @@ from typing import Any
 
 from arq import Retry, cron
 from arq.worker import Function, func
+from prometheus_client import start_http_server
 
 from app import jobs
 from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.inbox import PROCESS_JOB
 from app.integrations.http import RetryableUpstreamError, UpstreamError
-from app.logging import configure_logging
+from app.logging import configure_logging, log_context
+from app.ops.health import heartbeat_loop
+from app.ops.metrics import JobTimer
 from app.queue import redis_settings
 from app.remittance import poller as remittance_poller
 from app.remittance import service as remittance_service
@@ -32,13 +36,23 @@ def retrying(name: str, job: Callable[..., Awaitable[str]]) -> Function:
 
     async def run(ctx: dict[str, Any], *args: Any) -> str:
         try:
-            return await job(ctx["svc"], *args)
+            with log_context(job_id=ctx.get("job_id"), **_subject(name, args)), JobTimer(name):
+                return await job(ctx["svc"], *args)
         except RetryableUpstreamError as exc:
             delay = min(300.0, 5.0 * 2 ** (ctx.get("job_try", 1) - 1)) * random.uniform(0.5, 1.0)
             log.warning("job %s will retry in %.0fs: %s", ctx.get("job_id"), delay, exc)
             raise Retry(defer=delay) from exc
 
     return func(run, name=name)
+
+
+def _subject(name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """The id a job is about, so every line it logs carries it."""
+    if not args:
+        return {}
+    key = {PROCESS_JOB: "event_id", FULFIL_JOB: "salesorder_id",
+           remittance_service.SETTLE_JOB: "remittance_id"}.get(name, "subject")
+    return {key: args[0]}
 
 
 process_inbox_event = retrying(PROCESS_JOB, jobs.process_inbox_event)
@@ -56,7 +70,8 @@ async def poll_cod_remittances(ctx: dict[str, Any]) -> str:
 
 
 async def sweep(ctx: dict[str, Any]) -> str:
-    return str(await jobs.sweep(ctx["svc"]))
+    with JobTimer("sweep"):
+        return str(await jobs.sweep(ctx["svc"]))
 
 
 async def poll_tracking(ctx: dict[str, Any]) -> str:
@@ -66,12 +81,21 @@ async def poll_tracking(ctx: dict[str, Any]) -> str:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    configure_logging(settings.LOG_LEVEL)
+    configure_logging(settings.LOG_LEVEL, json=settings.LOG_FORMAT != "console")
     ctx["svc"] = build_services(settings, pool_size=worker_pool_size(settings))
+    # /readyz reads this heartbeat (and the dashboard the upstream health it carries).
+    ctx["heartbeat"] = asyncio.create_task(heartbeat_loop(ctx["svc"].queue))
+    if settings.WORKER_METRICS_PORT:
+        try:
+            start_http_server(settings.WORKER_METRICS_PORT)  # jobs and upstream calls are counted here
+        except OSError as exc:  # a second worker on the same host: its metrics are not worth a crash
+            log.warning("worker metrics port %s unavailable: %s", settings.WORKER_METRICS_PORT, exc)
     log.info("worker started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "heartbeat" in ctx:
+        ctx["heartbeat"].cancel()
     await ctx["svc"].close()
 
 

@@ -10,15 +10,20 @@ import json
 import logging
 import random
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from app.ops.metrics import observe_upstream
+
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# Answers that count against an upstream's health on the dashboard (a 4xx refusal of one order does not).
+UNHEALTHY_STATUS = RETRYABLE_STATUS | {401, 403}
 
 
 class UpstreamError(Exception):
@@ -134,15 +139,21 @@ async def request_with_retries(
     caller checks upstream state before trying again."""
     attempt = 0
     while True:
+        started = time.perf_counter()
         try:
             response = await client.request(method, url, headers=headers, params=params, json=json_body,
                                             data=data, timeout=timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
+            observe_upstream(service, _path(url), "error", time.perf_counter() - started,
+                             error=f"{type(exc).__name__} calling {method} {_path(url)}")
             never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
             if attempt >= policy.max_retries or (not retry_uncertain and not never_sent):
                 raise RetryableUpstreamError(service, f"{type(exc).__name__} calling {method} {_path(url)}") from None
             delay = policy.backoff(attempt)
         else:
+            observe_upstream(service, _path(url), response.status_code, time.perf_counter() - started,
+                             error=f"{response.status_code}: {upstream_message(response)}"
+                             if response.status_code in UNHEALTHY_STATUS else None)
             if response.status_code not in RETRYABLE_STATUS:
                 return response
             if attempt >= policy.max_retries or (not retry_uncertain and response.status_code != 429):

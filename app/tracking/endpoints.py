@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.integrations.http import UpstreamError
 from app.models import Shipment
 from app.ops.auth import OpsAuth
+from app.ops.validation import Awb, RowId
 from app.services import Services
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, ReturnRefused, advance_return, request_return
@@ -23,15 +24,18 @@ router = APIRouter()
 router.include_router(tracking_webhook.router)
 
 
+ZOHO_ID = r"^[0-9]{1,40}$"  # Zoho ids are digit strings; anything else (NUL bytes included) is a 422
+
+
 class ReturnLineIn(BaseModel):
-    line_item_id: str
-    quantity: Decimal = Field(gt=0)
+    line_item_id: str = Field(pattern=ZOHO_ID)
+    quantity: Decimal = Field(gt=0, le=Decimal(1_000_000), allow_inf_nan=False)  # 1e400 is a 422, not a 500
 
 
 class ReturnIn(BaseModel):
-    salesorder_id: str
+    salesorder_id: str = Field(pattern=ZOHO_ID)
     lines: list[ReturnLineIn] | None = None  # omitted: every line, in full
-    reason: str = ""
+    reason: str = Field("", max_length=500, pattern=r"^[^\x00]*$")
 
 
 def return_view(ret: CustomerReturn) -> dict[str, Any]:
@@ -63,13 +67,13 @@ async def create_return(body: ReturnIn, request: Request, _: OpsAuth) -> JSONRes
 
 
 @router.post("/ops/returns/{return_id}/retry")
-async def retry_return(return_id: int, request: Request, _: OpsAuth) -> JSONResponse:
+async def retry_return(return_id: RowId, request: Request, _: OpsAuth) -> JSONResponse:
     """Resume a return whose booking or AWB failed."""
     return await _answer(advance_return(_services(request), return_id), 200)
 
 
 @router.get("/ops/returns/{return_id}")
-async def get_return(return_id: int, request: Request, _: OpsAuth) -> JSONResponse:
+async def get_return(return_id: RowId, request: Request, _: OpsAuth) -> JSONResponse:
     async with _services(request).sessionmaker() as session:
         ret = await session.get(CustomerReturn, return_id)
     if ret is None:
@@ -78,7 +82,7 @@ async def get_return(return_id: int, request: Request, _: OpsAuth) -> JSONRespon
 
 
 @router.get("/ops/tracking/{awb}")
-async def tracking_history(awb: str, request: Request, _: OpsAuth) -> JSONResponse:
+async def tracking_history(awb: Awb, request: Request, _: OpsAuth) -> JSONResponse:
     """A parcel's status and every tracking event received for it, oldest first, raw codes included."""
     async with _services(request).sessionmaker() as session:
         parcel: Shipment | CustomerReturn | None = await session.scalar(select(Shipment).where(Shipment.awb == awb))

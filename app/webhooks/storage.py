@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.inbox import PROCESS_JOB, job_id, store_event
 from app.models import InboxEvent, InboxState
+from app.ops.metrics import WEBHOOKS
 from app.queue import Queue
 from app.webhooks.auth import valid_api_key
 
@@ -57,7 +58,9 @@ async def store_and_answer(app: FastAPI, background: BackgroundTasks, *, source:
                 event_id, state = (row[0], row[1]) if row else (None, state)
     except STORAGE_ERRORS as exc:
         log.error("could not store %s webhook: %s", source, type(exc).__name__)
+        WEBHOOKS.labels(source, "storage_error").inc()
         return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503)
+    WEBHOOKS.labels(source, "duplicate" if duplicate else str(state)).inc()
     if state == InboxState.pending and not duplicate and event_id is not None:
         background.add_task(enqueue_after_commit, app.state.queue, app.state.sessionmaker, event_id)
     body: dict[str, Any] = {"accepted": state != InboxState.invalid, "duplicate": duplicate,

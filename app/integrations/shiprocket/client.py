@@ -151,6 +151,14 @@ class ShiprocketClient:
         if response.status_code not in (200, 202, 204):
             raise self._refused(response)
 
+    async def ndr_action(self, awb: str, action: str, comments: str) -> None:
+        """`POST /ndr/{awb}/action`: "re-attempt" or "return" (RTO) for an undelivered parcel. Shiprocket
+        answers 202 (or 200), possibly with an empty body; repeats are not documented as idempotent, so
+        callers record what they asked for and do not ask twice."""
+        response = await self.call("POST", f"/ndr/{awb}/action", json_body={"action": action, "comments": comments})
+        if response.status_code not in (200, 202):
+            raise self._refused(response)
+
     async def track(self, awbs: list[str]) -> dict[str, Any]:
         """Tracking of up to TRACK_BATCH AWBs, keyed by AWB; more is a caller's bug, never silently cut."""
         if len(awbs) > TRACK_BATCH:

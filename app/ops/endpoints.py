@@ -1,0 +1,130 @@
+"""The ops HTTP surface: health, readiness, metrics, the summary and order story as JSON, and the repair
+actions (bearer token, or the dashboard's session cookie plus CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from app.ops import actions, metrics
+from app.ops.auth import OperatorDep, check_csrf
+from app.ops.health import readiness
+from app.ops.models import OpsAction
+from app.ops.order_story import order_story
+from app.ops.summary import build_summary, queue_state, shipments_by_state, zoho_budget_snapshot
+from app.ops.validation import RowId, SalesorderId
+from app.services import Services
+
+router = APIRouter()
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+class ActionIn(BaseModel):
+    comments: str = Field("", max_length=500, pattern=r"^[^\x00]*$")
+    csrf: str = Field("", max_length=200)  # only for dashboard sessions (the form sends it)
+
+
+@router.get("/healthz", tags=["health"])
+async def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", tags=["health"])
+async def readyz(request: Request) -> JSONResponse:
+    """Readiness: Postgres and Redis answer, migrations at head, a worker's heartbeat is fresh.
+    503 names each failing part."""
+    ready, checks = await readiness(services(request))
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable", **checks}
+    if not ready:
+        body["failing"] = [name for name, value in checks.items() if value != "ok"]
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", tags=["health"], response_class=Response)
+async def prometheus_metrics(request: Request) -> Response:
+    """Prometheus text format. Deployment-wide gauges are refreshed from Postgres and Redis first."""
+    svc = services(request)
+    try:
+        async with svc.sessionmaker() as session:
+            await shipments_by_state(session)
+    except Exception:  # noqa: BLE001 - a scrape must still answer with what this process has
+        pass
+    await queue_state(svc.queue)
+    budget = await zoho_budget_snapshot(svc.queue, svc.settings)
+    if budget.get("used") is not None:
+        metrics.ZOHO_BUDGET_USED.set(budget["used"])
+    metrics.ZOHO_BUDGET_LIMIT.set(budget["limit"])
+    payload, content_type = metrics.render()
+    return Response(payload, media_type=content_type)
+
+
+@router.get("/ops/summary", tags=["ops"])
+async def summary(request: Request, _: OperatorDep) -> dict[str, Any]:
+    """What needs attention and what to do, shipments by state, queue, webhooks, upstream health, today."""
+    return await build_summary(services(request))
+
+
+@router.get("/ops/orders/{salesorder_id}", tags=["ops"])
+async def order(salesorder_id: SalesorderId, request: Request, operator: OperatorDep) -> Response:
+    """One order's whole story. Browsers (Accept: text/html) get the page; everything else JSON."""
+    async with services(request).sessionmaker() as session:
+        story = await order_story(session, salesorder_id)
+    if "text/html" in request.headers.get("accept", ""):
+        from app.ops.dashboard import order_page
+
+        return await order_page(request, operator, salesorder_id, story)
+    if story is None:
+        return JSONResponse({"detail": f"no order {salesorder_id} known"}, status_code=404)
+    return JSONResponse(story)
+
+
+def _answer(result: actions.Outcome) -> JSONResponse:
+    return JSONResponse(result.view(), status_code=result.status)
+
+
+@router.post("/ops/orders/{salesorder_id}/{action}", tags=["ops"])
+async def order_action(salesorder_id: SalesorderId, action: str, request: Request, operator: OperatorDep,
+                       body: ActionIn | None = Body(None)) -> JSONResponse:
+    """`retry`, `resync`, `ndr_reattempt`, `ndr_return`: idempotent, each recorded."""
+    body = body or ActionIn.model_validate({})
+    check_csrf(request, operator, body.csrf)
+    if action not in actions.ORDER_ACTIONS:
+        return JSONResponse({"detail": f"unknown action {action[:40]!r}"}, status_code=404)
+    return _answer(await actions.run_action(services(request), action, actor=operator.actor,
+                                            salesorder_id=salesorder_id, comments=body.comments))
+
+
+@router.post("/ops/events/{event_id}/replay", tags=["ops"])
+async def replay(event_id: RowId, request: Request, operator: OperatorDep,
+                 body: ActionIn | None = Body(None)) -> JSONResponse:
+    """Replay a failed or invalid inbox event (after fixing its cause)."""
+    body = body or ActionIn.model_validate({})
+    check_csrf(request, operator, body.csrf)
+    return _answer(await actions.run_action(services(request), "replay", actor=operator.actor, event_id=event_id))
+
+
+@router.post("/ops/alerts/{alert_id}/resolve", tags=["ops"])
+async def resolve(alert_id: RowId, request: Request, operator: OperatorDep,
+                  body: ActionIn | None = Body(None)) -> JSONResponse:
+    body = body or ActionIn.model_validate({})
+    check_csrf(request, operator, body.csrf)
+    return _answer(await actions.run_action(services(request), "resolve_alert", actor=operator.actor,
+                                            alert_id=alert_id))
+
+
+@router.get("/ops/actions", tags=["ops"])
+async def recent_actions(request: Request, _: OperatorDep, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+    """Who did what, newest first."""
+    from sqlalchemy import select
+
+    async with services(request).sessionmaker() as session:
+        rows = (await session.execute(select(OpsAction).order_by(OpsAction.id.desc()).limit(limit))).scalars()
+        return {"actions": [{"id": a.id, "at": a.at.isoformat(), "actor": a.actor, "action": a.action,
+                             "target": a.target, "outcome": a.outcome, "detail": a.detail} for a in rows]}
