@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.courier_choice import choose_courier
+from app.fulfilment.intake import invoice_entries
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
@@ -236,7 +237,7 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
         values = {s.CF_SHIPMENT_STATUS: label}
         new_state = ShipmentState(shipment.state)
     try:
-        await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
+        so = await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
     except PermanentUpstreamError as exc:
         async with svc.sessionmaker.begin() as session:
             await _transition(session, shipment, "writeback_failed", f"Zoho refused: {exc.upstream_message}",
@@ -247,7 +248,9 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
         return
     async with svc.sessionmaker.begin() as session:
         await _transition(session, shipment, "written_back", ", ".join(f"{k}={v}" for k, v in values.items()),
-                          state=new_state, zoho_synced_label=label, status_label=label)
+                          state=new_state, zoho_synced_label=label, status_label=label,
+                          # Zoho's reply is the whole order: its invoices are fresher than intake's.
+                          **({"zoho_invoices": invoices} if (invoices := invoice_entries(so)) is not None else {}))
 
 
 STEPS = {

@@ -23,6 +23,7 @@ from app.integrations.http import (
     upstream_message,
 )
 from app.integrations.tokens import SharedToken
+from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.settings import Settings
 
@@ -34,7 +35,7 @@ THROTTLE_CODES = {43, 44, 45, 1070}
 class ZohoClient:
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy,
-                 limiter: ZohoRateLimiter | None = None) -> None:
+                 limiter: ZohoRateLimiter | None = None, budget: ZohoDailyBudget | None = None) -> None:
         self._http = http
         self._accounts = settings.ZOHO_ACCOUNTS_URL.rstrip("/")
         self._api = settings.ZOHO_API_URL.rstrip("/")
@@ -44,6 +45,7 @@ class ZohoClient:
         self._org = settings.ZOHO_ORGANIZATION_ID
         self._policy = policy
         self.limiter = limiter
+        self.budget = budget  # the day's quota, counted for every process (budget.py)
         self.token = SharedToken(SERVICE, sessionmaker, self._refresh,
                                  timedelta(seconds=settings.ZOHO_TOKEN_REFRESH_MARGIN_SECONDS))
 
@@ -73,6 +75,8 @@ class ZohoClient:
         for attempt in range(2):
             if self.limiter is not None:
                 await self.limiter.acquire()
+            if self.budget is not None:
+                await self.budget.spend()
             response = await request_with_retries(
                 self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,
                 headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body,
