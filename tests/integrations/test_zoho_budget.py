@@ -139,3 +139,16 @@ async def test_a_label_written_now_replaces_one_deferred_earlier(svc, zoho_sim):
     assert await deferred(svc) == []  # the older deferred label can never overwrite the newer one
     assert await flush_deferred_writes(svc) == 0
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Returned"
+
+
+async def test_zohos_own_count_of_the_day_stops_labels_too(svc, zoho_sim):
+    """The seller's other apps spend the same quota: when Zoho says little is left, labels wait."""
+    so_id = confirmed_order(zoho_sim)
+    zoho_sim.quota.configure(per_day=5000)
+    with zoho_sim.quota._lock:
+        zoho_sim.quota.day_used = 4600  # other apps' calls today
+    await svc.zoho.get_salesorder(so_id)
+    usage = await zoho_usage_today(svc)
+    assert usage.used == 1 and usage.zoho_remaining == 399 and usage.deferring
+    assert await write_status_fields(svc.zoho, svc.sessionmaker, so_id, {"cf_shipment_status": "Undelivered"}) is None
+    assert [r.salesorder_id for r in await deferred(svc)] == [so_id]

@@ -10,6 +10,7 @@ rest of that day: the budget is then spent optimistically, and Zoho's own refusa
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ class ZohoUsage:
     budget: int  # the day's budget (ZOHO_DAILY_BUDGET, or the plan's)
     deferred_pending: int  # cosmetic writes waiting for the reset
     reserve: int = 0  # within this many calls of the budget, cosmetic writes are deferred
+    zoho_remaining: int | None = None  # what Zoho itself last said is left today (every app's calls), if it says
 
     @property
     def remaining(self) -> int:
@@ -51,7 +53,8 @@ class ZohoUsage:
 
     @property
     def deferring(self) -> bool:
-        return self.budget > 0 and self.used >= self.budget - self.reserve
+        return self.budget > 0 and (self.used >= self.budget - self.reserve
+                                    or (self.zoho_remaining is not None and self.zoho_remaining <= self.reserve))
 
 
 def daily_budget(settings: Settings) -> int:
@@ -92,6 +95,26 @@ class ZohoDailyBudget:
         except (RedisError, OSError, ConnectionError) as exc:
             log.warning("Zoho daily counter unavailable (%s); call not counted", type(exc).__name__)
 
+    async def observe(self, headers: Mapping[str, str]) -> None:
+        """Zoho's own count (X-Rate-Limit-Remaining on its replies) includes the seller's other apps:
+        remember the latest, so the budget also stops when they, not we, have spent the day."""
+        remaining = headers.get("X-Rate-Limit-Remaining")
+        if remaining is None or not remaining.strip().isdigit():
+            return
+        try:
+            pool = await self._queue.pool()
+            await pool.set(f"{self._key(self.day())}:zoho-remaining", int(remaining), ex=KEY_TTL_SECONDS)
+        except (RedisError, OSError, ConnectionError):
+            pass
+
+    async def zoho_remaining(self) -> int | None:
+        try:
+            pool = await self._queue.pool()
+            value = await pool.get(f"{self._key(self.day())}:zoho-remaining")
+        except (RedisError, OSError, ConnectionError):
+            return None
+        return int(value) if value is not None else None
+
     async def used(self, day: date | None = None) -> int:
         try:
             pool = await self._queue.pool()
@@ -101,8 +124,13 @@ class ZohoDailyBudget:
         return int(value or 0)
 
     async def deferring(self) -> bool:
-        """True when cosmetic writes should wait for tomorrow's quota."""
-        return self.budget > 0 and await self.used() >= self.budget - self.reserve
+        """True when cosmetic writes should wait for tomorrow's quota (ours spent, or Zoho says so)."""
+        if self.budget <= 0:
+            return False
+        if await self.used() >= self.budget - self.reserve:
+            return True
+        remaining = await self.zoho_remaining()
+        return remaining is not None and remaining <= self.reserve
 
 
 # Labels a seller acts on (or that are the only record of the event); intermediate progress is cosmetic.
@@ -129,7 +157,7 @@ async def zoho_usage_today(svc: Services) -> ZohoUsage:
     async with svc.sessionmaker() as session:
         pending = int(await session.scalar(select(func.count()).select_from(ZohoDeferredWrite)) or 0)
     return ZohoUsage(day=budget.day(), used=await budget.used(), budget=budget.budget, deferred_pending=pending,
-                     reserve=budget.reserve)
+                     reserve=budget.reserve, zoho_remaining=await budget.zoho_remaining())
 
 
 async def write_status_fields(zoho: ZohoClient, sessionmaker: async_sessionmaker[AsyncSession],

@@ -81,6 +81,8 @@ class ZohoClient:
                 self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,
                 headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body,
                 retry_uncertain=retry_uncertain)
+            if self.budget is not None:
+                await self.budget.observe(response.headers)
             if response.status_code != 401:
                 break
             if attempt == 0:
