@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # Fulfilment behaviour
     AWB_RETRY_DELAY_SECONDS: float = 300.0
     AWB_MAX_ATTEMPTS: int = 2
+    # Create the Shiprocket order while serviceability is checked (one round trip less per order); an
+    # unserviceable order then leaves an unshipped Shiprocket order, named in its alert.
+    FULFIL_OVERLAP_ORDER_CREATION: bool = True
 
     # Tracking (docs/tracking.md). Label overrides are JSON: {"delivered": "Delivered", "return:delivered": ...}.
     TRACKING_STATUS_LABELS: dict[str, str] = {}
