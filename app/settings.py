@@ -139,6 +139,7 @@ class Settings(BaseSettings):
     # connection for its per-order lock and uses a second for its steps, so the worker's pool is
     # sized from this (2 per job + headroom); keep Postgres' max_connections above the sum.
     WORKER_MAX_JOBS: int = 10
+    WORKER_POLL_DELAY_SECONDS: float = 0.01  # how often an idle worker asks Redis for due jobs
     DB_POOL_SIZE: int = 10  # the API process's pool
 
     HTTP_TIMEOUT_SECONDS: float = 20.0

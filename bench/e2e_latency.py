@@ -127,7 +127,7 @@ async def measure(sb: Sandbox, orders: int, burst: int) -> dict[str, object]:
         started = time.perf_counter()
         await asyncio.gather(*(post_webhook(client, sb, so_id) for so_id in burst_ids))
         ends = await asyncio.gather(*(wait_awb(sb, so_id, timeout=120) for so_id in burst_ids))
-        burst_seconds = max(ends) - started
+        burst_seconds = max(ends) - started if ends else 0.0
 
     def ms(v: float) -> float:
         return round(v * 1000, 1)
@@ -144,7 +144,7 @@ async def measure(sb: Sandbox, orders: int, burst: int) -> dict[str, object]:
         "healthz_ms_p50": ms(statistics.median(health)),
         "answer_over_healthz_p50": round(statistics.median(answer) / statistics.median(health), 2),
         "burst": {"webhooks": burst, "seconds_until_all_awbs": round(burst_seconds, 2),
-                  "orders_per_second": round(burst / burst_seconds, 1),
+                  "orders_per_second": round(burst / burst_seconds, 1) if burst_seconds else None,
                   "shiprocket_orders": len(sb.shiprocket.orders)},
     }
 
@@ -154,25 +154,41 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=30)
     parser.add_argument("--burst", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=50.0, help="simulated delay on every upstream call")
+    parser.add_argument("--compare", action="store_true",
+                        help="also run the stack as it was before issue 9 (50 ms queue poll, calls in series), "
+                             "in the same run, so the two are measured under the same machine load")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
+    runs = {"before": BEFORE, "after": {}} if args.compare else {"after": {}}
+    results = {name: run(args, overrides) for name, overrides in runs.items()}
+    result: dict[str, object] = {"latency_ms_per_upstream_call": args.latency_ms, **results["after"]}
+    if args.compare:
+        before, after = results["before"], results["after"]
+        result["before"] = before
+        result["p50_before_after_ms"] = [before["e2e_ms"]["p50"], after["e2e_ms"]["p50"]]  # type: ignore[index]
+        result["p99_before_after_ms"] = [before["e2e_ms"]["p99"], after["e2e_ms"]["p99"]]  # type: ignore[index]
+    out = Path(args.out or ROOT / "bench" / "results" / f"e2e_latency_{args.latency_ms:g}ms.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+# The stack as it was before issue 9's latency work, for --compare.
+BEFORE = {"WORKER_POLL_DELAY_SECONDS": "0.05", "FULFIL_OVERLAP_ORDER_CREATION": "false"}
+
+
+def run(args: argparse.Namespace, overrides: dict[str, str]) -> dict[str, object]:
     sb = start_sandbox(Path(tempfile.mkdtemp(prefix="sb-bench-")), quiet=True,
-                       overrides={"SWEEP_INTERVAL_SECONDS": "60", "SWEEP_STALE_SECONDS": "300",
+                       overrides={"SWEEP_INTERVAL_SECONDS": "60", "SWEEP_STALE_SECONDS": "300", **overrides,
                                   **json.loads(os.environ.get("BENCH_OVERRIDES", "{}"))})
     sb.shiprocket.base_url = sb.stack.servers[0].url + "/v1/external"  # type: ignore[attr-defined]
     sb.zoho.base_url = sb.stack.servers[1].url  # type: ignore[attr-defined]
     sb.shiprocket.faults.set_latency(args.latency_ms / 1000)
     sb.zoho.faults.set_latency(args.latency_ms / 1000)
     try:
-        result = asyncio.run(measure(sb, args.orders, args.burst))
+        return asyncio.run(measure(sb, args.orders, args.burst))
     finally:
         sb.stack.close()
-    out = Path(args.out or ROOT / "bench" / "results" / f"e2e_latency_{args.latency_ms:g}ms.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result = {"latency_ms_per_upstream_call": args.latency_ms, **result}
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-
 
 if __name__ == "__main__":
     main()

@@ -93,6 +93,6 @@ class WorkerSettings:
     max_jobs = settings.WORKER_MAX_JOBS
     # arq polls Redis for due jobs; its 0.5 s default would be most of an order's end-to-end latency, and
     # even 50 ms is a fifth of the budget over the upstream floor (docs/BENCHMARKS.md). A poll is one cheap
-    # Redis command.
-    poll_delay = 0.005
+    # Redis command (100 a second idle).
+    poll_delay = settings.WORKER_POLL_DELAY_SECONDS
     health_check_interval = 30  # `arq --check` (the compose health check) reads this key
