@@ -87,15 +87,21 @@ async def send_all(sb: Sandbox, ids: list[str], concurrency: int) -> float:
     async def sender(client: httpx.AsyncClient) -> None:
         while not queue.empty():
             raw = queue.get_nowait()
-            for _ in range(5):
-                r = await client.post(f"{sb.api_url}/webhooks/zoho/salesorders", content=raw,
-                                      headers={"Content-Type": "application/json",
-                                               "X-Zoho-Webhook-Signature": sb.zoho.sign(raw, WEBHOOK_SECRET)})
-                if r.status_code == 200:
-                    break
+            outcome = ""
+            for _ in range(5):  # as Zoho does, a delivery that failed is sent again (the inbox dedupes)
+                try:
+                    r = await client.post(f"{sb.api_url}/webhooks/zoho/salesorders", content=raw,
+                                          headers={"Content-Type": "application/json",
+                                                   "X-Zoho-Webhook-Signature": sb.zoho.sign(raw, WEBHOOK_SECRET)})
+                except httpx.TransportError as exc:  # a kept-alive connection closed under us
+                    outcome = type(exc).__name__
+                else:
+                    if r.status_code == 200:
+                        break
+                    outcome = f"{r.status_code} {r.text}"
                 await asyncio.sleep(0.5)
             else:
-                raise RuntimeError(f"webhook refused: {r.status_code} {r.text}")
+                raise RuntimeError(f"webhook refused: {outcome}")
 
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
         await asyncio.gather(*(sender(client) for _ in range(concurrency)))
