@@ -144,9 +144,9 @@ async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
     try:
         created = await creation
     except UpstreamError:
-        return ""  # refused or unreachable: nothing was created (a lost reply is adopted by a later run)
-    if created.awb or created.reused_existing:
-        return ""  # not ours to cancel: an order Shiprocket already had under this id
+        return ""  # refused, or its fate unknown (a lost reply): the alert cannot name an order
+    if created.awb:
+        return ""  # an order already carrying an AWB is moving: a person decides, not a cancel
     try:
         await svc.aggregator.cancel([created.order_id])
     except UpstreamError as exc:
