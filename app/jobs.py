@@ -15,6 +15,7 @@ from app.fulfilment.intake import accept_salesorder
 from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
+from app.integrations.zoho.budget import flush_deferred_writes
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.ops.notify import channels_configured, deliver_pending_alerts
@@ -90,6 +91,7 @@ Resumer = Callable[[Services, datetime], Awaitable[int]]
 # returns how many it picked up. The sweeper always runs, so recovery never depends on a poller's switch.
 RESUMERS: dict[str, Resumer] = {"tracking": resume_tracking}
 RESUMERS["remittance"] = resume_remittances
+RESUMERS["zoho_deferred"] = flush_deferred_writes
 
 
 @dataclass

@@ -130,6 +130,9 @@ class Shipment(Base):
     tracking_settled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The sales order's invoices[] as last seen (webhook payload, write-back replies): lets remittance pay
+    # without reading the order again; a stale entry costs one read when Zoho refuses (docs/BENCHMARKS.md).
+    zoho_invoices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)
 
 
 class ShipmentLog(Base):

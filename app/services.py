@@ -17,6 +17,7 @@ from app.fulfilment.order_mapping import ParcelDefaults
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import RetryPolicy
 from app.integrations.shiprocket.client import ShiprocketClient
+from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.client import ZohoClient
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.queue import Queue
@@ -82,7 +83,7 @@ def build_services(settings: Settings, engine: AsyncEngine | None = None, pool_s
         sessionmaker=sessionmaker,
         http=http,
         aggregator=ShiprocketClient(http, settings, sessionmaker, policy),
-        zoho=ZohoClient(http, settings, sessionmaker, policy, limiter),
+        zoho=ZohoClient(http, settings, sessionmaker, policy, limiter, ZohoDailyBudget.from_settings(queue, settings)),
         rules=load_rules(settings.courier_rules_path),
         queue=queue,
     )

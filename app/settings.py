@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     # All Shipbridge processes share this budget through Redis; 0 turns the limiter off.
     ZOHO_MAX_CALLS_PER_WINDOW: int = 80
     ZOHO_RATE_WINDOW_SECONDS: float = 60.0
+    # Zoho's daily call quota per organisation (docs/BENCHMARKS.md). Budget: ZOHO_DAILY_BUDGET, or 0 = the
+    # plan's (free 1000, standard 2000, professional 5000, premium/elite/ultimate 10000). In the last
+    # RESERVE_FRACTION of it, status labels wait for the reset; money, AWB and stock writes always go.
+    ZOHO_PLAN: str = "professional"
+    ZOHO_DAILY_BUDGET: int = 0
+    ZOHO_BUDGET_RESERVE_FRACTION: float = 0.1
+    ZOHO_QUOTA_TIMEZONE: str = "Asia/Kolkata"  # Zoho's day for an Indian organisation
 
     # Ops
     OPS_TOKEN: SecretStr = SecretStr("")
@@ -95,9 +102,16 @@ class Settings(BaseSettings):
     # Fulfilment behaviour
     AWB_RETRY_DELAY_SECONDS: float = 300.0
     AWB_MAX_ATTEMPTS: int = 2
+    # Create the Shiprocket order while serviceability is checked (one round trip less per order); an
+    # unserviceable order then leaves an unshipped Shiprocket order, named in its alert.
+    FULFIL_OVERLAP_ORDER_CREATION: bool = True
 
     # Tracking (docs/tracking.md). Label overrides are JSON: {"delivered": "Delivered", "return:delivered": ...}.
     TRACKING_STATUS_LABELS: dict[str, str] = {}
+    # Which cf_shipment_status labels are worth a Zoho call: a JSON list of labels or status keys
+    # ("Delivered", "rto_initiated", "return:delivered"), ["*"] = all; unset = the exceptions and AWB only,
+    # plus Picked Up / Delivered when ZOHO_RECORD_DELIVERY is off (else Zoho's shipment shows them).
+    TRACKING_WRITE_LABELS: list[str] | None = None
     ZOHO_RECORD_DELIVERY: bool = True  # package + shipment order (AWB as tracking number), marked delivered
     TRACKING_RETURNS_LOCATION_ID: str = ""  # Zoho location receiving RTO/returns; empty = the order line's own
     TRACKING_POLL_INTERVAL_SECONDS: int = 900  # how often the missed-webhook poller runs
@@ -129,6 +143,7 @@ class Settings(BaseSettings):
     # connection for its per-order lock and uses a second for its steps, so the worker's pool is
     # sized from this (2 per job + headroom); keep Postgres' max_connections above the sum.
     WORKER_MAX_JOBS: int = 10
+    WORKER_POLL_DELAY_SECONDS: float = 0.01  # how often an idle worker asks Redis for due jobs
     DB_POOL_SIZE: int = 10  # the API process's pool
 
     HTTP_TIMEOUT_SECONDS: float = 20.0

@@ -116,6 +116,9 @@ def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, z
         "LOG_LEVEL": "INFO",
         # The Zoho call budget is on, but roomy: its own test narrows it.
         "ZOHO_MAX_CALLS_PER_WINDOW": "1000",
+        # Every status label written, so label tests see each one; tests/test_calls_per_order.py runs the
+        # frugal default (TRACKING_WRITE_LABELS unset).
+        "TRACKING_WRITE_LABELS": '["*"]',
     }
     os.environ.update(env)  # subprocess workers and `workers.main` read the environment
     get_settings.cache_clear()

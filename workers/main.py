@@ -115,6 +115,8 @@ class WorkerSettings:
     job_timeout = 300
     keep_result = 3600
     max_jobs = settings.WORKER_MAX_JOBS
-    # arq polls Redis for due jobs; its 0.5 s default would be most of an order's end-to-end latency.
-    poll_delay = 0.05
+    # arq polls Redis for due jobs; its 0.5 s default would be most of an order's end-to-end latency, and
+    # even 50 ms is a fifth of the budget over the upstream floor (docs/BENCHMARKS.md). A poll is one cheap
+    # Redis command (100 a second idle).
+    poll_delay = settings.WORKER_POLL_DELAY_SECONDS
     health_check_interval = 30  # `arq --check` (the compose health check) reads this key

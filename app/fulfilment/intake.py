@@ -63,6 +63,12 @@ async def item_packages(svc: Services, item_ids: list[str]) -> dict[str, dict[st
     return out
 
 
+def invoice_entries(so: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The order's invoices[] as just seen, kept so remittance can skip re-reading the order."""
+    invoices = so.get("invoices")
+    return [dict(i) for i in invoices if isinstance(i, dict)] if isinstance(invoices, list) else None
+
+
 async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
     """Returns the inbox state and reason. Creates the shipment row for a confirmed order."""
     so = zoho_salesorder(event.body, event.content_type)
@@ -108,7 +114,8 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
                 channel_order_id=order.salesorder_number, state=ShipmentState.received,
                 order=ship_order_to_json(order), payment_method=order.payment_method,
                 declared_value=order.total, weight_kg=order.parcel.weight_kg, length_cm=order.parcel.length_cm,
-                breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm)
+                breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm,
+                zoho_invoices=invoice_entries(so))
             .on_conflict_do_nothing(index_elements=[Shipment.salesorder_id])
             .returning(Shipment.id))).scalar_one_or_none()
         if shipment_id is None:

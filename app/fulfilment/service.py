@@ -5,6 +5,7 @@ job that runs twice does no harm. A Postgres advisory lock keeps two jobs off th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.courier_choice import choose_courier
+from app.fulfilment.intake import invoice_entries
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
@@ -27,6 +29,10 @@ log = logging.getLogger("shipbridge.fulfilment")
 FULFIL_JOB = "fulfil_order"
 MAX_STEPS = 12  # more than one full pass; a guard against a state that never advances
 MAX_ORDER_ID_SUFFIX = 3
+# Shiprocket order creations started alongside the serviceability check (it needs no courier), handed to
+# the create_order step of the same run. Lost with the process: the next run's create meets Shiprocket's
+# duplicate answer and adopts the order, as after any crash between reply and commit.
+_ORDER_CREATIONS: dict[str, asyncio.Task[CreatedOrder]] = {}
 
 
 async def _transition(session: AsyncSession, shipment: Shipment, step: str, detail: str, **values: Any) -> None:
@@ -45,25 +51,42 @@ async def fulfil(svc: Services, salesorder_id: str) -> str:
     async with advisory_lock(svc.engine, order_lock_name(salesorder_id)) as held:
         if not held:
             return "busy"  # another job holds the order and will take it forward
-        state = "unknown"
-        for _ in range(MAX_STEPS):
-            async with svc.sessionmaker() as session:
-                shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
-            if shipment is None:
-                return state
-            state = shipment.state
-            step = next_step(shipment, datetime.now(UTC))
-            if step == Step.done:
-                return state
-            if step == Step.wait:
-                await _schedule_awb_retry(svc, shipment)
-                return state
-            try:
-                await STEPS[step](svc, shipment)
-            except RetryableUpstreamError as exc:
-                await _note_error(svc, shipment, exc)
-                raise
-        return state
+        try:
+            return await _drive(svc, salesorder_id)
+        finally:
+            _drop_order_creation(salesorder_id)
+
+
+async def _drive(svc: Services, salesorder_id: str) -> str:
+    state = "unknown"
+    for _ in range(MAX_STEPS):
+        async with svc.sessionmaker() as session:
+            shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        if shipment is None:
+            return state
+        state = shipment.state
+        step = next_step(shipment, datetime.now(UTC))
+        if step == Step.done:
+            return state
+        if step == Step.wait:
+            await _schedule_awb_retry(svc, shipment)
+            return state
+        try:
+            await STEPS[step](svc, shipment)
+        except RetryableUpstreamError as exc:
+            await _note_error(svc, shipment, exc)
+            raise
+    return state
+
+
+def _drop_order_creation(salesorder_id: str) -> None:
+    task = _ORDER_CREATIONS.pop(salesorder_id, None)
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()  # retrieved, so an unused creation's error is not reported as unhandled
 
 
 async def _note_error(svc: Services, shipment: Shipment, exc: Exception) -> None:
@@ -78,15 +101,26 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     order = ship_order_from_json(shipment.order)
     reason = ""
     decision = None
+    creation = None
+    if svc.settings.FULFIL_OVERLAP_ORDER_CREATION:
+        # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
+        # per order. The price, for an unserviceable order only: one cancel call (below).
+        creation = asyncio.create_task(svc.aggregator.create_order(order, shipment.channel_order_id))
+        _ORDER_CREATIONS[shipment.salesorder_id] = creation
     try:
         serviceability = await svc.aggregator.check_serviceability(order, svc.settings.SHIPROCKET_PICKUP_PINCODE)
     except PermanentUpstreamError as exc:
         reason = f"serviceability refused: {exc.upstream_message}"
+    except BaseException:
+        _drop_order_creation(shipment.salesorder_id)
+        raise
     else:
         decision = choose_courier(order, serviceability, svc.rules)
         if decision is None:
             reason = (f"no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> {order.address.pincode} "
                       f"({order.payment_method}, {order.parcel.weight_kg} kg)")
+    if decision is None and creation is not None:
+        reason += await _cancel_order_creation(svc, shipment)
     async with svc.sessionmaker.begin() as session:
         if decision is None:
             await _transition(session, shipment, "serviceability_failed", reason,
@@ -102,6 +136,25 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
                               courier_name=decision.courier.name, courier_reason=decision.reason)
 
 
+async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
+    """The order created alongside a failed serviceability check must not linger in Shiprocket's panel."""
+    creation = _ORDER_CREATIONS.pop(shipment.salesorder_id, None)
+    if creation is None:
+        return ""
+    try:
+        created = await creation
+    except UpstreamError:
+        return ""  # refused, or its fate unknown (a lost reply): the alert cannot name an order
+    if created.awb:
+        return ""  # an order already carrying an AWB is moving: a person decides, not a cancel
+    try:
+        await svc.aggregator.cancel([created.order_id])
+    except UpstreamError as exc:
+        return (f"; Shiprocket order {created.order_id}, created alongside the check, could not be cancelled "
+                f"({exc.upstream_message}): cancel it in Shiprocket")
+    return f"; Shiprocket order {created.order_id}, created alongside the check, cancelled"
+
+
 def _next_channel_order_id(shipment: Shipment) -> str | None:
     base = shipment.salesorder_number
     current = shipment.channel_order_id
@@ -113,8 +166,9 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
     order = ship_order_from_json(shipment.order)
     channel_id = shipment.channel_order_id
     created: CreatedOrder | None
+    started = _ORDER_CREATIONS.pop(shipment.salesorder_id, None)
     try:
-        created = await svc.aggregator.create_order(order, channel_id)
+        created = await (started if started is not None else svc.aggregator.create_order(order, channel_id))
     except DuplicateOrder:
         # We sent this order id before (a crash between Shiprocket's reply and our commit): find it.
         created = await svc.aggregator.find_order(channel_id)
@@ -236,7 +290,7 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
         values = {s.CF_SHIPMENT_STATUS: label}
         new_state = ShipmentState(shipment.state)
     try:
-        await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
+        so = await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
     except PermanentUpstreamError as exc:
         async with svc.sessionmaker.begin() as session:
             await _transition(session, shipment, "writeback_failed", f"Zoho refused: {exc.upstream_message}",
@@ -247,7 +301,9 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
         return
     async with svc.sessionmaker.begin() as session:
         await _transition(session, shipment, "written_back", ", ".join(f"{k}={v}" for k, v in values.items()),
-                          state=new_state, zoho_synced_label=label, status_label=label)
+                          state=new_state, zoho_synced_label=label, status_label=label,
+                          # Zoho's reply is the whole order: its invoices are fresher than intake's.
+                          **({"zoho_invoices": invoices} if (invoices := invoice_entries(so)) is not None else {}))
 
 
 STEPS = {

@@ -139,8 +139,15 @@ async def _settle(svc: Services, remittance_id: str) -> Settled:
 
 
 async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemittanceLine,
-                       in_books: dict[str, dict[str, Any]], read: dict[str, dict[str, Any]]) -> str | None:
-    """Pay one line, or flag it. Returns the sales order id when the line is (now) paid."""
+                       in_books: dict[str, dict[str, Any]], read: dict[str, dict[str, Any]],
+                       use_seen: bool = True) -> str | None:
+    """Pay one line, or flag it. Returns the sales order id when the line is (now) paid.
+
+    The invoice comes from the order's invoices[] as last seen (intake, the AWB write-back's reply) when
+    that shows exactly one open invoice whose balance is this amount: no read. It may be stale (voided,
+    part-paid since): Books then refuses the payment, which records nothing, and the line is tried once
+    more on a fresh read. Anything less clear-cut is decided on a fresh read, as before. A read is kept
+    in `read`: the write-back PUT restates the order from it."""
     async with svc.sessionmaker() as session:
         shipment = await repo.shipment_by_awb(session, line.awb)
     if shipment is None:
@@ -156,9 +163,16 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
     if existing is not None:
         await _adopt(svc, line, existing, so_id, so_number)
         return so_id
+    so: dict[str, Any] = {}
+    seen = choose_invoice(shipment.zoho_invoices, line.cod_amount) if use_seen and shipment.zoho_invoices else None
+    use_seen = seen is not None and seen.pay and seen.problem is None
     try:
-        so = read[so_id] = await svc.zoho.get_salesorder(so_id)
-        choice = choose_invoice(so.get("invoices") or [], line.cod_amount)
+        if use_seen:
+            assert seen is not None
+            choice = seen
+        else:
+            so = read[so_id] = await svc.zoho.get_salesorder(so_id)
+            choice = choose_invoice(so.get("invoices") or [], line.cod_amount)
     except (PermanentUpstreamError, Malformed) as exc:
         reason = exc.upstream_message if isinstance(exc, PermanentUpstreamError) else str(exc)
         await _flag(svc, line, LineProblem.books_refused, f"reading {so_number} from Zoho: {reason}",
@@ -186,6 +200,10 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
     except PermanentUpstreamError as exc:
         # The POST is never re-sent by the HTTP layer (retry_uncertain=False), so this refusal is Zoho's
         # answer to our only attempt: nothing was recorded.
+        if use_seen:
+            log.info("remittance %s AWB %s: Books refused the invoice last seen (%s); reading %s afresh",
+                     line.remittance_id, line.awb, exc.upstream_message, so_number)
+            return await _record_line(svc, remittance, line, in_books, read, use_seen=False)
         await _flag(svc, line, LineProblem.books_refused, f"Zoho refused the payment: {exc.upstream_message}",
                     salesorder_id=so_id, salesorder_number=so_number, invoice_id=choice.invoice_id,
                     invoice_number=choice.invoice_number, invoice_balance=choice.balance)

@@ -59,6 +59,7 @@ from app.sandbox.zoho_common import (
     wire,
 )
 from app.sandbox.zoho_inventory import ZERO
+from app.sandbox.zoho_quota import ZohoQuota
 from app.sandbox.zoho_routes import create_app
 
 __all__ = ["ZohoSim", "create_app", "ZohoError", "DEFAULT_SO_CUSTOM_FIELDS", "DEFAULT_ITEMS"]
@@ -112,6 +113,7 @@ class ZohoSim(BooksMixin):
         self.api_domain: str | None = None  # None -> the simulator's own base URL
         self.allow_negative_stock = False
         self.faults = FaultBox()
+        self.quota = ZohoQuota()  # per-minute and daily limits, off until configured
         self.clock = SimClock()
         self._lock = threading.RLock()
         self.calls: list[tuple[str, str]] = []
@@ -123,6 +125,7 @@ class ZohoSim(BooksMixin):
         """Clear all data, counters, tokens, faults and clock shifts; re-seed the defaults."""
         with self._lock:
             self.faults.reset()
+            self.quota.reset()
             self.clock.offset = 0.0
             self.calls.clear()
             self.call_times.clear()

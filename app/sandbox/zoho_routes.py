@@ -4,7 +4,8 @@ Every API route goes through one wrapper that behaves like Zoho's front door: th
 must arrive as `Authorization: Zoho-oauthtoken <token>` (never as a query parameter), the
 `organization_id` query parameter must name the simulated org, bodies are JSON or the legacy
 `JSONString=<json>` form field, and every reply carries `code` and `message`. Middleware order
-(outermost first): call recording -> FaultBox -> route, so injected faults are recorded too.
+(outermost first): call recording -> FaultBox -> limits (zoho_quota.py) -> route, so injected faults
+and refusals are recorded too.
 """
 
 from __future__ import annotations
@@ -302,6 +303,7 @@ def create_app(sim: ZohoSim) -> FastAPI:
         return 200, "success", {"invoices_credited": creditnote["invoices_credited"]}
 
     # ------------------------------------------------------------------ middleware (last added = outermost)
+    app.middleware("http")(sim.quota.middleware)  # inside the faults, so injected latency applies to a 429 too
     app.middleware("http")(sim.faults.middleware)
 
     @app.middleware("http")

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import update
 
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.models import Shipment
 from app.ops.alerts import raise_alert
 from app.services import Services
@@ -52,10 +53,14 @@ async def write_label(ctx: Context, status: TrackingStatus) -> None:
     label = label_for(status, is_return=ctx.ref.is_return, overrides=settings.TRACKING_STATUS_LABELS)
     if not label or label == ctx.parcel.zoho_synced_label:
         return
+    key = f"return:{status.value}" if ctx.ref.is_return else status.value
     synced: str | None = label
     try:
-        await ctx.svc.zoho.update_salesorder_custom_fields(ctx.ref.salesorder_id, {settings.CF_SHIPMENT_STATUS: label},
-                                                           ctx.salesorder_read)
+        if not writes_label(settings, label, key):  # cosmetic (TRACKING_WRITE_LABELS): not worth a call
+            synced = ctx.parcel.zoho_synced_label
+        else:  # a deferred write counts as synced: the flush after the quota's reset writes it
+            await write_status_fields(ctx.svc.zoho, ctx.svc.sessionmaker, ctx.ref.salesorder_id,
+                                      {settings.CF_SHIPMENT_STATUS: label}, ctx.salesorder_read)
     except PermanentUpstreamError as exc:
         synced = ctx.parcel.zoho_synced_label
         async with ctx.svc.sessionmaker.begin() as session:

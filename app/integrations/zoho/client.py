@@ -23,6 +23,7 @@ from app.integrations.http import (
     upstream_message,
 )
 from app.integrations.tokens import SharedToken
+from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.integrations.zoho.scopes import scope_for
 from app.ops.alerts import raise_alert
@@ -47,7 +48,7 @@ THROTTLE_CODES = {43, 44, 45, 1070}
 class ZohoClient:
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy,
-                 limiter: ZohoRateLimiter | None = None) -> None:
+                 limiter: ZohoRateLimiter | None = None, budget: ZohoDailyBudget | None = None) -> None:
         self._http = http
         self._accounts = settings.ZOHO_ACCOUNTS_URL.rstrip("/")
         self._api = settings.ZOHO_API_URL.rstrip("/")
@@ -61,6 +62,7 @@ class ZohoClient:
         # Scopes Zoho refused under a fresh token, kept for the process's life: a call needing one is
         # refused at once, never answered with another token refresh (10 per 10 minutes).
         self.missing_scopes: set[str] = set()
+        self.budget = budget  # the day's quota, counted for every process (budget.py)
         self.token = SharedToken(SERVICE, sessionmaker, self._refresh,
                                  timedelta(seconds=settings.ZOHO_TOKEN_REFRESH_MARGIN_SECONDS))
 
@@ -91,10 +93,14 @@ class ZohoClient:
         for attempt in range(2):
             if self.limiter is not None:
                 await self.limiter.acquire()
+            if self.budget is not None:
+                await self.budget.spend()
             response = await request_with_retries(
                 self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,
                 headers={"Authorization": f"Zoho-oauthtoken {token}"}, params=query, json_body=json_body,
                 retry_uncertain=retry_uncertain)
+            if self.budget is not None:
+                await self.budget.observe(response.headers)
             if response.status_code != 401:
                 break
             if attempt == 0:

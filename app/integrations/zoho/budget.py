@@ -1,0 +1,222 @@
+"""Zoho's daily API quota treated as the seller's capacity: every Zoho call any Shipbridge process makes
+is counted per organisation per Zoho day in Redis; near the end of the day's budget, cosmetic writes
+(intermediate status labels) are parked in Postgres, one row per sales order, and written after the reset.
+
+Money, AWB and stock writes are never deferred: only callers of `write_status_fields` (labels) are.
+The day is counted in ZOHO_QUOTA_TIMEZONE (default Asia/Kolkata: an Indian organisation's day; Zoho does
+not say more than "per day", see docs/BENCHMARKS.md). If Redis is lost, the count restarts at 0 for the
+rest of that day: the budget is then spent optimistically, and Zoho's own refusal still protects it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from redis.exceptions import RedisError
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.integrations.zoho.models import ZohoDeferredWrite
+from app.queue import Queue
+
+if TYPE_CHECKING:
+    from app.integrations.zoho.client import ZohoClient
+    from app.services import Services
+    from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Books' calls per day per plan (zoho-api-facts §6; Inventory's are similar or higher).
+PLAN_DAILY_CALLS = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000, "elite": 10000,
+                    "ultimate": 10000}
+KEY_TTL_SECONDS = 3 * 86400  # long enough to read yesterday's figure; short enough to clean itself up
+FLUSH_BATCH = 200
+
+
+@dataclass(frozen=True)
+class ZohoUsage:
+    day: date  # Zoho's day, in ZOHO_QUOTA_TIMEZONE
+    used: int  # calls counted today by every Shipbridge process
+    budget: int  # the day's budget (ZOHO_DAILY_BUDGET, or the plan's)
+    deferred_pending: int  # cosmetic writes waiting for the reset
+    reserve: int = 0  # within this many calls of the budget, cosmetic writes are deferred
+    zoho_remaining: int | None = None  # what Zoho itself last said is left today (every app's calls), if it says
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.budget - self.used)
+
+    @property
+    def deferring(self) -> bool:
+        return self.budget > 0 and (self.used >= self.budget - self.reserve
+                                    or (self.zoho_remaining is not None and self.zoho_remaining <= self.reserve))
+
+
+def daily_budget(settings: Settings) -> int:
+    if settings.ZOHO_DAILY_BUDGET > 0:
+        return settings.ZOHO_DAILY_BUDGET
+    return PLAN_DAILY_CALLS.get(settings.ZOHO_PLAN.strip().lower(), PLAN_DAILY_CALLS["professional"])
+
+
+class ZohoDailyBudget:
+    """The shared per-day counter. `spend` is called once per Zoho API request (token calls excluded:
+    they go to accounts.zoho.*, which has its own limit)."""
+
+    def __init__(self, queue: Queue, organization_id: str, budget: int, reserve_fraction: float,
+                 timezone: str) -> None:
+        self._queue = queue
+        self._prefix = f"shipbridge:zoho-day:{organization_id}"
+        self.budget = budget
+        self.reserve = int(budget * reserve_fraction)
+        self.tz = ZoneInfo(timezone)
+
+    @classmethod
+    def from_settings(cls, queue: Queue, settings: Settings) -> ZohoDailyBudget:
+        return cls(queue, settings.ZOHO_ORGANIZATION_ID, daily_budget(settings),
+                   settings.ZOHO_BUDGET_RESERVE_FRACTION, settings.ZOHO_QUOTA_TIMEZONE)
+
+    def day(self, now: datetime | None = None) -> date:
+        return (now or datetime.now(UTC)).astimezone(self.tz).date()
+
+    def _key(self, day: date) -> str:
+        return f"{self._prefix}:{day.isoformat()}"
+
+    async def spend(self, calls: int = 1) -> None:
+        try:
+            pool = await self._queue.pool()
+            key = self._key(self.day())
+            if int(await pool.incrby(key, calls)) == calls:
+                await pool.expire(key, KEY_TTL_SECONDS)
+        except (RedisError, OSError, ConnectionError) as exc:
+            log.warning("Zoho daily counter unavailable (%s); call not counted", type(exc).__name__)
+
+    async def observe(self, headers: Mapping[str, str]) -> None:
+        """Zoho's own count (X-Rate-Limit-Remaining on its replies) includes the seller's other apps:
+        remember the latest, so the budget also stops when they, not we, have spent the day."""
+        remaining = headers.get("X-Rate-Limit-Remaining")
+        if remaining is None or not remaining.strip().isdigit():
+            return
+        try:
+            pool = await self._queue.pool()
+            await pool.set(f"{self._key(self.day())}:zoho-remaining", int(remaining), ex=KEY_TTL_SECONDS)
+        except (RedisError, OSError, ConnectionError):
+            pass
+
+    async def zoho_remaining(self) -> int | None:
+        try:
+            pool = await self._queue.pool()
+            value = await pool.get(f"{self._key(self.day())}:zoho-remaining")
+        except (RedisError, OSError, ConnectionError):
+            return None
+        return int(value) if value is not None else None
+
+    async def used(self, day: date | None = None) -> int:
+        try:
+            pool = await self._queue.pool()
+            value = await pool.get(self._key(day or self.day()))
+        except (RedisError, OSError, ConnectionError):
+            return 0
+        return int(value or 0)
+
+    async def deferring(self) -> bool:
+        """True when cosmetic writes should wait for tomorrow's quota (ours spent, or Zoho says so)."""
+        if self.budget <= 0:
+            return False
+        if await self.used() >= self.budget - self.reserve:
+            return True
+        remaining = await self.zoho_remaining()
+        return remaining is not None and remaining <= self.reserve
+
+
+# Labels a seller acts on (or that are the only record of the event); intermediate progress is cosmetic.
+DEFAULT_WRITTEN_LABELS = frozenset({
+    "AWB Assigned", "Serviceability Failed", "Order Failed", "AWB Failed", "Undelivered", "RTO Initiated",
+    "Returned", "Lost in Transit", "Cancelled", "Return Pickup Scheduled", "Return Cancelled"})
+# Shown by Zoho itself (the package / shipment order) when Shipbridge records the delivery there.
+RECORDED_BY_ZOHO_LABELS = frozenset({"Picked Up", "Delivered"})
+
+
+def writes_label(settings: Settings, label: str, key: str | None = None) -> bool:
+    """Whether a cf_shipment_status value is written at all (TRACKING_WRITE_LABELS); `key` is the status
+    behind it ("delivered", "return:delivered", a fulfilment step), so either may be listed."""
+    chosen = settings.TRACKING_WRITE_LABELS
+    if chosen is None:
+        return label in DEFAULT_WRITTEN_LABELS or (not settings.ZOHO_RECORD_DELIVERY
+                                                   and label in RECORDED_BY_ZOHO_LABELS)
+    return "*" in chosen or label in chosen or (key is not None and key in chosen)
+
+
+async def zoho_usage_today(svc: Services) -> ZohoUsage:
+    """Today's Zoho budget as ops sees it (the summary and metrics read this)."""
+    budget = svc.zoho.budget or ZohoDailyBudget.from_settings(svc.queue, svc.settings)
+    async with svc.sessionmaker() as session:
+        pending = int(await session.scalar(select(func.count()).select_from(ZohoDeferredWrite)) or 0)
+    return ZohoUsage(day=budget.day(), used=await budget.used(), budget=budget.budget, deferred_pending=pending,
+                     reserve=budget.reserve, zoho_remaining=await budget.zoho_remaining())
+
+
+async def write_status_fields(zoho: ZohoClient, sessionmaker: async_sessionmaker[AsyncSession],
+                              salesorder_id: str, values: dict[str, str],
+                              current: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """A cosmetic sales-order write (a status label): made now, or deferred when the day's budget is
+    nearly spent. Returns Zoho's sales order when written, None when deferred. A write made now replaces
+    any deferred one for the order, which is older by construction."""
+    if zoho.budget is not None and await zoho.budget.deferring():
+        async with sessionmaker.begin() as session:
+            await defer(session, salesorder_id, values)
+        log.info("Zoho budget nearly spent: %s on %s deferred to the reset", values, salesorder_id)
+        return None
+    so = await zoho.update_salesorder_custom_fields(salesorder_id, values, current)
+    async with sessionmaker.begin() as session:
+        await session.execute(delete(ZohoDeferredWrite).where(ZohoDeferredWrite.salesorder_id == salesorder_id))
+    return so
+
+
+async def defer(session: AsyncSession, salesorder_id: str, values: dict[str, str]) -> None:
+    now = datetime.now(UTC)
+    stmt = insert(ZohoDeferredWrite).values(salesorder_id=salesorder_id, values=values, deferred_at=now,
+                                            updated_at=now)
+    # The latest values win (only the newest status is worth a call); the first deferral time keeps the order.
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[ZohoDeferredWrite.salesorder_id],
+        set_={"values": ZohoDeferredWrite.values.op("||")(stmt.excluded["values"]), "updated_at": now}))
+
+
+async def flush_deferred_writes(svc: Services, _stale: datetime | None = None) -> int:
+    """Write what was deferred, first deferred first, while the budget allows (a sweeper resumer: it runs
+    every sweep, costs one query when nothing waits). A row changed while its write was in flight is kept
+    for the next flush. Returns how many were written."""
+    from app.integrations.http import PermanentUpstreamError
+
+    budget = svc.zoho.budget
+    written = 0
+    async with svc.sessionmaker() as session:
+        rows = (await session.execute(select(ZohoDeferredWrite).order_by(ZohoDeferredWrite.deferred_at,
+                                                                          ZohoDeferredWrite.id)
+                                      .limit(FLUSH_BATCH))).scalars().all()
+    for row in rows:
+        if budget is not None and await budget.deferring():
+            break
+        try:
+            await svc.zoho.update_salesorder_custom_fields(row.salesorder_id, dict(row.values))
+        except PermanentUpstreamError as exc:  # the order was deleted or the field removed: nothing to keep
+            log.warning("deferred write to %s refused (%s); dropped", row.salesorder_id, exc.upstream_message)
+        async with svc.sessionmaker.begin() as session:
+            await session.execute(delete(ZohoDeferredWrite).where(
+                ZohoDeferredWrite.id == row.id, ZohoDeferredWrite.updated_at == row.updated_at))
+        written += 1
+    if written:
+        log.info("wrote %d deferred Zoho status write(s)", written)
+    return written
+
+
+def next_reset(budget: ZohoDailyBudget, now: datetime | None = None) -> datetime:
+    """When Zoho's day (as counted here) next begins, in UTC."""
+    local = (now or datetime.now(UTC)).astimezone(budget.tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=budget.tz)
+    return midnight.astimezone(UTC)

@@ -1,0 +1,154 @@
+"""Zoho's daily quota as a budget: calls counted per organisation per Zoho day in Redis (shared by every
+process), status labels deferred near the end of it while AWB and stock writes still go, and the deferred
+writes made after the reset, first deferred first, latest status only, none lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+
+from app.integrations.zoho.budget import (
+    ZohoDailyBudget,
+    daily_budget,
+    flush_deferred_writes,
+    next_reset,
+    write_status_fields,
+    writes_label,
+    zoho_usage_today,
+)
+from app.integrations.zoho.models import ZohoDeferredWrite
+from app.services import build_services
+from app.tracking.statuses import from_shipment_id
+from tests.harness import eventually
+from tests.spine_helpers import confirmed_order
+from tests.tracking.helpers import RTO, bodies, post, settled, shipped, stack
+
+
+async def fill(budget: ZohoDailyBudget, upto: int) -> None:
+    """Spend the day's counter up to `upto`, as other processes' calls would."""
+    await budget.spend(upto - await budget.used())
+
+
+async def deferred(svc) -> list[ZohoDeferredWrite]:
+    async with svc.sessionmaker() as session:
+        return list((await session.execute(select(ZohoDeferredWrite).order_by(ZohoDeferredWrite.deferred_at)))
+                    .scalars())
+
+
+def test_the_budget_follows_the_plan_and_the_day_is_zohos(settings):
+    assert daily_budget(settings.model_copy(update={"ZOHO_PLAN": "free"})) == 1000
+    assert daily_budget(settings.model_copy(update={"ZOHO_PLAN": "Premium"})) == 10000
+    assert daily_budget(settings.model_copy(update={"ZOHO_PLAN": "free", "ZOHO_DAILY_BUDGET": 1500})) == 1500
+    budget = ZohoDailyBudget(None, "org", 5000, 0.1, "Asia/Kolkata")  # type: ignore[arg-type]
+    assert budget.reserve == 500
+    # 19:00 UTC is already tomorrow in India: the quota's day turns at IST midnight (18:30 UTC).
+    assert budget.day(datetime(2026, 12, 2, 19, 0, tzinfo=UTC)) == date(2026, 12, 3)
+    assert budget.day(datetime(2026, 12, 2, 18, 0, tzinfo=UTC)) == date(2026, 12, 2)
+    assert next_reset(budget, datetime(2026, 12, 2, 12, 0, tzinfo=UTC)) == datetime(2026, 12, 2, 18, 30, tzinfo=UTC)
+
+
+def test_which_labels_are_written(settings):
+    frugal = settings.model_copy(update={"TRACKING_WRITE_LABELS": None})
+    assert writes_label(frugal, "RTO Initiated") and writes_label(frugal, "AWB Assigned")
+    assert not writes_label(frugal, "In Transit") and not writes_label(frugal, "Delivered")
+    assert writes_label(frugal.model_copy(update={"ZOHO_RECORD_DELIVERY": False}), "Delivered")
+    chosen = settings.model_copy(update={"TRACKING_WRITE_LABELS": ["out_for_delivery", "Pickup Scheduled"]})
+    assert writes_label(chosen, "Out for Delivery", "out_for_delivery") and writes_label(chosen, "Pickup Scheduled")
+    assert not writes_label(chosen, "RTO Initiated", "rto_initiated")
+
+
+async def test_every_zoho_call_is_counted_once_for_all_processes(svc, zoho_sim):
+    other = build_services(svc.settings)  # a second process's services: same Redis, same org
+    try:
+        so_id = confirmed_order(zoho_sim)
+        mark = len(zoho_sim.calls)
+        await svc.zoho.get_salesorder(so_id)
+        await other.zoho.get_salesorder(so_id)
+        await other.zoho.update_salesorder_custom_fields(so_id, {"cf_shipment_status": "x"})
+        usage = await zoho_usage_today(svc)
+    finally:
+        await other.close()
+    assert len(zoho_sim.calls) - mark == 3
+    assert usage.used == 3 and usage.budget == 5000 and usage.deferred_pending == 0
+    assert usage.day == svc.zoho.budget.day() and usage.remaining == 4997 and not usage.deferring
+
+
+async def test_near_the_budget_labels_wait_but_awb_and_stock_writes_go(svc, shiprocket_sim, zoho_sim):
+    budget = svc.zoho.budget
+    async with stack(svc) as client:
+        await fill(budget, budget.budget - budget.reserve)  # nearly spent before this order arrives
+        so_id, sh = await shipped(svc, client, zoho_sim, terms="COD", qty=1)
+        assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb  # the AWB write-back still went
+        for body in bodies(shiprocket_sim, sh.awb, RTO[:6]):  # .. picked up, NDR, RTO initiated
+            await post(client, body)
+            await settled(svc, so_id, from_shipment_id(body["shipment_status_id"]).value, timeout=20)
+        [package] = zoho_sim.salesorder(so_id)["packages"]
+        assert package["tracking_number"] == sh.awb  # stock left Zoho at pickup, budget or not
+        assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"  # labels waited
+        [row] = await deferred(svc)
+        assert row.salesorder_id == so_id and row.values == {"cf_shipment_status": "RTO Initiated"}  # latest only
+        assert (await zoho_usage_today(svc)).deferred_pending == 1
+
+        # Still nearly spent: the flush writes nothing.
+        assert await flush_deferred_writes(svc) == 0
+        # Zoho's day turns (a new day's counter starts empty): the sweeper's flush writes the latest label.
+        await (await svc.queue.pool()).delete(budget._key(budget.day()))
+        mark = len(zoho_sim.calls)
+        await eventually(lambda: _flushed(svc), timeout=10)
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "RTO Initiated"
+    assert [c for c in zoho_sim.calls[mark:] if c[0] == "PUT"] == [("PUT", f"/inventory/v1/salesorders/{so_id}")]
+
+
+async def _flushed(svc) -> bool:
+    from app.jobs import sweep
+
+    await sweep(svc)
+    return not await deferred(svc)
+
+
+async def test_deferred_writes_flush_in_order_latest_values_none_lost(svc, zoho_sim):
+    budget = svc.zoho.budget
+    first, second = confirmed_order(zoho_sim), confirmed_order(zoho_sim)
+    await fill(budget, budget.budget)
+    for so_id, label in ((first, "Undelivered"), (second, "Cancelled"), (first, "RTO Initiated")):
+        assert await write_status_fields(svc.zoho, svc.sessionmaker, so_id, {"cf_shipment_status": label}) is None
+    rows = await deferred(svc)
+    assert [(r.salesorder_id, r.values["cf_shipment_status"]) for r in rows] == [(first, "RTO Initiated"),
+                                                                                (second, "Cancelled")]
+    await (await svc.queue.pool()).delete(budget._key(budget.day()))
+    mark = len(zoho_sim.calls)
+    assert await flush_deferred_writes(svc) == 2
+    assert zoho_sim.calls[mark:] == [("PUT", f"/inventory/v1/salesorders/{first}"),
+                                     ("PUT", f"/inventory/v1/salesorders/{second}")]
+    assert zoho_sim.custom_field(first, "cf_shipment_status") == "RTO Initiated"
+    assert zoho_sim.custom_field(second, "cf_shipment_status") == "Cancelled"
+    assert await deferred(svc) == []
+    # A write made now supersedes nothing stale: it goes straight through and leaves no row behind.
+    assert await write_status_fields(svc.zoho, svc.sessionmaker, first, {"cf_shipment_status": "Returned"})
+    assert await deferred(svc) == [] and await budget.used() == 3
+
+
+async def test_a_label_written_now_replaces_one_deferred_earlier(svc, zoho_sim):
+    budget = svc.zoho.budget
+    so_id = confirmed_order(zoho_sim)
+    await fill(budget, budget.budget)
+    await write_status_fields(svc.zoho, svc.sessionmaker, so_id, {"cf_shipment_status": "Undelivered"})
+    await (await svc.queue.pool()).delete(budget._key(budget.day()))
+    await write_status_fields(svc.zoho, svc.sessionmaker, so_id, {"cf_shipment_status": "Returned"})
+    assert await deferred(svc) == []  # the older deferred label can never overwrite the newer one
+    assert await flush_deferred_writes(svc) == 0
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Returned"
+
+
+async def test_zohos_own_count_of_the_day_stops_labels_too(svc, zoho_sim):
+    """The seller's other apps spend the same quota: when Zoho says little is left, labels wait."""
+    so_id = confirmed_order(zoho_sim)
+    zoho_sim.quota.configure(per_day=5000)
+    with zoho_sim.quota._lock:
+        zoho_sim.quota.day_used = 4600  # other apps' calls today
+    await svc.zoho.get_salesorder(so_id)
+    usage = await zoho_usage_today(svc)
+    assert usage.used == 1 and usage.zoho_remaining == 399 and usage.deferring
+    assert await write_status_fields(svc.zoho, svc.sessionmaker, so_id, {"cf_shipment_status": "Undelivered"}) is None
+    assert [r.salesorder_id for r in await deferred(svc)] == [so_id]
