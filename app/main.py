@@ -15,7 +15,7 @@ from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
 from app.tracking import endpoints as tracking_endpoints
-from app.webhooks import zoho
+from app.webhooks.ingest import Ingest, WebhookIngest
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -29,14 +29,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = svc
         app.state.sessionmaker = svc.sessionmaker
         app.state.queue = svc.queue
+        app.state.ingest = Ingest(s, svc.queue)
+        await app.state.ingest.start()
         try:
             yield
         finally:
+            await app.state.ingest.close()
             if services is None:
                 await svc.close()
 
     app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan)
-    app.include_router(zoho.router)
+    app.add_middleware(WebhookIngest)  # POST /webhooks/zoho/salesorders, /webhooks/tracking, /webhooks/cod-remittance
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)
 

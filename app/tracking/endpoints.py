@@ -1,4 +1,4 @@
-"""HTTP endpoints owned by tracking: the Shiprocket webhook (app.webhooks.tracking) and, behind the ops
+"""HTTP endpoints owned by tracking (its webhook is served by app.webhooks.ingest): behind the ops
 token, customer returns and a parcel's tracking history."""
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from app.ops.auth import OpsAuth
 from app.services import Services
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, ReturnRefused, advance_return, request_return
-from app.webhooks import tracking as tracking_webhook
 
 router = APIRouter()
-router.include_router(tracking_webhook.router)
 
 
 class ReturnLineIn(BaseModel):
