@@ -81,16 +81,25 @@ def _read_time(text: Any) -> datetime | None:
     if not isinstance(text, str) or not text.strip():
         return None
     value = text.strip()
+    # Fast paths first (a tracking burst parses several times per webhook; strptime is slow): ISO forms,
+    # which read the same as the ISO-like _FORMATS would, and the webhook's own "DD MM YYYY HH:MM:SS".
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=IST)
+    except ValueError:
+        pass
+    if len(value) == 19 and value[2] == value[5] == " " and value[13] == value[16] == ":":
+        try:
+            return datetime(int(value[6:10]), int(value[3:5]), int(value[0:2]), int(value[11:13]),
+                            int(value[14:16]), int(value[17:19]), tzinfo=IST)
+        except ValueError:
+            pass
     for fmt in _FORMATS:
         try:
             return datetime.strptime(value, fmt).replace(tzinfo=IST)
         except ValueError:
             continue
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=IST)
+    return None
 
 
 def _in_range(moment: datetime) -> datetime | None:
@@ -170,9 +179,11 @@ def webhook_update(data: dict[str, Any], received_at: datetime | None = None) ->
     stamp = _text(data.get("current_timestamp"))
     if len(stamp) > MAX_STAMP_CHARS:
         raise Malformed(f"current_timestamp is longer than {MAX_STAMP_CHARS} characters")
-    if _read_time(stamp) is not None and parse_time(stamp) is None:
+    written = _read_time(stamp)
+    event_at = None if written is None else _in_range(written)
+    if written is not None and event_at is None:
         raise Malformed(f"current_timestamp {stamp!r} is out of range")
-    event_at = parse_time(stamp) or parse_time((scan or {}).get("date"))
+    event_at = event_at or parse_time((scan or {}).get("date"))
     if event_at is None:
         stamp = stamp or f"body:{body_digest(json.dumps(data, sort_keys=True).encode())[:16]}"
         event_at = received_at or datetime.now(UTC)

@@ -29,28 +29,34 @@ def _refuse_constant(name: str) -> Any:
     raise Malformed(f"body contains {name}, which is not a number")
 
 
-def check_storable(data: Any) -> None:
-    """Malformed unless every string is storable, every float finite and nothing nests deeper than
-    MAX_DEPTH. Iterative: the body decides the depth, so recursion here would be the body's to crash."""
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as inf: no amount, weight or id is that
+        raise Malformed(f"body contains a number out of range ({text[:40]})")
+    return value
+
+
+def check_storable(data: Any, *, strings: bool = True, depth: bool = True) -> None:
+    """Malformed if any string holds NUL or a lone surrogate (`strings`) or anything nests deeper than
+    MAX_DEPTH (`depth`). Iterative: the body decides the depth, so recursion here would be the body's to
+    crash."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
-        value, depth = stack.pop()
+        value, level = stack.pop()
         if isinstance(value, str):
             if _UNSTORABLE.search(value):
                 raise Malformed("body contains a NUL character or a lone surrogate")
-        elif isinstance(value, dict):
-            if depth > MAX_DEPTH:
-                raise Malformed(f"body nests deeper than {MAX_DEPTH} levels")
-            for key, item in value.items():
-                if _UNSTORABLE.search(key):
-                    raise Malformed("body contains a NUL character or a lone surrogate")
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            if depth > MAX_DEPTH:
-                raise Malformed(f"body nests deeper than {MAX_DEPTH} levels")
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise Malformed("body contains a number out of range")
+            continue
+        if depth and level > MAX_DEPTH:
+            raise Malformed(f"body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            if strings and any(_UNSTORABLE.search(key) for key in value):
+                raise Malformed("body contains a NUL character or a lone surrogate")
+            items = value.values()
+        else:
+            items = value
+        stack.extend((item, level + 1) for item in items
+                     if isinstance(item, (dict, list)) or (strings and isinstance(item, str)))
 
 
 def body_digest(raw: bytes) -> str:
@@ -78,14 +84,19 @@ def decode_json_body(raw: bytes, content_type: str, empty_hint: str = "", *,
         except UnicodeDecodeError:
             raise Malformed("body is not UTF-8") from None
     try:
-        data = json.loads(text, parse_float=parse_float, parse_constant=_refuse_constant)
+        data = json.loads(text, parse_float=parse_float or _finite_float, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise Malformed(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
     except RecursionError:
         raise Malformed("body nests too deeply to parse") from None
     except ValueError as exc:  # Python's 4,300-digit limit on integers, or a refused NaN / Infinity
         raise Malformed(str(exc) if isinstance(exc, Malformed) else "body has a number too long to read") from None
-    check_storable(data)
+    # Only a backslash-u escape can put NUL or a surrogate in a string (strict JSON and UTF-8 refuse them raw), and
+    # only as many brackets as MAX_DEPTH can nest that deep: the common body is not walked at all.
+    strings = "\\u" in text
+    depth = text.count("[") + text.count("{") > MAX_DEPTH
+    if strings or depth:
+        check_storable(data, strings=strings, depth=depth)
     return data
 
 
