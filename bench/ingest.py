@@ -210,17 +210,18 @@ def main() -> None:
         results: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for name in args.endpoints.split(","):
             path, header = ENDPOINTS[name]
-            for target, base in (("baseline", naive_url), ("shipbridge", api_url)):
-                results.setdefault(name, {}).setdefault(target, [])
+            results[name] = {"baseline": [], "shipbridge": []}
             for rnd in range(args.rounds):
-                for target, base in (("baseline", naive_url), ("shipbridge", api_url)):
+                order = [("baseline", naive_url), ("shipbridge", api_url)]
+                for target, base in order if rnd % 2 == 0 else order[::-1]:  # neither always runs first
                     asyncio.run(reset(database_url, rd.url))
                     r = wrk(binary, base + path, args, [str(files[name]), str(args.threads), header])
                     if target == "shipbridge":
                         r["stored"] = asyncio.run(check_stored(database_url, r["requests"]))
                     results[name][target].append(r)
-                    print(f"{name:10} {target:10} round {rnd + 1}: {r['rps']:7.0f} req/s  p50 {r['p50_us'] / 1000:6.1f} ms"
-                          f"  p99 {r['p99_us'] / 1000:6.1f} ms  non-2xx {r['non2xx']}  errors {r['errors']}"
+                    print(f"{name:10} {target:10} round {rnd + 1}: {r['rps']:7.0f} req/s"
+                          f"  p50 {r['p50_us'] / 1000:6.1f} ms  p99 {r['p99_us'] / 1000:6.1f} ms"
+                          f"  non-2xx {r['non2xx']}  errors {r['errors']}"
                           + (f"  stored {r['stored']}" if "stored" in r else ""), flush=True)
                     if r["requests"] > args.requests:
                         print(f"  warning: {r['requests']} requests > {args.requests} distinct deliveries; "
@@ -256,7 +257,8 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.N
         b, s = med["baseline"], med["shipbridge"]
         print(f"| {ENDPOINTS[name][0]} | {b['rps']:.0f} | {b['p50_us'] / 1000:.1f} ms | {b['p99_us'] / 1000:.1f} ms "
               f"| {s['rps']:.0f} | {s['p50_us'] / 1000:.1f} ms | {s['p99_us'] / 1000:.1f} ms | {ratio:.2f}× |")
-    out = ROOT / "bench" / "results" / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}{'-' + args.label if args.label else ''}.json"
+    label = f"-{args.label}" if args.label else ""
+    out = ROOT / "bench" / "results" / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}{label}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"args": vars(args), "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                                                 "python": platform.python_version()},

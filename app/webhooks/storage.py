@@ -30,7 +30,7 @@ STORAGE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
 # Refused because of what the delivery holds (bad encoding, too long, out of range), not because
 # Postgres is unwell: retrying would fail the same way forever.
 UNSTORABLE = (asyncpg.DataError, UnicodeError)
-MAX_BATCH = 500
+MAX_BATCH = 64  # bounds how long one batch (pickling, packing) holds the event loop: the tail matters
 
 # enqueued_at is set at insert for pending rows (the enqueue follows at once); when the enqueue fails the
 # row's enqueued_at is cleared, which is what tells the sweeper to pick it up within seconds.
@@ -77,6 +77,14 @@ def asyncpg_dsn(database_url: str) -> str:
     return "postgresql://" + sqlalchemy_url(database_url).removeprefix("postgresql+asyncpg://")
 
 
+async def _reset(conn: asyncpg.Connection) -> None:
+    """asyncpg's default reset on release (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL) is a round trip
+    per request; these connections only ever run single autocommitted statements, so there is nothing to
+    undo but a transaction an interrupted call might have left open."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 class InboxWriter:
     def __init__(self, database_url: str, pool_size: int) -> None:
         self._dsn = asyncpg_dsn(database_url)
@@ -87,7 +95,7 @@ class InboxWriter:
         # min_size=0: the API starts (and answers 503) while Postgres is down. No ping per checkout: asyncpg
         # drops connections it has seen close, and a write on one that died unseen is retried once.
         self._pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=self._pool_size, timeout=5,
-                                               command_timeout=30)
+                                               command_timeout=30, reset=_reset)
 
     async def close(self) -> None:
         if self._pool is not None:
