@@ -172,6 +172,25 @@ async def reset(database_url: str, redis_url: str) -> None:
     await client.aclose()
 
 
+async def counters(database_url: str, redis_url: str) -> dict[str, int]:
+    """Server-side work counters: Postgres transactions and statements, Redis commands. Their deltas per
+    request are the round trips each endpoint costs (a statement outside a transaction is one transaction)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        xacts = await conn.fetchval("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                                    "WHERE datname = current_database()")
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+    finally:
+        await conn.close()
+    import redis.asyncio as aioredis
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        stats = await client.info("stats")
+    finally:
+        await client.aclose()
+    return {"pg_xacts": int(xacts), "redis_commands": int(stats["total_commands_processed"])}
+
+
 async def check_stored(database_url: str, expect_min: int) -> dict[str, int]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -215,13 +234,22 @@ def main() -> None:
                 order = [("baseline", naive_url), ("shipbridge", api_url)]
                 for target, base in order if rnd % 2 == 0 else order[::-1]:  # neither always runs first
                     asyncio.run(reset(database_url, rd.url))
+                    time.sleep(0.6)  # pg_stat_database is flushed by backends at most every 500 ms
+                    before = asyncio.run(counters(database_url, rd.url))
                     r = wrk(binary, base + path, args, [str(files[name]), str(args.threads), header])
+                    time.sleep(1.5)  # let the background enqueues finish and the statistics arrive
+                    after = asyncio.run(counters(database_url, rd.url))
+                    # per request, with the counting itself (a transaction, a few Redis commands) in the noise
+                    requests = r["requests"]
+                    r["pg_xacts_per_request"] = (after["pg_xacts"] - before["pg_xacts"]) / requests
+                    r["redis_commands_per_request"] = (after["redis_commands"] - before["redis_commands"]) / requests
                     if target == "shipbridge":
                         r["stored"] = asyncio.run(check_stored(database_url, r["requests"]))
                     results[name][target].append(r)
                     print(f"{name:10} {target:10} round {rnd + 1}: {r['rps']:7.0f} req/s"
                           f"  p50 {r['p50_us'] / 1000:6.1f} ms  p99 {r['p99_us'] / 1000:6.1f} ms"
-                          f"  non-2xx {r['non2xx']}  errors {r['errors']}"
+                          f"  non-2xx {r['non2xx']}  errors {r['errors']}  per request: Postgres transactions"
+                          f" {r['pg_xacts_per_request']:.2f}, Redis commands {r['redis_commands_per_request']:.2f}"
                           + (f"  stored {r['stored']}" if "stored" in r else ""), flush=True)
                     if r["requests"] > args.requests:
                         print(f"  warning: {r['requests']} requests > {args.requests} distinct deliveries; "
@@ -247,16 +275,21 @@ async def _exec(database_url: str, sql: str) -> None:
 def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.Namespace) -> None:
     summary: dict[str, Any] = {}
     print(f"\nmedians of {args.rounds} rounds, wrk -t{args.threads} -c{args.connections} -d{args.duration}s")
-    print("| endpoint | baseline req/s | p50 | p99 | Shipbridge req/s | p50 | p99 | throughput ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| endpoint | baseline req/s | p50 | p99 | Shipbridge req/s | p50 | p99 | throughput ratio "
+          "| p99 ratio | PG xacts / Redis cmds per request, baseline → Shipbridge |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, by_target in results.items():
-        med = {t: {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_us", "p99_us")}
+        med = {t: {k: statistics.median(r[k] for r in runs)
+                   for k in ("rps", "p50_us", "p99_us", "pg_xacts_per_request", "redis_commands_per_request")}
                for t, runs in by_target.items()}
         ratio = med["shipbridge"]["rps"] / med["baseline"]["rps"]
         summary[name] = {**med, "ratio": ratio}
         b, s = med["baseline"], med["shipbridge"]
         print(f"| {ENDPOINTS[name][0]} | {b['rps']:.0f} | {b['p50_us'] / 1000:.1f} ms | {b['p99_us'] / 1000:.1f} ms "
-              f"| {s['rps']:.0f} | {s['p50_us'] / 1000:.1f} ms | {s['p99_us'] / 1000:.1f} ms | {ratio:.2f}× |")
+              f"| {s['rps']:.0f} | {s['p50_us'] / 1000:.1f} ms | {s['p99_us'] / 1000:.1f} ms | {ratio:.2f}× "
+              f"| {s['p99_us'] / b['p99_us']:.2f}× | {b['pg_xacts_per_request']:.2f} / "
+              f"{b['redis_commands_per_request']:.2f} → {s['pg_xacts_per_request']:.2f} / "
+              f"{s['redis_commands_per_request']:.2f} |")
     label = f"-{args.label}" if args.label else ""
     out = ROOT / "bench" / "results" / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}{label}.json"
     out.parent.mkdir(exist_ok=True)
