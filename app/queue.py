@@ -70,8 +70,9 @@ class Queue:
             async with pool.pipeline(transaction=False) as pipe:
                 for args, job_id in jobs:
                     payload = serialize_job(function, args, {}, None, now_ms, serializer=pool.job_serializer)
-                    pipe.eval(_ENQUEUE_LUA, 3, job_key_prefix + job_id, result_key_prefix + job_id,
-                              pool.default_queue_name, pool.expires_extra_ms, payload, now_ms, job_id)
+                    keys_and_args: list[Any] = [job_key_prefix + job_id, result_key_prefix + job_id,
+                                                pool.default_queue_name, pool.expires_extra_ms, payload, now_ms, job_id]
+                    pipe.eval(_ENQUEUE_LUA, 3, *keys_and_args)  # the payload is pickled bytes, not str
                 await pipe.execute()
         except (RedisError, OSError, ConnectionError) as exc:
             log.warning("could not enqueue %d %s jobs (%s); the sweeper will pick them up", len(jobs), function,
