@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.main import create_app
 from app.models import InboxEvent, InboxState
@@ -201,3 +201,19 @@ async def test_trailing_slash_and_wrong_method(svc, client):
     raw = json.dumps(tracking_body()).encode()
     assert (await client.post(TRACKING + "/", content=raw, headers=KEYED)).json()["accepted"] is True
     assert (await client.get(TRACKING)).status_code == 405
+
+
+async def test_connections_killed_under_the_pool_are_replaced(svc, client):
+    """A Postgres restart (here: every other backend terminated) must not fail the next delivery: there
+    is no ping per checkout, so the writer has to notice or retry by itself."""
+    first = json.dumps(tracking_body()).encode()
+    assert (await client.post(TRACKING, content=first, headers=KEYED)).status_code == 200
+    async with svc.engine.connect() as conn:
+        killed = (await conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))).scalar_one()
+    assert killed >= 1
+    second = json.dumps(tracking_body(current_timestamp="20 11 2026 11:00:00")).encode()
+    response = await client.post(TRACKING, content=second, headers=KEYED)
+    assert response.status_code == 200 and response.json()["accepted"] is True
+    assert len(await stored(svc)) == 2
