@@ -22,7 +22,7 @@ from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
 from app.tracking import endpoints as tracking_endpoints
-from app.webhooks import zoho
+from app.webhooks.ingest import Ingest, WebhookIngest
 
 DOCS_ASSETS = "/docs-assets"
 
@@ -38,9 +38,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = svc
         app.state.sessionmaker = svc.sessionmaker
         app.state.queue = svc.queue
+        app.state.ingest = Ingest(s, svc.queue)
+        await app.state.ingest.start()
         try:
             yield
         finally:
+            await app.state.ingest.close()
             if services is None:
                 await svc.close()
 
@@ -49,7 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(RefuseNulBytes)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.include_router(zoho.router)
+    app.add_middleware(WebhookIngest)  # POST /webhooks/zoho/salesorders, /webhooks/tracking, /webhooks/cod-remittance
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)
     app.include_router(ops_endpoints.router)

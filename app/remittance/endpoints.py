@@ -1,4 +1,4 @@
-"""HTTP endpoints owned by remittance: the COD remittance webhook, and the ops JSON views (bearer
+"""HTTP endpoints owned by remittance (its webhook is served by app.webhooks.ingest): the ops JSON views (bearer
 OPS_TOKEN) of remittances, their lines and what does not reconcile. Money leaves as "998.00" strings."""
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, R
 from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
 from app.remittance.reconcile import DeliveredCod, batch_totals
 from app.remittance.service import enqueue_settle
-from app.webhooks import remittance as webhook
 
 router = APIRouter()
-router.include_router(webhook.router)
 
 
 def _money(value: Decimal | None) -> str | None:

@@ -20,6 +20,7 @@ from app.webhooks.payloads import Malformed, body_digest, decode_json_body
 PAISA = Decimal("0.01")
 ZERO = Decimal(0)
 MAX_ID_CHARS = 60
+MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2), where every amount is stored
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ def money(value: Any, what: str, *, default: Decimal | None = None) -> Decimal:
         raise Malformed(f"{what} is not an amount ({str(value)[:40]!r})") from None
     if not amount.is_finite() or amount < 0:
         raise Malformed(f"{what} must be a non-negative amount, got {str(value)[:40]!r}")
-    return amount.quantize(PAISA, rounding=ROUND_HALF_UP)
+    # Compared before rounding too: quantizing 1e30 to the paisa exceeds Decimal's precision and raises.
+    rounded = amount.quantize(PAISA, rounding=ROUND_HALF_UP) if amount < MAX_AMOUNT + 1 else None
+    if rounded is None or rounded > MAX_AMOUNT:  # would overflow its column in the worker, retried for nothing
+        raise Malformed(f"{what} {str(value)[:40]!r} is larger than {MAX_AMOUNT}")
+    return rounded
 
 
 def _identifier(value: Any, what: str) -> str:
@@ -70,6 +75,13 @@ def _identifier(value: Any, what: str) -> str:
 
 
 def _date(value: Any) -> date:
+    day = _read_date(value)
+    if not 2000 <= day.year < 2100:  # year 1 is a corrupt body, not a remittance to post to Books
+        raise Malformed(f"remittance_date {str(value)[:40]!r} is out of range")
+    return day
+
+
+def _read_date(value: Any) -> date:
     text = str(value or "").strip()
     if not text:
         raise Malformed("remittance_date is missing")

@@ -1,4 +1,4 @@
-"""HTTP endpoints owned by tracking: the Shiprocket webhook (app.webhooks.tracking) and, behind the ops
+"""HTTP endpoints owned by tracking (its webhook is served by app.webhooks.ingest): behind the ops
 token, customer returns and a parcel's tracking history."""
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ from app.ops.validation import Awb, RowId
 from app.services import Services
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, ReturnRefused, advance_return, request_return
-from app.webhooks import tracking as tracking_webhook
 
 router = APIRouter()
-router.include_router(tracking_webhook.router)
 
 
 ZOHO_ID = r"^[0-9]{1,40}$"  # Zoho ids are digit strings; anything else (NUL bytes included) is a 422

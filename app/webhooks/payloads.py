@@ -5,13 +5,58 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from app.models import InboxState
+
+MAX_DEPTH = 32  # real bodies nest 4-5 levels; deeper is an attack or a bug, never an order
+MAX_SALESORDER_ID_CHARS = 40  # shipments.salesorder_id; Zoho's ids are 19 digits
+# Postgres text and JSONB cannot hold NUL, and a lone surrogate cannot be encoded as UTF-8 at all: a body
+# carrying either anywhere could be stored raw but never handled, so it is refused as a whole.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class Malformed(ValueError):
     pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise Malformed(f"body contains {name}, which is not a number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as inf: no amount, weight or id is that
+        raise Malformed(f"body contains a number out of range ({text[:40]})")
+    return value
+
+
+def check_storable(data: Any, *, strings: bool = True, depth: bool = True) -> None:
+    """Malformed if any string holds NUL or a lone surrogate (`strings`) or anything nests deeper than
+    MAX_DEPTH (`depth`). Iterative: the body decides the depth, so recursion here would be the body's to
+    crash."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise Malformed("body contains a NUL character or a lone surrogate")
+            continue
+        if depth and level > MAX_DEPTH:
+            raise Malformed(f"body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            if strings and any(_UNSTORABLE.search(key) for key in value):
+                raise Malformed("body contains a NUL character or a lone surrogate")
+            items = value.values()
+        else:
+            items = value
+        stack.extend((item, level + 1) for item in items
+                     if isinstance(item, (dict, list)) or (strings and isinstance(item, str)))
 
 
 def body_digest(raw: bytes) -> str:
@@ -39,9 +84,20 @@ def decode_json_body(raw: bytes, content_type: str, empty_hint: str = "", *,
         except UnicodeDecodeError:
             raise Malformed("body is not UTF-8") from None
     try:
-        return json.loads(text, parse_float=parse_float)
+        data = json.loads(text, parse_float=parse_float or _finite_float, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise Malformed(f"body is not valid JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:
+        raise Malformed("body nests too deeply to parse") from None
+    except ValueError as exc:  # Python's 4,300-digit limit on integers, or a refused NaN / Infinity
+        raise Malformed(str(exc) if isinstance(exc, Malformed) else "body has a number too long to read") from None
+    # Only a backslash-u escape can put NUL or a surrogate in a string (strict JSON and UTF-8 refuse them raw), and
+    # only as many brackets as MAX_DEPTH can nest that deep: the common body is not walked at all.
+    strings = "\\u" in text
+    depth = text.count("[") + text.count("{") > MAX_DEPTH
+    if strings or depth:
+        check_storable(data, strings=strings, depth=depth)
+    return data
 
 
 def zoho_salesorder(raw: bytes, content_type: str) -> dict[str, Any]:
@@ -54,19 +110,47 @@ def zoho_salesorder(raw: bytes, content_type: str) -> dict[str, Any]:
         so = data  # a raw-template webhook that sends the order's fields at the top level
     if not isinstance(so, dict):
         raise Malformed("no `salesorder` object in the body")
-    if not so.get("salesorder_id"):
-        raise Malformed("salesorder has no salesorder_id")
-    so["salesorder_id"] = str(so["salesorder_id"])  # 19-digit ids: never let them become floats
+    so["salesorder_id"] = salesorder_id(so.get("salesorder_id"))
     return so
+
+
+def salesorder_id(value: Any) -> str:
+    """Zoho ids are 19-digit strings (or integers from a raw template): never a float, which loses digits,
+    nor an object, a list or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if value is None:
+            raise Malformed("salesorder has no salesorder_id")
+        raise Malformed(f"salesorder_id is a {type(value).__name__}, not an id")
+    text = str(value).strip()
+    if not text:
+        raise Malformed("salesorder has no salesorder_id")
+    if len(text) > MAX_SALESORDER_ID_CHARS:
+        raise Malformed(f"salesorder_id is longer than {MAX_SALESORDER_ID_CHARS} characters")
+    return text
 
 
 def zoho_dedupe_key(so: dict[str, Any], raw: bytes) -> str:
     """A redelivery of the same event repeats the order's last_modified_time; a new edit does not."""
     modified = so.get("last_modified_time")
     if modified:
-        return f"so:{so['salesorder_id']}:{modified}:{so.get('status', '')}"
+        key = f"so:{so['salesorder_id']}:{modified}:{so.get('status', '')}"
+        if len(key) <= 200:  # the column's width: a longer key would be cut and could collide
+            return key
     return f"sha256:{body_digest(raw)}"
 
 
 def salesorder_status(so: dict[str, Any]) -> str:
     return str(so.get("order_status") or so.get("status") or "").strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What an authenticated body is, decided before it is stored: its inbox state, why, and its keys."""
+    state: str
+    reason: str | None
+    subject: str | None
+    dedupe_key: str
+
+    @classmethod
+    def invalid(cls, reason: str, raw: bytes) -> Delivery:
+        return cls(InboxState.invalid, reason, None, f"sha256:{body_digest(raw)}")
