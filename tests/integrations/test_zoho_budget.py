@@ -64,8 +64,8 @@ async def test_every_zoho_call_is_counted_once_for_all_processes(svc, zoho_sim):
         so_id = confirmed_order(zoho_sim)
         mark = len(zoho_sim.calls)
         await svc.zoho.get_salesorder(so_id)
-        await other.zoho.get_salesorder(so_id)
-        await other.zoho.update_salesorder_custom_fields(so_id, {"cf_shipment_status": "x"})
+        current = await other.zoho.get_salesorder(so_id)
+        await other.zoho.update_salesorder_custom_fields(so_id, {"cf_shipment_status": "x"}, current)
         usage = await zoho_usage_today(svc)
     finally:
         await other.close()
