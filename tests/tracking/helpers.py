@@ -49,7 +49,7 @@ async def shipped(svc: Services, client: httpx.AsyncClient, zoho: ZohoSim, *, te
                                       "invoices": [{"invoice_id": invoice["invoice_id"],
                                                     "amount_applied": invoice["total"]}]})
     await deliver(client, zoho, so_id)
-    sh = await eventually(in_state(svc, so_id, "synced"))
+    sh = await eventually(in_state(svc, so_id, "manifested"))
     return so_id, sh
 
 
