@@ -1,7 +1,8 @@
 """POST /webhooks/zoho/salesorders: Zoho Inventory's workflow-rule webhook for sales orders.
 
-Verify the HMAC over the raw body, store the delivery, answer. Only confirmed orders become work;
-other statuses are recorded as ignored, and malformed bodies are kept as invalid for inspection."""
+Verify the HMAC over the raw body, store the delivery, answer. Confirmed orders become work, and so do
+voided ones or ones back in draft (a shipment may have to be cancelled); other statuses are recorded as
+ignored, and malformed bodies are kept as invalid for inspection."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from fastapi.responses import JSONResponse
 from app.inbox import Source
 from app.models import InboxState
 from app.webhooks.auth import valid_zoho_signature
-from app.webhooks.payloads import Malformed, body_digest, salesorder_status, zoho_dedupe_key, zoho_salesorder
+from app.webhooks.payloads import (
+    WORK_STATUSES,
+    Malformed,
+    body_digest,
+    salesorder_status,
+    zoho_dedupe_key,
+    zoho_salesorder,
+)
 from app.webhooks.storage import MAX_BODY_BYTES, store_and_answer, too_large, unauthorized
 
 router = APIRouter()
@@ -37,7 +45,7 @@ async def zoho_salesorders(request: Request, background: BackgroundTasks) -> JSO
         subject = so["salesorder_id"]
         dedupe_key = zoho_dedupe_key(so, raw)
         status = salesorder_status(so)
-        if status == "confirmed":
+        if status in WORK_STATUSES:
             state = InboxState.pending
         else:
             state, reason = InboxState.ignored, f"sales order status is {status or 'missing'}, not confirmed"
