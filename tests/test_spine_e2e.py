@@ -97,11 +97,19 @@ async def _all_processed(svc) -> bool:
 
 async def test_unconfirmed_order_recorded_and_ignored(svc, zoho_sim, shiprocket_sim):
     so_id = confirmed_order(zoho_sim, confirm=False)  # still a draft
-    async with api_client(create_app(svc.settings, svc)) as client:
+    # A draft is work until the job looks (an order back in draft after booking must be cancelled)...
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         response = await deliver(client, zoho_sim, so_id)
-    assert response.status_code == 200 and response.json()["state"] == "ignored"
-    assert "not confirmed" in response.json()["reason"]
+        await eventually(lambda: _all_processed(svc))
+    assert response.status_code == 200 and response.json()["state"] == "pending"
+    [event] = await inbox(svc)  # ...and with no shipment there is nothing to do
+    assert event.state == InboxState.ignored and "nothing to cancel" in event.reason
     assert await shipment(svc, so_id) is None and shiprocket_sim.calls == []
+    other = json.loads(zoho_sim.webhook_body(so_id))
+    other["salesorder"].update(status="closed", order_status="closed", last_modified_time="2030-01-01T10:00:00+0530")
+    async with api_client(create_app(svc.settings, svc)) as client:
+        closed = await deliver(client, zoho_sim, so_id, body=json.dumps(other).encode())
+    assert closed.json()["state"] == "ignored" and "not confirmed" in closed.json()["reason"]
 
 
 async def test_malformed_authenticated_body_is_kept_for_inspection(svc, zoho_sim):
