@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from app.fulfilment import endpoints as fulfilment_endpoints
 from app.logging import configure_logging
 from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(zoho.router)
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)
+    app.include_router(fulfilment_endpoints.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -146,3 +146,21 @@ async def _label(zoho_sim, so_id: str, value: str) -> bool:
 
 async def _all_done(svc) -> bool:
     return all(e.state != "pending" for e in await inbox(svc))
+
+
+async def test_ops_can_cancel_through_the_api(svc, shiprocket_sim, zoho_sim):
+    from tests.harness import OPS_TOKEN
+
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        so_id = await booked(svc, client, zoho_sim)
+        path = f"/ops/shipments/{so_id}/cancel"
+        refused = await client.post(path, json={})
+        done = await client.post(path, json={"reason": "customer asked", "actor": "ops:asha"},
+                                 headers={"Authorization": f"Bearer {OPS_TOKEN}"})
+        again = await client.post(path, json={}, headers={"Authorization": f"Bearer {OPS_TOKEN}"})
+        unknown = await client.post("/ops/shipments/123/cancel", json={},
+                                    headers={"Authorization": f"Bearer {OPS_TOKEN}"})
+    assert refused.status_code == 401 and cancels(shiprocket_sim) == 1
+    assert done.json() == {"salesorder_id": so_id, "outcome": "cancelled"}
+    assert again.json()["outcome"] == "already_cancelled" and unknown.status_code == 404
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Cancelled"
