@@ -28,21 +28,23 @@ PICKED_UP_ADVICE = ("Shiprocket cannot cancel a parcel the courier already has. 
                     "then. If the customer still wants it, re-confirm the order in Zoho instead.")
 
 
-async def cancel_shipment(svc: Services, salesorder_id: str, *, reason: str, actor: str = "system") -> str:
+async def cancel_shipment(svc: Services, salesorder_id: str, *, reason: str, actor: str = "system",
+                          zoho_void: bool = False) -> str:
     """Cancel what Shipbridge booked for a sales order. Returns "cancelled", "already_cancelled",
     "not_booked" (nothing was ever booked; now it never will be), "picked_up_alerted" (too late to
     cancel; ops alerted with what to do), "refused_alerted" (Shiprocket refused; ops alerted) or
-    "no_shipment" (nothing known about this order)."""
+    "no_shipment" (nothing known about this order). `zoho_void`: the sales order is void in Zoho, which
+    then refuses edits, so "Cancelled" is not written (Zoho shows the order as Void itself)."""
     async with advisory_lock(svc.engine, order_lock_name(salesorder_id), wait=LOCK_WAIT_SECONDS) as held:
         if not held:
             raise OrderBusy(salesorder_id)  # a fulfilment step is running: the job is retried shortly
-        outcome = await _cancel_locked(svc, salesorder_id, reason=reason, actor=actor)
+        outcome = await _cancel_locked(svc, salesorder_id, reason=reason, actor=actor, zoho_void=zoho_void)
     if outcome in ("cancelled", "already_cancelled"):
         await fulfil(svc, salesorder_id)  # writes "Cancelled" to Zoho if that is not done yet
     return outcome
 
 
-async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, actor: str) -> str:
+async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, actor: str, zoho_void: bool) -> str:
     async with svc.sessionmaker() as session:
         shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
     if shipment is None:
@@ -81,7 +83,7 @@ async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, acto
     async with svc.sessionmaker.begin() as session:
         await transition(session, shipment, "cancelled", detail, state=ShipmentState.cancelled,
                          cancelled_at=datetime.now(UTC), sr_order_id=order_id, next_attempt_at=None,
-                         last_error=None)
+                         last_error=None, **({"status_label": "Cancelled"} if zoho_void else {}))
     return "cancelled" if order_id else "not_booked"
 
 

@@ -119,13 +119,15 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
 
 async def _cancelled_in_zoho(svc: Services, so: dict[str, Any], status: str) -> tuple[str, str | None]:
     reason = f"sales order {status} in Zoho"
-    outcome = await cancel_shipment(svc, so["salesorder_id"], reason=reason, actor="zoho webhook")
+    void = status == "void"
+    outcome = await cancel_shipment(svc, so["salesorder_id"], reason=reason, actor="zoho webhook", zoho_void=void)
     if outcome == "no_shipment":
         if status != "void":
             return InboxState.ignored, f"{reason}; no shipment, nothing to cancel"
         if await void_before_booking(svc, so, reason):
             return InboxState.done, f"{reason} before booking: never booked"
-        outcome = await cancel_shipment(svc, so["salesorder_id"], reason=reason, actor="zoho webhook")
+        outcome = await cancel_shipment(svc, so["salesorder_id"], reason=reason, actor="zoho webhook",
+                                        zoho_void=void)
     return InboxState.done, f"{reason}: {outcome}"
 
 

@@ -234,9 +234,13 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
     try:
         await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
     except PermanentUpstreamError as exc:
+        # Only the AWB write-back parks the order; a refused status label must not stop the parcel
+        # (dispatch goes on) nor undo a cancellation, so those move on with the alert.
+        parked = shipment.state == ShipmentState.awb_assigned
         async with svc.sessionmaker.begin() as session:
             await _transition(session, shipment, "writeback_failed", f"Zoho refused: {exc.upstream_message}",
-                              state=ShipmentState.writeback_failed, last_error=str(exc)[:1000])
+                              state=ShipmentState.writeback_failed if parked else new_state,
+                              last_error=str(exc)[:1000], **({} if parked else {"status_label": label}))
             await raise_alert(session, kind="writeback_failed", key=shipment.salesorder_id,
                               salesorder_id=shipment.salesorder_id,
                               message=f"{shipment.salesorder_number}: Zoho refused the update ({exc.upstream_message})")

@@ -58,8 +58,9 @@ def next_step(shipment: Shipment, now: datetime) -> Step:
         return Step.write_back
     if state == ShipmentState.cancelled:
         # Only a booked order ever showed anything on Zoho; a never-booked one needs no "Cancelled".
+        # status_label is already "Cancelled" when Zoho cannot take it (a void order is not editable).
         booked = shipment.sr_order_id is not None
-        return Step.write_back if booked and shipment.zoho_synced_label != "Cancelled" else Step.done
+        return Step.write_back if booked and shipment.status_label != "Cancelled" else Step.done
     if state in _DISPATCH and shipment.tracking_status in PAST_PICKUP:
         return Step.done
     return _DISPATCH.get(ShipmentState(state), Step.done) if state in _DISPATCH else Step.done

@@ -38,18 +38,28 @@ async def booked(svc, client, zoho_sim) -> str:
     return so_id
 
 
+def void_in_zoho(zoho_sim, so_id: str) -> bytes:
+    """Void the order in the Zoho simulator and return the webhook Zoho then sends."""
+    with zoho_sim._lock:
+        zoho_sim._set_so_status(so_id, "void")
+    return zoho_sim.webhook_body(so_id)
+
+
 async def test_void_after_booking_cancels_on_shiprocket_once(svc, shiprocket_sim, zoho_sim):
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         so_id = await booked(svc, client, zoho_sim)
-        answer = await deliver(client, zoho_sim, so_id, body=as_status(zoho_sim, so_id, "void"))
+        puts = sum(1 for m, _ in zoho_sim.calls if m == "PUT")
+        answer = await deliver(client, zoho_sim, so_id, body=void_in_zoho(zoho_sim, so_id))
         sh = await eventually(in_state(svc, so_id, "cancelled"))
-        await eventually(lambda: _label(zoho_sim, so_id, "Cancelled"))
         # the same void again (a later edit of the voided order): nothing more happens upstream
         await deliver(client, zoho_sim, so_id, body=as_status(zoho_sim, so_id, "void", "2030-01-02T10:00:00+0530"))
         await eventually(lambda: _all_done(svc))
     assert answer.status_code == 200 and answer.json()["state"] == "pending"
     assert shiprocket_sim.orders[int(sh.sr_order_id)]["status"] == "CANCELED"
     assert sh.cancelled_at is not None and cancels(shiprocket_sim) == 1
+    # Zoho refuses edits of a void order and shows "Void" itself: no write is attempted.
+    assert zoho_sim.salesorder(so_id)["status"] == "void" and sh.status_label == "Cancelled"
+    assert sum(1 for m, _ in zoho_sim.calls if m == "PUT") == puts
     reasons = [e.reason for e in await inbox(svc)]
     assert reasons[-2:] == ["sales order void in Zoho: cancelled", "sales order void in Zoho: already_cancelled"]
     assert await alerts(svc) == []
@@ -60,6 +70,7 @@ async def test_back_to_draft_after_booking_cancels_too(svc, shiprocket_sim, zoho
         so_id = await booked(svc, client, zoho_sim)
         await deliver(client, zoho_sim, so_id, body=as_status(zoho_sim, so_id, "draft"))
         sh = await eventually(in_state(svc, so_id, "cancelled"))
+        await eventually(lambda: _label(zoho_sim, so_id, "Cancelled"))  # a draft is editable: it shows
     assert shiprocket_sim.orders[int(sh.sr_order_id)]["status"] == "CANCELED"
 
 

@@ -111,3 +111,17 @@ async def test_a_refusal_parks_the_order_and_names_it(svc, shiprocket_sim, zoho_
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == shown
     assert await fulfil(svc, so_id) == state  # parked: a rerun calls nothing and alerts nothing more
     assert calls(shiprocket_sim, path) == 1 and len(await alerts(svc, kind)) == 1
+
+
+async def test_zoho_refusing_pickup_scheduled_does_not_stop_the_parcel(svc, shiprocket_sim, zoho_sim):
+    so_id, event_id = await booked_without_worker(svc, zoho_sim)
+    shiprocket_sim.faults.server_error(PICKUP, status=502, times=10)
+    with pytest.raises(RetryableUpstreamError):
+        await process_inbox_event(svc, event_id)  # the AWB is on Zoho; the pickup waits
+    shiprocket_sim.faults.reset()
+    zoho_sim.faults.inject(f"/inventory/v1/salesorders/{so_id}", method="PUT", status=400,
+                           body={"code": 1001, "message": "Invalid value for cf_shipment_status"})
+    assert await fulfil(svc, so_id) == "manifested"
+    [alert] = await alerts(svc, "writeback_failed")
+    assert "Invalid value" in alert.message
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"
