@@ -175,3 +175,23 @@ async def test_ops_can_cancel_through_the_api(svc, shiprocket_sim, zoho_sim):
     assert done.json() == {"salesorder_id": so_id, "outcome": "cancelled"}
     assert again.json()["outcome"] == "already_cancelled" and unknown.status_code == 404
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Cancelled"
+
+
+async def test_a_create_whose_reply_was_lost_is_found_and_cancelled(svc, shiprocket_sim, zoho_sim):
+    """Shiprocket made the order but the job died before recording it (state courier_chosen): the cancel
+    looks the order up by our own order id so no orphan order is left booked."""
+    so_id = confirmed_order(zoho_sim, number="SO-LOST-1")
+    shiprocket_sim.faults.inject("/orders/create/adhoc", status=502, body="<html>502</html>", after=True)
+    shiprocket_sim.faults.server_error("/orders/create/adhoc", status=502, times=10)
+    async with api_client(create_app(svc.settings, svc)) as client:
+        await deliver(client, zoho_sim, so_id)
+    await (await svc.queue.pool()).flushdb()
+    [event] = await inbox(svc)
+    with pytest.raises(RetryableUpstreamError):
+        await process_inbox_event(svc, event.id)
+    assert (await shipment(svc, so_id)).state == "courier_chosen"
+    shiprocket_sim.faults.reset()
+    assert await cancel_shipment(svc, so_id, reason="voided") == "cancelled"
+    [order] = shiprocket_sim.orders.values()
+    sh = await shipment(svc, so_id)
+    assert order["status"] == "CANCELED" and sh.sr_order_id == str(order["order_id"])
