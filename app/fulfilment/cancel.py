@@ -53,12 +53,9 @@ async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, acto
         return "already_cancelled"
     who = f"{shipment.salesorder_number} (AWB {shipment.awb})" if shipment.awb else shipment.salesorder_number
     if shipment.tracking_status in PAST_PICKUP:
-        async with svc.sessionmaker.begin() as session:
-            session.add(ShipmentLog(shipment_id=shipment.id, step="cancel_refused",
-                                    detail=f"{actor}: {reason}; already {shipment.tracking_status}"))
-            await raise_alert(session, kind="cancel_refused", key=salesorder_id, salesorder_id=salesorder_id,
-                              message=f"{who} was cancelled in Zoho ({reason}) but is already "
-                                      f"{shipment.tracking_status.replace('_', ' ')}. {PICKED_UP_ADVICE}")
+        await _too_late(svc, shipment, f"{actor}: {reason}; already {shipment.tracking_status}",
+                        f"{who} was cancelled ({reason}) but is already "
+                        f"{shipment.tracking_status.replace('_', ' ')}.")
         return "picked_up_alerted"
     order_id = shipment.sr_order_id
     if order_id is None and shipment.state == ShipmentState.courier_chosen:
@@ -71,12 +68,9 @@ async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, acto
         except UpstreamAuthError:
             raise
         except PermanentUpstreamError as exc:
-            async with svc.sessionmaker.begin() as session:
-                session.add(ShipmentLog(shipment_id=shipment.id, step="cancel_refused",
-                                        detail=f"{actor}: {reason}; Shiprocket: {exc.upstream_message}"))
-                await raise_alert(session, kind="cancel_refused", key=salesorder_id, salesorder_id=salesorder_id,
-                                  message=f"{who} was cancelled in Zoho ({reason}) but Shiprocket refused to "
-                                          f"cancel order {order_id}: {exc.upstream_message}. {PICKED_UP_ADVICE}")
+            await _too_late(svc, shipment, f"{actor}: {reason}; Shiprocket: {exc.upstream_message}",
+                            f"{who} was cancelled ({reason}) but Shiprocket refused to cancel order "
+                            f"{order_id}: {exc.upstream_message}.")
             return "refused_alerted"
     detail = (f"{actor}: {reason}; Shiprocket order {order_id} cancelled" if order_id
               else f"{actor}: {reason}; nothing was booked, and now never will be")
@@ -85,6 +79,13 @@ async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, acto
                          cancelled_at=datetime.now(UTC), sr_order_id=order_id, next_attempt_at=None,
                          last_error=None, **({"status_label": "Cancelled"} if zoho_void else {}))
     return "cancelled" if order_id else "not_booked"
+
+
+async def _too_late(svc: Services, shipment: Shipment, detail: str, message: str) -> None:
+    async with svc.sessionmaker.begin() as session:
+        session.add(ShipmentLog(shipment_id=shipment.id, step="cancel_refused", detail=detail))
+        await raise_alert(session, kind="cancel_refused", key=shipment.salesorder_id,
+                          salesorder_id=shipment.salesorder_id, message=f"{message} {PICKED_UP_ADVICE}")
 
 
 async def void_before_booking(svc: Services, so: dict[str, Any], reason: str) -> bool:

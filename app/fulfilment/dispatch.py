@@ -10,13 +10,17 @@ per-shipment rather than a daily batch."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from app.fulfilment.transition import transition
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
 from app.models import Shipment, ShipmentState
 from app.ops.alerts import raise_alert
 from app.services import Services
+
+T = TypeVar("T")
 
 WHAT_TO_DO = {
     "pickup_failed": "Request the pickup in Shiprocket's panel (Orders > Ready To Ship) or fix the cause; "
@@ -26,23 +30,28 @@ WHAT_TO_DO = {
 }
 
 
-async def _refused(svc: Services, shipment: Shipment, kind: str, state: ShipmentState, what: str,
-                   exc: PermanentUpstreamError) -> None:
-    reason = f"Shiprocket refused the {what}: {exc.upstream_message}"
-    async with svc.sessionmaker.begin() as session:
-        await transition(session, shipment, kind, reason, state=state, last_error=reason[:1000])
-        await raise_alert(session, kind=kind, key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
-                          message=f"{shipment.salesorder_number} (AWB {shipment.awb}): {reason}. {WHAT_TO_DO[kind]}")
+async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Awaitable[T]) -> T | None:
+    """Shiprocket's answer, or None after parking the shipment in `kind` with an alert when it refuses.
+    Transient failures and our own credentials raise: the job is retried and the step repeated."""
+    try:
+        return await call
+    except UpstreamAuthError:
+        raise
+    except PermanentUpstreamError as exc:
+        reason = f"Shiprocket refused the {what}: {exc.upstream_message}"
+        async with svc.sessionmaker.begin() as session:
+            await transition(session, shipment, kind, reason, state=ShipmentState(kind), last_error=reason[:1000])
+            await raise_alert(session, kind=kind, key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number} (AWB {shipment.awb}): {reason}. "
+                                      f"{WHAT_TO_DO[kind]}")
+        return None
 
 
 async def request_pickup(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id
-    try:
-        pickup = await svc.aggregator.request_pickup(shipment.sr_shipment_id)
-    except UpstreamAuthError:
-        raise
-    except PermanentUpstreamError as exc:
-        await _refused(svc, shipment, "pickup_failed", ShipmentState.pickup_failed, "pickup request", exc)
+    pickup = await _ask(svc, shipment, "pickup_failed", "pickup request",
+                        svc.aggregator.request_pickup(shipment.sr_shipment_id))
+    if pickup is None:
         return
     if pickup.already_queued:
         detail = "pickup already in Shiprocket's queue (an earlier request got through)"
@@ -58,12 +67,8 @@ async def request_pickup(svc: Services, shipment: Shipment) -> None:
 
 async def generate_label(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id
-    try:
-        url = await svc.aggregator.generate_label(shipment.sr_shipment_id)
-    except UpstreamAuthError:
-        raise
-    except PermanentUpstreamError as exc:
-        await _refused(svc, shipment, "label_failed", ShipmentState.label_failed, "label", exc)
+    url = await _ask(svc, shipment, "label_failed", "label", svc.aggregator.generate_label(shipment.sr_shipment_id))
+    if url is None:
         return
     async with svc.sessionmaker.begin() as session:
         await transition(session, shipment, "labelled", f"label {url}", state=ShipmentState.labelled,
@@ -72,12 +77,9 @@ async def generate_label(svc: Services, shipment: Shipment) -> None:
 
 async def generate_manifest(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id and shipment.sr_order_id
-    try:
-        manifest = await svc.aggregator.generate_manifest(shipment.sr_shipment_id, shipment.sr_order_id)
-    except UpstreamAuthError:
-        raise
-    except PermanentUpstreamError as exc:
-        await _refused(svc, shipment, "manifest_failed", ShipmentState.manifest_failed, "manifest", exc)
+    manifest = await _ask(svc, shipment, "manifest_failed", "manifest",
+                          svc.aggregator.generate_manifest(shipment.sr_shipment_id, shipment.sr_order_id))
+    if manifest is None:
         return
     how = "read back (already generated)" if manifest.already_generated else "generated"
     async with svc.sessionmaker.begin() as session:
