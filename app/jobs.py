@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 
 from app.fulfilment.intake import accept_salesorder
 from app.fulfilment.service import FULFIL_JOB, fulfil
+from app.fulfilment.state import PAST_PICKUP
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.integrations.zoho.budget import flush_deferred_writes
@@ -119,6 +120,8 @@ async def sweep(svc: Services, now: datetime | None = None) -> SweepResult:
         shipments = (await session.execute(
             select(Shipment.salesorder_id).where(
                 Shipment.state.in_([s.value for s in ACTIVE_STATES]),
+                # dispatch is moot once the courier has the parcel (e.g. picked up before this release)
+                or_(Shipment.tracking_status.is_(None), Shipment.tracking_status.not_in(PAST_PICKUP)),
                 or_(Shipment.updated_at < stale,
                     (Shipment.state == ShipmentState.awb_retry) & (Shipment.next_attempt_at <= now)))
             .order_by(Shipment.id).limit(500))).scalars().all()

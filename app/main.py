@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from app.fulfilment import endpoints as fulfilment_endpoints
 from app.logging import configure_logging
 from app.ops import dashboard as ops_dashboard
 from app.ops import endpoints as ops_endpoints
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(ops_dashboard.router)
     app.mount("/ops/static", StaticFiles(directory=Path(ops_dashboard.HERE / "static")), name="ops-static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    app.include_router(fulfilment_endpoints.router)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

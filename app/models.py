@@ -75,6 +75,15 @@ class ShipmentState(enum.StrEnum):
     synced = "synced"  # AWB, courier and status written back to the Zoho sales order
     writeback_failed = "writeback_failed"  # Zoho refused the write-back: alerted, replayable
     on_hold = "on_hold"  # not shipped until a person (or a fixed order) releases it; hold_reason says why
+    # After the AWB is on Zoho (app/fulfilment/dispatch.py): a courier comes only for a requested pickup.
+    pickup_requested = "pickup_requested"  # Shiprocket queued the pickup; Zoho not yet told
+    pickup_scheduled = "pickup_scheduled"  # Zoho shows Pickup Scheduled; the label is next
+    labelled = "labelled"  # label_url stored; the manifest is next
+    manifested = "manifested"  # manifest_url stored: ready for the courier, fulfilment is done
+    pickup_failed = "pickup_failed"  # Shiprocket refused the pickup request: alerted
+    label_failed = "label_failed"  # Shiprocket refused the label: alerted
+    manifest_failed = "manifest_failed"  # Shiprocket refused the manifest: alerted
+    cancelled = "cancelled"  # voided in Zoho: cancelled on Shiprocket (or never booked)
 
 
 # States a fulfilment job may still move forward on its own.
@@ -84,6 +93,10 @@ ACTIVE_STATES = (
     ShipmentState.order_created,
     ShipmentState.awb_retry,
     ShipmentState.awb_assigned,
+    ShipmentState.synced,
+    ShipmentState.pickup_requested,
+    ShipmentState.pickup_scheduled,
+    ShipmentState.labelled,
 )
 
 
@@ -128,6 +141,13 @@ class Shipment(Base):
     rto_initiated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     tracking_final: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     tracking_settled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Dispatch after the AWB (migration 0004); the dashboard reads these names.
+    pickup_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    pickup_scheduled_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    pickup_token_number: Mapped[str | None] = mapped_column(String(200), default=None)
+    label_url: Mapped[str | None] = mapped_column(Text, default=None)
+    manifest_url: Mapped[str | None] = mapped_column(Text, default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     # The sales order's invoices[] as last seen (webhook payload, write-back replies): lets remittance pay

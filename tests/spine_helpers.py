@@ -81,3 +81,15 @@ def in_state(svc: Services, so_id: str, *states: str):  # noqa: ANN201 - returns
         return sh if sh is not None and sh.state in states else None
 
     return check
+
+
+def order_idle(svc: Services, so_id: str):  # noqa: ANN201 - returns an awaitable factory
+    """True once no job holds the order's advisory lock (a job that reached the final state still holds
+    it for a moment; ops calls that try the lock once must not race it)."""
+    from app.locks import advisory_lock, order_lock_name
+
+    async def check() -> bool:
+        async with advisory_lock(svc.engine, order_lock_name(so_id)) as held:
+            return held
+
+    return check

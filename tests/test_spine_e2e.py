@@ -20,13 +20,16 @@ async def test_confirmed_order_gets_awb_written_back_to_zoho(svc, shiprocket_sim
         assert response.status_code == 200
         body = response.json()
         assert body["accepted"] is True and body["duplicate"] is False and body["event_id"]
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
 
     assert sh.awb and sh.courier_name and sh.sr_order_id
     assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
     assert zoho_sim.custom_field(so_id, "cf_courier_partner") == sh.courier_name
     assert zoho_sim.custom_field(so_id, "cf_shiprocket_order_id") == sh.sr_order_id
-    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"
+    # The AWB went to Zoho first (with "AWB Assigned"), then the pickup moved it to "Pickup Scheduled".
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Pickup Scheduled"
+    assert sh.pickup_requested_at and sh.pickup_scheduled_date and sh.pickup_token_number
+    assert sh.label_url and sh.label_url.endswith(".pdf") and sh.manifest_url and sh.manifest_url.endswith(".pdf")
     sr_order = shiprocket_sim.order_by_channel_id(number)
     assert sr_order is not None
     payload = sr_order.get("payload", sr_order)
@@ -44,7 +47,7 @@ async def test_form_encoded_variant_is_accepted(svc, zoho_sim):
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         response = await deliver(client, zoho_sim, so_id, form=True)
         assert response.status_code == 200 and response.json()["accepted"] is True
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert sh.payment_method == "Prepaid"
 
 
@@ -68,7 +71,7 @@ async def test_same_webhook_five_times_gives_one_shiprocket_order(svc, shiprocke
     so_id = confirmed_order(zoho_sim)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         answers = [await deliver(client, zoho_sim, so_id) for _ in range(5)]
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
         # and a later edit of the already-shipped order (new last_modified_time) ships nothing new
         zoho_sim.advance_time(5)
         edited = await deliver(client, zoho_sim, so_id, body=_edited(zoho_sim.webhook_body(so_id)))
@@ -94,11 +97,19 @@ async def _all_processed(svc) -> bool:
 
 async def test_unconfirmed_order_recorded_and_ignored(svc, zoho_sim, shiprocket_sim):
     so_id = confirmed_order(zoho_sim, confirm=False)  # still a draft
-    async with api_client(create_app(svc.settings, svc)) as client:
+    # A draft is work until the job looks (an order back in draft after booking must be cancelled)...
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         response = await deliver(client, zoho_sim, so_id)
-    assert response.status_code == 200 and response.json()["state"] == "ignored"
-    assert "not confirmed" in response.json()["reason"]
+        await eventually(lambda: _all_processed(svc))
+    assert response.status_code == 200 and response.json()["state"] == "pending"
+    [event] = await inbox(svc)  # ...and with no shipment there is nothing to do
+    assert event.state == InboxState.ignored and "nothing to cancel" in event.reason
     assert await shipment(svc, so_id) is None and shiprocket_sim.calls == []
+    other = json.loads(zoho_sim.webhook_body(so_id))
+    other["salesorder"].update(status="closed", order_status="closed", last_modified_time="2030-01-01T10:00:00+0530")
+    async with api_client(create_app(svc.settings, svc)) as client:
+        closed = await deliver(client, zoho_sim, so_id, body=json.dumps(other).encode())
+    assert closed.json()["state"] == "ignored" and "not confirmed" in closed.json()["reason"]
 
 
 async def test_malformed_authenticated_body_is_kept_for_inspection(svc, zoho_sim):
@@ -139,7 +150,7 @@ async def test_awb_failure_then_success_after_retry(svc, shiprocket_sim, zoho_si
         await deliver(client, zoho_sim, so_id)
         retrying = await eventually(in_state(svc, so_id, "awb_retry"))
         assert retrying.next_attempt_at is not None and retrying.awb_attempts == 1
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert sh.awb and sh.awb_attempts == 1 and sh.last_error is None
     assert sum(1 for m, p in shiprocket_sim.calls if p == "/courier/assign/awb") == 2
     assert await alerts(svc) == []
@@ -164,11 +175,11 @@ async def test_shiprocket_token_expiring_mid_run_relogs_once(svc, shiprocket_sim
     second = confirmed_order(zoho_sim, number="SO-TOK-2")
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, first)
-        await eventually(in_state(svc, first, "synced"))
+        await eventually(in_state(svc, first, "manifested"))
         assert shiprocket_sim.login_count == 1
         shiprocket_sim.expire_tokens()
         await deliver(client, zoho_sim, second)
-        await eventually(in_state(svc, second, "synced"))
+        await eventually(in_state(svc, second, "manifested"))
     assert shiprocket_sim.login_count == 2
     assert len(shiprocket_sim.orders) == 2
 
@@ -192,7 +203,7 @@ async def test_payload_missing_fields_reads_the_order_from_zoho(svc, zoho_sim):
                                       "salesorder_number": zoho_sim.salesorder(so_id)["salesorder_number"]}}).encode()
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id, body=thin)
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert ("GET", f"/inventory/v1/salesorders/{so_id}") in zoho_sim.calls
     assert sh.order["address"]["pincode"] == "560001"
 

@@ -70,7 +70,7 @@ async def test_order_id_held_by_a_cancelled_order_books_under_a_suffix(svc, ship
     event = await _accept(svc, zoho_sim, so_id)
     await process_inbox_event(svc, event.id)
     sh = await shipment(svc, so_id)
-    assert sh.state == "synced" and sh.channel_order_id == "SO-CXL-1-R1" and sh.sr_order_id != old.order_id
+    assert sh.state == "manifested" and sh.channel_order_id == "SO-CXL-1-R1" and sh.sr_order_id != old.order_id
     assert shiprocket_sim.order_by_channel_id("SO-CXL-1")["status"].upper().startswith("CANCEL")
     assert shiprocket_sim.order_by_channel_id("SO-CXL-1-R1") is not None
 

@@ -37,7 +37,7 @@ async def test_repeated_order_id_reuses_the_existing_shiprocket_order(svc, shipr
     existing = await svc.aggregator.create_order(order, "SO-DUP-1")
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert sh.sr_order_id == existing.order_id and sh.sr_shipment_id == existing.shipment_id
     assert len(shiprocket_sim.orders) == 1
     assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
@@ -67,7 +67,7 @@ async def test_worker_killed_between_order_and_awb_resumes_without_second_order(
         await asyncio.sleep(1.1)  # let the shipment go stale (SWEEP_STALE_SECONDS=1)
         result = await sweep(svc)
         assert result.shipments_enqueued == 1
-        sh = await eventually(in_state(svc, so_id, "synced"), timeout=20)
+        sh = await eventually(in_state(svc, so_id, "manifested"), timeout=20)
     assert len(shiprocket_sim.orders) == 1
     assert sum(1 for m, p in shiprocket_sim.calls if p == "/orders/create/adhoc") == 1
     assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
@@ -97,7 +97,7 @@ async def test_redis_down_at_webhook_time_then_sweeper_completes(svc, settings, 
     async with running_worker(svc):
         result = await sweep(svc)
         assert result.inbox_enqueued == 1
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
     assert [e.state for e in await inbox(svc)] == [InboxState.done]
 
 
@@ -114,7 +114,7 @@ async def test_sweeper_enqueues_despite_a_kept_job_result(svc, zoho_sim):
                              content_type="application/json", subject=so_id,
                              received_at=datetime.now(UTC) - timedelta(seconds=30)))
         assert (await sweep(svc)).inbox_enqueued == 1
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
 
 
 async def test_postgres_down_gives_503(settings, zoho_sim):
@@ -150,7 +150,7 @@ async def test_shiprocket_429_and_html_5xx_are_retried(svc, shiprocket_sim, zoho
     so_id = confirmed_order(zoho_sim)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
     assert sum(1 for m, p in shiprocket_sim.calls if p == "/orders/create/adhoc") == 3
     assert len(shiprocket_sim.orders) == 1
 
@@ -242,7 +242,7 @@ async def test_refused_credentials_alert_once_and_the_order_waits(svc, shiprocke
     assert sh.state == "received" and "login refused" in sh.last_error
     [alert] = await alerts(svc, "credentials_refused")
     assert "shiprocket" in alert.message and "wrong-password" not in alert.message
-    assert await fulfil(svc, so_id) == "synced"  # the right credentials: it goes through
+    assert await fulfil(svc, so_id) == "manifested"  # the right credentials: it goes through
 
 
 async def test_late_write_back_does_not_overwrite_a_newer_tracking_label(svc, shiprocket_sim, zoho_sim):
@@ -264,12 +264,14 @@ async def test_late_write_back_does_not_overwrite_a_newer_tracking_label(svc, sh
     sh = await shipment(svc, so_id)
     assert sh.state == "awb_assigned"
     zoho_sim.faults.reset()
+    shiprocket_sim.request_pickup(sh.awb)  # the seller requested it in Shiprocket's panel meanwhile
     body = shiprocket_sim.advance(sh.awb, 42)  # PICKED UP
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         token = svc.settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
         r = await client.post("/webhooks/tracking", json=body, headers={"x-api-key": token})
         assert r.status_code == 200
         await eventually(lambda: _zoho_label(zoho_sim, so_id, "Picked Up"))
+    # The AWB still goes to Zoho; pickup, label and manifest are moot once the courier has the parcel.
     assert await fulfil(svc, so_id) == "synced"
     assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Picked Up"

@@ -5,6 +5,7 @@ and item package details are cached in Redis so repeat items cost no Zoho calls 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from typing import Any
@@ -13,6 +14,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.fulfilment.cancel import cancel_shipment, void_before_booking
+from app.fulfilment.edits import order_changes
 from app.fulfilment.holds import UNKNOWN, hold_for_payment_method, is_payment_hold, release_payment_hold
 from app.fulfilment.order_mapping import (
     MissingOrderData,
@@ -26,9 +29,13 @@ from app.integrations.http import PermanentUpstreamError
 from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.alerts import raise_alert
 from app.services import Services
-from app.webhooks.payloads import salesorder_status, zoho_salesorder
+from app.webhooks.payloads import CANCEL_STATUSES, salesorder_status, zoho_salesorder
 
 log = logging.getLogger("shipbridge.intake")
+EDIT_ADVICE = ("Shipbridge never books a second order for it. Before pickup, change the delivery address in "
+               "Shiprocket's panel (Orders > Edit address); items, quantities and amounts cannot change once "
+               "the AWB is assigned (Shiprocket's update API allows that only before the AWB), so for those "
+               "void this order in Zoho (Shipbridge cancels the shipment) and confirm a new one.")
 PACKAGE_CACHE_SECONDS = 24 * 3600
 
 
@@ -74,13 +81,15 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
     so = zoho_salesorder(event.body, event.content_type)
     salesorder_id = so["salesorder_id"]
     status = salesorder_status(so)
+    if status in CANCEL_STATUSES:
+        return await _cancelled_in_zoho(svc, so, status)
     if status != "confirmed":
         return InboxState.ignored, f"sales order status is {status or 'missing'}, not confirmed"
 
     async with svc.sessionmaker() as session:
         existing = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
     if existing is not None and not is_payment_hold(existing):
-        return InboxState.done, f"shipment already exists ({existing.state}); never shipped twice"
+        return await _already_booked(svc, existing, so)
 
     read_from_zoho = False
     cf = svc.settings.CF_PAYMENT_METHOD
@@ -128,3 +137,39 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
                                           read_from_zoho)
             return InboxState.done, "on hold: the order names no payment method"
     return InboxState.done, "accepted for fulfilment"
+
+
+async def _cancelled_in_zoho(svc: Services, so: dict[str, Any], status: str) -> tuple[str, str | None]:
+    reason = f"sales order {status} in Zoho"
+    void = status == "void"
+    outcome = await cancel_shipment(svc, so["salesorder_id"], reason=reason, actor="zoho webhook", zoho_void=void)
+    if outcome == "no_shipment":
+        if status != "void":
+            return InboxState.ignored, f"{reason}; no shipment, nothing to cancel"
+        if await void_before_booking(svc, so, reason):
+            return InboxState.done, f"{reason} before booking: never booked"
+        outcome = await cancel_shipment(svc, so["salesorder_id"], reason=reason, actor="zoho webhook",
+                                        zoho_void=void)
+    return InboxState.done, f"{reason}: {outcome}"
+
+
+async def _already_booked(svc: Services, existing: Shipment, so: dict[str, Any]) -> tuple[str, str | None]:
+    """A confirmed order we already hold: never shipped twice; an edit since booking is told to ops."""
+    if existing.state == ShipmentState.cancelled or not existing.order:
+        return InboxState.done, f"shipment already exists ({existing.state}); never shipped twice"
+    try:
+        changes = order_changes(existing.order, so, cf_payment_method=svc.settings.CF_PAYMENT_METHOD,
+                                defaults=svc.parcel_defaults)
+    except ValueError:  # a payload we cannot read the same way: say nothing rather than guess
+        changes = []
+    if not changes:
+        return InboxState.done, f"shipment already exists ({existing.state}); never shipped twice"
+    who = f"{existing.salesorder_number} (AWB {existing.awb})" if existing.awb else existing.salesorder_number
+    digest = hashlib.sha256("|".join(changes).encode()).hexdigest()[:16]
+    async with svc.sessionmaker.begin() as session:
+        session.add(ShipmentLog(shipment_id=existing.id, step="edited_after_booking", detail="; ".join(changes)))
+        await raise_alert(session, kind="order_edited_after_booking", key=f"{existing.salesorder_id}:{digest}",
+                          salesorder_id=existing.salesorder_id,
+                          message=f"{who} was edited in Zoho after it was booked ({existing.state}): "
+                                  f"{'; '.join(changes)}. {EDIT_ADVICE}")
+    return InboxState.done, f"edited after booking ({len(changes)} changes); alerted, nothing re-booked"

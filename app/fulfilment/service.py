@@ -1,49 +1,40 @@
 """Fulfilment of one sales order as a persisted state machine: serviceability -> courier -> Shiprocket
-order -> AWB -> write-back to Zoho. Each step reads the shipment row, does its one upstream call, and
-commits the outcome before the next step starts, so a job killed anywhere resumes where it stopped and a
-job that runs twice does no harm. A Postgres advisory lock keeps two jobs off the same order."""
+order -> AWB -> write-back to Zoho -> pickup, label, manifest (dispatch.py). Each step reads the shipment
+row, does its one upstream call, and commits the outcome before the next step starts, so a job killed
+anywhere resumes where it stopped and a job that runs twice does no harm. A Postgres advisory lock keeps
+two jobs off the same order."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.fulfilment import dispatch
 from app.fulfilment.courier_choice import choose_courier
 from app.fulfilment.intake import invoice_entries
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
+from app.fulfilment.transition import transition as _transition
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
 from app.locks import advisory_lock, order_lock_name
-from app.models import Shipment, ShipmentLog, ShipmentState
+from app.models import Shipment, ShipmentState
 from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")
 
 FULFIL_JOB = "fulfil_order"
-MAX_STEPS = 12  # more than one full pass; a guard against a state that never advances
+MAX_STEPS = 16  # more than one full pass; a guard against a state that never advances
 MAX_ORDER_ID_SUFFIX = 3
 # Shiprocket order creations started alongside the serviceability check (it needs no courier), handed to
 # the create_order step of the same run. Lost with the process: the next run's create meets Shiprocket's
 # duplicate answer and adopts the order, as after any crash between reply and commit.
 _ORDER_CREATIONS: dict[str, asyncio.Task[CreatedOrder]] = {}
-
-
-async def _transition(session: AsyncSession, shipment: Shipment, step: str, detail: str, **values: Any) -> None:
-    """Move the shipment (still in the state it was read in) and log why, in the caller's transaction."""
-    values["updated_at"] = datetime.now(UTC)
-    result = await session.execute(
-        update(Shipment).where(Shipment.id == shipment.id, Shipment.state == shipment.state).values(**values))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise RuntimeError(f"shipment {shipment.salesorder_id} changed under us (expected {shipment.state})")
-    session.add(ShipmentLog(shipment_id=shipment.id, step=step, detail=detail))
-    log.info("%s %s: %s", shipment.salesorder_number, step, detail)
 
 
 async def fulfil(svc: Services, salesorder_id: str) -> str:
@@ -288,13 +279,22 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
     else:
         label = STATUS_LABELS[ShipmentState(shipment.state)]
         values = {s.CF_SHIPMENT_STATUS: label}
-        new_state = ShipmentState(shipment.state)
+        new_state = _AFTER_WRITE.get(ShipmentState(shipment.state), ShipmentState(shipment.state))
+        if shipment.zoho_synced_label == label:
+            # Tracking already wrote it (Shiprocket's own Pickup Scheduled event): no second Zoho call.
+            async with svc.sessionmaker.begin() as session:
+                await _transition(session, shipment, "written_back", f"Zoho already shows {label}", state=new_state)
+            return
     try:
         so = await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
     except PermanentUpstreamError as exc:
+        # Only the AWB write-back parks the order; a refused status label must not stop the parcel
+        # (dispatch goes on) nor undo a cancellation, so those move on with the alert.
+        parked = shipment.state == ShipmentState.awb_assigned
         async with svc.sessionmaker.begin() as session:
             await _transition(session, shipment, "writeback_failed", f"Zoho refused: {exc.upstream_message}",
-                              state=ShipmentState.writeback_failed, last_error=str(exc)[:1000])
+                              state=ShipmentState.writeback_failed if parked else new_state,
+                              last_error=str(exc)[:1000], **({} if parked else {"status_label": label}))
             await raise_alert(session, kind="writeback_failed", key=shipment.salesorder_id,
                               salesorder_id=shipment.salesorder_id,
                               message=f"{shipment.salesorder_number}: Zoho refused the update ({exc.upstream_message})")
@@ -306,9 +306,15 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
                           **({"zoho_invoices": invoices} if (invoices := invoice_entries(so)) is not None else {}))
 
 
+# A status write that also moves the shipment on (the others only record what Zoho shows).
+_AFTER_WRITE = {ShipmentState.pickup_requested: ShipmentState.pickup_scheduled}
+
 STEPS = {
     Step.choose_courier: _choose_courier,
     Step.create_order: _create_order,
     Step.assign_awb: _assign_awb,
     Step.write_back: _write_back,
+    Step.request_pickup: dispatch.request_pickup,
+    Step.generate_label: dispatch.generate_label,
+    Step.generate_manifest: dispatch.generate_manifest,
 }

@@ -14,6 +14,9 @@ class Step(enum.StrEnum):
     create_order = "create_order"
     assign_awb = "assign_awb"
     write_back = "write_back"
+    request_pickup = "request_pickup"
+    generate_label = "generate_label"
+    generate_manifest = "generate_manifest"
     wait = "wait"  # an AWB retry is scheduled for later
     done = "done"
 
@@ -26,7 +29,14 @@ STATUS_LABELS: dict[str, str] = {
     ShipmentState.awb_assigned: "AWB Assigned",
     # The only hold so far; a later hold reason (RTO risk) would label its own way.
     ShipmentState.on_hold: "On Hold (payment method unknown)",
+    ShipmentState.pickup_requested: "Pickup Scheduled",
+    ShipmentState.cancelled: "Cancelled",
 }
+
+# Tracking statuses from which a pickup request, label or manifest no longer matters: the courier has
+# the parcel (or it is gone), so the dispatch steps are skipped rather than refused upstream.
+PAST_PICKUP = frozenset({"picked_up", "in_transit", "out_for_delivery", "undelivered", "delivered",
+                         "rto_initiated", "rto_in_transit", "rto_delivered", "lost", "cancelled"})
 
 # Terminal failure states still get their label written to Zoho so no order sits silently in Confirmed.
 _NEEDS_LABEL = (ShipmentState.serviceability_failed, ShipmentState.order_failed, ShipmentState.awb_failed,
@@ -49,4 +59,20 @@ def next_step(shipment: Shipment, now: datetime) -> Step:
         return Step.write_back
     if state in _NEEDS_LABEL and shipment.zoho_synced_label != STATUS_LABELS[state]:
         return Step.write_back
-    return Step.done
+    if state == ShipmentState.cancelled:
+        # Only a booked order ever showed anything on Zoho; a never-booked one needs no "Cancelled".
+        # status_label is already "Cancelled" when Zoho cannot take it (a void order is not editable).
+        booked = shipment.sr_order_id is not None
+        return Step.write_back if booked and shipment.status_label != "Cancelled" else Step.done
+    if state in _DISPATCH and shipment.tracking_status in PAST_PICKUP:
+        return Step.done
+    return _DISPATCH.get(ShipmentState(state), Step.done) if state in _DISPATCH else Step.done
+
+
+# After the AWB is on Zoho: pickup, then "Pickup Scheduled" on Zoho, then label, then manifest.
+_DISPATCH: dict[ShipmentState, Step] = {
+    ShipmentState.synced: Step.request_pickup,
+    ShipmentState.pickup_requested: Step.write_back,
+    ShipmentState.pickup_scheduled: Step.generate_label,
+    ShipmentState.labelled: Step.generate_manifest,
+}

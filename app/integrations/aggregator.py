@@ -4,7 +4,7 @@ Shiplee is next. Everything aggregator-specific (paths, field names, error quirk
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -117,6 +117,22 @@ class ReturnOrder:
         return sum((line.rate * line.quantity for line in self.lines), Decimal(0))
 
 
+@dataclass(frozen=True)
+class PickupRequest:
+    """A pickup the aggregator has queued with the courier. `already_queued`: an earlier request (whose
+    reply we lost) got through; the aggregator then repeats neither the date nor the token."""
+
+    scheduled_date: datetime | None
+    token_number: str | None
+    already_queued: bool = False
+
+
+@dataclass(frozen=True)
+class Manifest:
+    url: str
+    already_generated: bool = False  # an earlier call made it; the URL was read back
+
+
 class AwbAssignmentFailed(PermanentUpstreamError):
     """The aggregator answered but assigned no AWB (often inside an HTTP 200)."""
 
@@ -142,7 +158,21 @@ class Aggregator(Protocol):
 
     async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None: ...
 
-    async def cancel(self, order_ids: list[str]) -> None: ...
+    async def request_pickup(self, shipment_id: str) -> PickupRequest:
+        """Queue the courier's pickup of one shipment; a repeat is not an error (already_queued)."""
+        ...
+
+    async def generate_label(self, shipment_id: str) -> str:
+        """The label PDF's URL; asking again gives the existing label."""
+        ...
+
+    async def generate_manifest(self, shipment_id: str, order_id: str) -> Manifest:
+        """Manifest a shipment whose pickup was requested; a repeat reads the existing manifest back."""
+        ...
+
+    async def cancel(self, order_ids: list[str]) -> None:
+        """Cancel orders not yet picked up; raises PermanentUpstreamError when refused."""
+        ...
 
     async def track(self, awbs: list[str]) -> dict[str, Any]: ...
 

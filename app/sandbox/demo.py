@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.integrations.shiprocket.mapping import IST
 from app.migrate import upgrade
 from app.models import Alert, Shipment, ShipmentLog
 from app.sandbox.server import ThreadedServer, free_port
@@ -34,7 +35,8 @@ from app.sandbox.zoho import create_app as zoho_app
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "demoWebhookSecret2026"
 DEMO_OPS_TOKEN = "demo-ops-token"
-TERMINAL = {"synced", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed"}
+TERMINAL = {"manifested", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed",
+            "pickup_failed", "label_failed", "manifest_failed", "cancelled"}
 
 
 @dataclass
@@ -111,15 +113,15 @@ class Stack:
 
 ORDERS = [
     DemoOrder("COD to a metro", "Priya Sharma", "Bengaluru", "Karnataka", "560001", "Cash on Delivery",
-              [("SSB-1L", 2)], expect="synced"),
+              [("SSB-1L", 2)], expect="manifested"),
     DemoOrder("high-value prepaid", "Arjun Mehta", "Mumbai", "Maharashtra", "400050", "Due on Receipt",
-              [("HP-ANC", 1), ("SSB-1L", 1)], expect="synced"),
+              [("HP-ANC", 1), ("SSB-1L", 1)], expect="manifested"),
     DemoOrder("COD to a tier-2 town", "Kavita Rao", "Udaipur", "Rajasthan", "313001", "COD",
-              [("CT-MUG", 4)], expect="synced"),
+              [("CT-MUG", 4)], expect="manifested"),
     DemoOrder("unserviceable pincode", "Rahul Verma", "Port Blair", "Andaman and Nicobar", "744101",
               "Due on Receipt", [("CT-MUG", 1)], expect="serviceability_failed"),
     DemoOrder("AWB fails, then recovers", "Sneha Iyer", "Chennai", "Tamil Nadu", "600028", "Due on Receipt",
-              [("YM-6MM", 1)], expect="synced", awb_fails_first=True),
+              [("YM-6MM", 1)], expect="manifested", awb_fails_first=True),
 ]
 
 
@@ -203,6 +205,12 @@ async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db
             _say(f"{so['salesorder_number']:<18}{order.label:<26}{(shipment.payment_method if shipment else '-'):<8}"
                  f"{order.pincode:<8}{zoho_status:<23}{(shipment.courier_name or '-') if shipment else '-':<24}"
                  f"{(shipment.awb or '-') if shipment else '-':<13}{secs:>6.2f}{'' if good else '  <- unexpected'}")
+            if shipment and shipment.pickup_requested_at:
+                when = (f"{shipment.pickup_scheduled_date.astimezone(IST):%d %b %H:%M} IST"
+                        if shipment.pickup_scheduled_date else "date pending")
+                _say(f"{'':<18}  pickup {when} ({shipment.pickup_token_number or 'no token'})")
+                _say(f"{'':<18}  label    {shipment.label_url or '-'}")
+                _say(f"{'':<18}  manifest {shipment.manifest_url or '-'}")
             if shipment:
                 log = (await s.execute(select(ShipmentLog).where(ShipmentLog.shipment_id == shipment.id)
                                        .order_by(ShipmentLog.id))).scalars().all()

@@ -31,7 +31,13 @@ from app.sandbox.shiprocket_format import as_ist, money, now_ist
 from app.sandbox.shiprocket_remittance import new_batch
 from app.sandbox.shiprocket_remittance import webhook_body as remittance_webhook_body
 from app.sandbox.shiprocket_routes import create_app
-from app.sandbox.shiprocket_statuses import ORDER_STATUS, RTO_STATUSES, SHIPMENT_STATUS, order_status_for
+from app.sandbox.shiprocket_statuses import (
+    ORDER_STATUS,
+    POST_PICKUP,
+    RTO_STATUSES,
+    SHIPMENT_STATUS,
+    order_status_for,
+)
 from app.sandbox.shiprocket_tracking import legacy_webhook_body as render_legacy
 from app.sandbox.shiprocket_tracking import make_scan, webhook_body
 
@@ -58,7 +64,8 @@ class ShiprocketSim:
     status_id/status_label (shipment scheme §5B; None before an AWB), scans (oldest first), the dates
     (awb_assigned_at, pickup_scheduled_at, pickup_generated_at, pickup_date, delivered_date,
     rto_initiated_date, rto_delivered_date), etd, is_rto, is_return, cod, weight, dims, the charges
-    applied at AWB time, and the route (pickup_pincode, delivery_pincode, origin, destination).
+    applied at AWB time, label_url/manifest_url once generated, and the route (pickup_pincode,
+    delivery_pincode, origin, destination).
     `calls` records every request as (METHOD, path below /v1/external), faulted ones included;
     `login_count` counts successful logins only.
     """
@@ -103,6 +110,7 @@ class ShiprocketSim:
             self.duplicate_order_mode = "existing_200"
             self.couriers: list[dict[str, Any]] = default_couriers()
             self.awb_failures: deque[tuple[str, str]] = deque()
+            self.manifest_count = 0
             # Tests may replace the clock (returning an aware datetime) to age tokens or date events.
             self.clock: Callable[[], datetime] = now_ist
             self.faults.reset()
@@ -166,11 +174,17 @@ class ShiprocketSim:
                 location: str = "Bhiwandi_Mega_GW (Maharashtra)") -> dict[str, Any]:
         """Play the courier: move the shipment to `shipment_status_id` (§5B), add a scan, update the order
         (§5A via the mapping table) and return the Sample-A webhook body Shiprocket would POST.
-        No transition rules are enforced, so tests can replay out-of-order or duplicate events."""
+        Transition rules are not enforced, so tests can replay out-of-order or duplicate events, with one
+        exception: a courier never collects a forward parcel whose pickup was never requested
+        (`POST /courier/generate/pickup`), so Out for Pickup and anything after it raise until then."""
         if shipment_status_id not in SHIPMENT_STATUS:
             raise ValueError(f"{shipment_status_id} is not a Shiprocket shipment status id")
         with self.lock:
             order, shipment = self._tracked(awb)
+            collected = shipment_status_id in POST_PICKUP or shipment_status_id == 19
+            if collected and not order["is_return"] and shipment["pickup_generated_at"] is None:
+                raise ValueError(f"AWB {awb}: no pickup was requested, so no courier can report "
+                                 f"{SHIPMENT_STATUS[shipment_status_id]}")
             at = as_ist(when or self.clock())
             order_status = order_status_for(shipment_status_id, is_return=bool(order["is_return"]))
             shipment["scans"].append(make_scan(shipment_status_id, at, location))
@@ -189,6 +203,17 @@ class ShiprocketSim:
                 shipment["rto_delivered_date"] = at
             order.update(status_code=order_status, status=ORDER_STATUS[order_status], updated_at=at)
             return webhook_body(order, shipment, at)
+
+    def request_pickup(self, awb: str) -> dict[str, Any]:
+        """Play the seller requesting the pickup in Shiprocket's panel (the same rules as the API's)."""
+        from app.sandbox.shiprocket_awb import generate_pickup
+
+        with self.lock:
+            _, shipment = self._tracked(awb)
+            status, body = generate_pickup(self, {"shipment_id": [shipment["shipment_id"]]})
+        if status != 200:
+            raise ValueError(f"AWB {awb}: pickup refused ({body})")
+        return dict(body or {})
 
     def legacy_webhook_body(self, awb: str) -> dict[str, Any]:
         """The shipment's current state in the older Sample-B webhook shape."""

@@ -147,7 +147,7 @@ def _store_order(sim: ShiprocketSim, p: dict[str, Any], *, is_return: bool) -> d
         **dict.fromkeys(("awb", "courier_company_id", "courier_name", "status_id", "awb_assigned_at",
                          "reassigned_at", "pickup_scheduled_at", "pickup_generated_at", "pickup_token_number",
                          "pickup_date", "delivered_date", "rto_initiated_date", "rto_delivered_date", "etd",
-                         "applied_weight", "zone")),
+                         "applied_weight", "zone", "label_url", "manifest_url")),
     }
     return order
 
@@ -205,6 +205,10 @@ def create_return(sim: ShiprocketSim, p: dict[str, Any]) -> Reply:
                  "status": "RETURN PENDING", "status_code": 21, "company_name": sim.company_name}
 
 
+def _cancelled(order: dict[str, Any]) -> bool:
+    return order["status_code"] in (5, 27)
+
+
 def cancel(sim: ShiprocketSim, body: dict[str, Any]) -> Reply:
     ids = body.get("ids")
     if not ids:
@@ -214,17 +218,21 @@ def cancel(sim: ShiprocketSim, body: dict[str, Any]) -> Reply:
         orders = [sim.orders.get(int_or_none(i) or -1) for i in ids]
         if any(o is None for o in orders):
             return error_reply(500, "Trying to get property of non-object")
+        moving = [o for o in orders if o is not None and not _cancelled(o)
+                  and sim.shipments[o["shipment_id"]]["status_id"] in POST_PICKUP | {19}]
+        if moving:
+            # UNCERTAIN: [PM] documents no refusal text; cancel-by-AWB is allowed only "before the 'Out for
+            # Pickup' state", and a parcel with the courier can only come back as an RTO.
+            return error_reply(400, f"Order(s) {', '.join(str(o['order_id']) for o in moving)} cannot be "
+                                    "cancelled: shipment already picked up")
         for order in orders:
             assert order is not None
             shipment = sim.shipments[order["shipment_id"]]
-            if shipment["status_id"] in (7, 8, 10, 12, 16) or order["status_code"] in (5, 27):
-                continue  # finished or already cancelling: nothing changes
-            if shipment["status_id"] in POST_PICKUP:  # parcel already moving: only a request
-                shipment["status_id"], status_code = 16, 18
-            else:
-                if shipment["status_id"] is not None:
-                    shipment["status_id"] = 8
-                status_code = 27 if order["is_return"] else 5
+            if _cancelled(order):
+                continue  # already cancelled: nothing changes, still 204
+            if shipment["status_id"] is not None:
+                shipment["status_id"] = 8
+            status_code = 27 if order["is_return"] else 5
             if shipment["status_id"] is not None:
                 shipment["status_label"] = SHIPMENT_STATUS[shipment["status_id"]]
             order["status_code"], order["status"] = status_code, ORDER_STATUS[status_code]

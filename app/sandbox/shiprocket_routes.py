@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from app.sandbox import shiprocket_awb as awb_ops
 from app.sandbox import shiprocket_ndr as ndr_ops
+from app.sandbox import shiprocket_dispatch as dispatch_ops
 from app.sandbox import shiprocket_ops as ops
 
 if TYPE_CHECKING:
@@ -118,6 +119,22 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
     @api.post("/courier/generate/pickup")
     async def generate_pickup(request: Request) -> Response:
         return _reply(awb_ops.generate_pickup(sim, await _json(request)))
+
+    @api.post("/courier/generate/label")
+    async def generate_label(request: Request) -> Response:
+        return _reply(dispatch_ops.generate_label(sim, await _json(request)))
+
+    @api.post("/manifests/generate")
+    async def generate_manifest(request: Request) -> Response:
+        return _reply(dispatch_ops.generate_manifest(sim, await _json(request)))
+
+    @api.post("/manifests/print")
+    async def print_manifest(request: Request) -> Response:
+        return _reply(dispatch_ops.print_manifest(sim, await _json(request)))
+
+    @api.post("/shipments/create/forward-shipment")
+    async def forward_shipment(request: Request) -> Response:
+        return _reply(dispatch_ops.forward_shipment(sim, await _json(request)))
 
     @api.get("/courier/track/awb/{awb}")
     async def track_awb(awb: str) -> Response:

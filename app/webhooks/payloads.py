@@ -139,6 +139,11 @@ def zoho_dedupe_key(so: dict[str, Any], raw: bytes) -> str:
     return f"sha256:{body_digest(raw)}"
 
 
+# A sales order leaving "confirmed" this way after booking means "do not ship" (app/fulfilment/cancel.py).
+CANCEL_STATUSES = frozenset({"void", "draft"})
+WORK_STATUSES = CANCEL_STATUSES | {"confirmed"}
+
+
 def salesorder_status(so: dict[str, Any]) -> str:
     return str(so.get("order_status") or so.get("status") or "").strip().lower()
 

@@ -35,7 +35,7 @@ async def shipped_orders(svc: Services, client: httpx.AsyncClient, zoho: ZohoSim
     ids = [confirmed_order(zoho, terms=terms, qty=i + 1, number=f"{prefix}{i + 1}") for i in range(n)]
     for so_id in ids:
         await deliver(client, zoho, so_id)
-    shipments = [await eventually(in_state(svc, so_id, "synced")) for so_id in ids]
+    shipments = [await eventually(in_state(svc, so_id, "manifested")) for so_id in ids]
     for sh in shipments:
         if invoice:
             zoho.invoice_salesorder(sh.salesorder_id)

@@ -71,10 +71,14 @@ class Api:
     async def assign(self, shipment_id: int, **extra: Any) -> httpx.Response:
         return await self.post("/courier/assign/awb", {"shipment_id": shipment_id, **extra})
 
-    async def shipped(self, order_id: str, **overrides: Any) -> tuple[dict[str, Any], str]:
-        """A created order with an AWB: the create body and the AWB."""
+    async def shipped(self, order_id: str, *, pickup: bool = True, **overrides: Any) -> tuple[dict[str, Any], str]:
+        """A created order with an AWB (and its pickup requested, so a courier may scan it): the create
+        body and the AWB."""
         created = await self.create(order_id, **overrides)
         assigned = await self.assign(created["shipment_id"])
+        if pickup:
+            requested = await self.post("/courier/generate/pickup", {"shipment_id": [created["shipment_id"]]})
+            assert requested.status_code == 200, requested.text
         return created, assigned.json()["response"]["data"]["awb_code"]
 
 
@@ -257,7 +261,7 @@ async def test_duplicate_order_id_in_error_mode_is_422_taken(sim: ShiprocketSim,
 
 
 async def test_cancel_is_204_and_unknown_ids_are_500(sim: ShiprocketSim, api: Api) -> None:
-    created, awb = await api.shipped("ZI-80")
+    created, awb = await api.shipped("ZI-80", pickup=False)
     response = await api.post("/orders/cancel", {"ids": [created["order_id"]]})
     assert response.status_code == 204 and response.content == b""
     assert sim.orders[created["order_id"]]["status_code"] == 5
@@ -314,7 +318,7 @@ async def test_generate_pickup_then_already_in_queue(api: Api) -> None:
     bare = await api.create("ZI-95")
     early = await api.post("/courier/generate/pickup", {"shipment_id": [bare["shipment_id"]]})
     assert early.status_code == 400
-    created, awb = await api.shipped("ZI-96")
+    created, awb = await api.shipped("ZI-96", pickup=False)
     first = await api.post("/courier/generate/pickup", {"shipment_id": [created["shipment_id"]]})
     assert first.status_code == 200 and first.json()["pickup_status"] == 1
     assert first.json()["response"]["data"].endswith(awb)

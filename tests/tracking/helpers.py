@@ -21,7 +21,7 @@ from app.sandbox.zoho import ZohoSim
 from app.services import Services
 from app.tracking.models import TrackingEffect, TrackingEvent
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, api_client, eventually, running_worker
-from tests.spine_helpers import confirmed_order, deliver, in_state, shipment
+from tests.spine_helpers import confirmed_order, deliver, in_state, order_idle, shipment
 
 
 @asynccontextmanager
@@ -37,7 +37,8 @@ RTO = [3, 42, 18, 17, 21, 9, 46, 10]  # .. an NDR, RTO initiated, RTO in transit
 
 async def shipped(svc: Services, client: httpx.AsyncClient, zoho: ZohoSim, *, terms: str = "COD", qty: int = 2,
                   sku: str | None = None, invoiced: bool = False, paid: bool = False) -> tuple[str, Shipment]:
-    """A confirmed order taken through the spine until its AWB is on the sales order."""
+    """A confirmed order taken through the spine until it is ready for the courier (AWB on the sales
+    order, pickup requested, label and manifest made) and its job has let go of it."""
     item_id = str(zoho.item_by_sku(sku)["item_id"]) if sku else None
     so_id = confirmed_order(zoho, terms=terms, qty=qty, item_id=item_id)
     if invoiced or paid:
@@ -49,7 +50,8 @@ async def shipped(svc: Services, client: httpx.AsyncClient, zoho: ZohoSim, *, te
                                       "invoices": [{"invoice_id": invoice["invoice_id"],
                                                     "amount_applied": invoice["total"]}]})
     await deliver(client, zoho, so_id)
-    sh = await eventually(in_state(svc, so_id, "synced"))
+    sh = await eventually(in_state(svc, so_id, "manifested"))
+    await eventually(order_idle(svc, so_id))
     return so_id, sh
 
 

@@ -40,13 +40,13 @@ async def test_refused_label_alerts_once_and_keeps_the_last_synced_label(svc, sh
         path = f"/inventory/v1/salesorders/{so_id}"
         mark, before = len(zoho_sim.calls), sh.zoho_synced_label
         zoho_sim.faults.inject(path, method="PUT", status=400, body=FIELD_REFUSED, times=10)
-        await drive(client, shiprocket_sim, sh.awb, [3], svc)  # pickup scheduled: only a label change
-        await drive(client, shiprocket_sim, sh.awb, [15], svc)  # pickup rescheduled: same status, same label
-        await settled(svc, so_id, "pickup_scheduled")
+        await drive(client, shiprocket_sim, sh.awb, [18], svc)  # in transit: a label change
+        await drive(client, shiprocket_sim, sh.awb, [22], svc)  # delayed: same status, same label
+        await settled(svc, so_id, "in_transit")
 
     assert count(zoho_sim, "PUT", path, mark) == 1  # tried once, not again for the same label
     done = await shipment(svc, so_id)
-    assert before == "AWB Assigned" and done.status_label == "Pickup Scheduled" and done.tracking_settled
+    assert before == "Pickup Scheduled" and done.status_label == "In Transit" and done.tracking_settled
     assert done.zoho_synced_label == before == zoho_sim.custom_field(so_id, "cf_shipment_status")
     [alert] = await alerts(svc, "tracking_writeback_failed")
-    assert "Pickup Scheduled" in alert.message and "Invalid value" in alert.message
+    assert "In Transit" in alert.message and "Invalid value" in alert.message

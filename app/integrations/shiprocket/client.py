@@ -14,6 +14,8 @@ from app.integrations.aggregator import (
     AwbAssignment,
     CreatedOrder,
     DuplicateOrder,
+    Manifest,
+    PickupRequest,
     ReturnOrder,
     Serviceability,
     ShipOrder,
@@ -26,7 +28,7 @@ from app.integrations.http import (
     request_with_retries,
     upstream_message,
 )
-from app.integrations.shiprocket import mapping
+from app.integrations.shiprocket import dispatch, mapping
 from app.integrations.tokens import SharedToken
 from app.settings import Settings
 
@@ -145,6 +147,43 @@ class ShiprocketClient:
                 return AwbAssignment(awb=str(ship["awb"]), courier_id=int(cid) if cid.isdigit() else None,
                                      courier_name=str(ship.get("courier") or ""))
         return None
+
+    async def request_pickup(self, shipment_id: str) -> PickupRequest:
+        """`POST /courier/generate/pickup`, one shipment per call (Shiprocket's rule)."""
+        response = await self.call("POST", "/courier/generate/pickup", json_body={"shipment_id": [int(shipment_id)]})
+        pickup = dispatch.parse_pickup(response.status_code, parse_body(response))
+        if pickup is None:
+            raise self._refused(response)
+        return pickup
+
+    async def generate_label(self, shipment_id: str) -> str:
+        response = await self.call("POST", "/courier/generate/label", json_body={"shipment_id": [int(shipment_id)]})
+        body = parse_body(response)
+        url = dispatch.parse_label(response.status_code, body)
+        if url is None:
+            if response.status_code == 200:
+                raise PermanentUpstreamError(SERVICE, dispatch.label_refusal(body), status=200, body=body)
+            raise self._refused(response)
+        return url
+
+    async def generate_manifest(self, shipment_id: str, order_id: str) -> Manifest:
+        """`POST /manifests/generate`; a repeat answers 400 "already manifested" without the URL, which
+        `POST /manifests/print` (by Shiprocket *order* id) then reads back."""
+        response = await self.call("POST", "/manifests/generate", json_body={"shipment_id": [int(shipment_id)]})
+        body = parse_body(response)
+        result = dispatch.parse_manifest(response.status_code, body, shipment_id)
+        if isinstance(result, Manifest):
+            return result
+        if result is None:
+            if response.status_code == 200:
+                raise PermanentUpstreamError(SERVICE, "manifest not generated (empty manifest_url)", status=200,
+                                             body=body)
+            raise self._refused(response)
+        printed = await self.call("POST", "/manifests/print", json_body={"order_ids": [int(order_id)]})
+        url = dispatch.parse_printed_manifest(printed.status_code, parse_body(printed))
+        if url is None:
+            raise self._refused(printed)
+        return Manifest(url=url, already_generated=True)
 
     async def cancel(self, order_ids: list[str]) -> None:
         response = await self.call("POST", "/orders/cancel", json_body={"ids": [int(i) for i in order_ids]})

@@ -1,0 +1,87 @@
+"""Dispatch: the steps after the AWB is on Zoho, without which no courier ever comes. Pickup request
+(then Zoho shows "Pickup Scheduled"), label, manifest: each one upstream call and one commit, like the
+booking steps in service.py, so a job killed anywhere resumes from the row and a repeat does no harm
+(Shiprocket answers a repeated pickup with "Already in Pickup Queue.", a repeated manifest with "already
+manifested", and a repeated label with the same label). A refusal parks the shipment and alerts ops
+with the order's number; transient failures (5xx, 429, timeouts) raise and the job is retried.
+
+Manifests are generated one shipment at a time, right after its label: see docs/shipping.md for why
+per-shipment rather than a daily batch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from app.fulfilment.transition import transition
+from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
+from app.models import Shipment, ShipmentState
+from app.ops.alerts import raise_alert
+from app.services import Services
+
+T = TypeVar("T")
+
+WHAT_TO_DO = {
+    "pickup_failed": "Request the pickup in Shiprocket's panel (Orders > Ready To Ship) or fix the cause; "
+                     "the parcel will not be collected until then.",
+    "label_failed": "Generate the label in Shiprocket's panel; the courier will not take the parcel unlabelled.",
+    "manifest_failed": "Generate the manifest in Shiprocket's panel (Orders > Manifest) before the pickup.",
+}
+
+
+async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Awaitable[T]) -> T | None:
+    """Shiprocket's answer, or None after parking the shipment in `kind` with an alert when it refuses.
+    Transient failures and our own credentials raise: the job is retried and the step repeated."""
+    try:
+        return await call
+    except UpstreamAuthError:
+        raise
+    except PermanentUpstreamError as exc:
+        reason = f"Shiprocket refused the {what}: {exc.upstream_message}"
+        async with svc.sessionmaker.begin() as session:
+            await transition(session, shipment, kind, reason, state=ShipmentState(kind), last_error=reason[:1000])
+            await raise_alert(session, kind=kind, key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number} (AWB {shipment.awb}): {reason}. "
+                                      f"{WHAT_TO_DO[kind]}")
+        return None
+
+
+async def request_pickup(svc: Services, shipment: Shipment) -> None:
+    assert shipment.sr_shipment_id
+    pickup = await _ask(svc, shipment, "pickup_failed", "pickup request",
+                        svc.aggregator.request_pickup(shipment.sr_shipment_id))
+    if pickup is None:
+        return
+    if pickup.already_queued:
+        detail = "pickup already in Shiprocket's queue (an earlier request got through)"
+    else:
+        when = pickup.scheduled_date.isoformat() if pickup.scheduled_date else "a date Shiprocket did not give"
+        detail = f"pickup requested for {when}, token {pickup.token_number or '-'}"
+    async with svc.sessionmaker.begin() as session:
+        await transition(session, shipment, "pickup_requested", detail, state=ShipmentState.pickup_requested,
+                         pickup_requested_at=datetime.now(UTC), last_error=None,
+                         pickup_scheduled_date=pickup.scheduled_date or shipment.pickup_scheduled_date,
+                         pickup_token_number=pickup.token_number or shipment.pickup_token_number)
+
+
+async def generate_label(svc: Services, shipment: Shipment) -> None:
+    assert shipment.sr_shipment_id
+    url = await _ask(svc, shipment, "label_failed", "label", svc.aggregator.generate_label(shipment.sr_shipment_id))
+    if url is None:
+        return
+    async with svc.sessionmaker.begin() as session:
+        await transition(session, shipment, "labelled", f"label {url}", state=ShipmentState.labelled,
+                         label_url=url, last_error=None)
+
+
+async def generate_manifest(svc: Services, shipment: Shipment) -> None:
+    assert shipment.sr_shipment_id and shipment.sr_order_id
+    manifest = await _ask(svc, shipment, "manifest_failed", "manifest",
+                          svc.aggregator.generate_manifest(shipment.sr_shipment_id, shipment.sr_order_id))
+    if manifest is None:
+        return
+    how = "read back (already generated)" if manifest.already_generated else "generated"
+    async with svc.sessionmaker.begin() as session:
+        await transition(session, shipment, "manifested", f"manifest {how}: {manifest.url}",
+                         state=ShipmentState.manifested, manifest_url=manifest.url, last_error=None)
