@@ -44,7 +44,7 @@ async def cod_life(svc: Services, shiprocket_sim, zoho_sim, *, invoice_at_confir
     zoho_mark, sr_mark = len(zoho_sim.calls), len(shiprocket_sim.calls)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
         if not invoice_at_confirmation:
             zoho_sim.invoice_salesorder(so_id)
         await drive(client, shiprocket_sim, sh.awb, FORWARD, svc)

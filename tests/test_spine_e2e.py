@@ -256,7 +256,7 @@ async def test_gst_discount_and_shipping_reach_shiprocket_as_the_customer_pays_t
     zoho_sim.confirm_salesorder(so_id)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         assert (await deliver(client, zoho_sim, so_id)).status_code == 200
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
     total = Decimal(str(zoho_sim.salesorder(so_id)["total"]))
     sr_order = shiprocket_sim.order_by_channel_id(so["salesorder_number"])
     payload = sr_order["payload"]

@@ -19,6 +19,7 @@ from app.fulfilment.edits import order_changes
 from app.fulfilment.holds import UNKNOWN, hold_for_payment_method, is_payment_hold, release_payment_hold
 from app.fulfilment.order_mapping import (
     MissingOrderData,
+    invoice_entries,
     items_needing_package_details,
     known_payment_method,
     missing_fields,
@@ -68,12 +69,6 @@ async def item_packages(svc: Services, item_ids: list[str]) -> dict[str, dict[st
             except (RedisError, OSError, ConnectionError):
                 pool = None
     return out
-
-
-def invoice_entries(so: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The order's invoices[] as just seen, kept so remittance can skip re-reading the order."""
-    invoices = so.get("invoices")
-    return [dict(i) for i in invoices if isinstance(i, dict)] if isinstance(invoices, list) else None
 
 
 async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str | None]:

@@ -250,3 +250,9 @@ def ship_order_from_json(data: dict[str, Any]) -> ShipOrder:
         # Snapshots from before shipping was sent apart: 0, and the payload balances the total itself.
         shipping_charges=Decimal(data.get("shipping_charges", "0")),
     )
+
+
+def invoice_entries(so: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The order's invoices[] as just seen, kept so remittance can skip re-reading the order."""
+    invoices = so.get("invoices")
+    return [dict(i) for i in invoices if isinstance(i, dict)] if isinstance(invoices, list) else None

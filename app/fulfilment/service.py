@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment import dispatch
 from app.fulfilment.courier_choice import choose_courier
-from app.fulfilment.intake import invoice_entries
-from app.fulfilment.order_mapping import ship_order_from_json
+from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.fulfilment.transition import transition as _transition
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder

@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from app.sandbox import shiprocket_awb as awb_ops
-from app.sandbox import shiprocket_ndr as ndr_ops
 from app.sandbox import shiprocket_dispatch as dispatch_ops
+from app.sandbox import shiprocket_ndr as ndr_ops
 from app.sandbox import shiprocket_ops as ops
 
 if TYPE_CHECKING:

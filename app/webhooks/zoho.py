@@ -6,7 +6,14 @@ malformed bodies are kept as invalid for inspection."""
 from __future__ import annotations
 
 from app.models import InboxState
-from app.webhooks.payloads import WORK_STATUSES, Delivery, Malformed, salesorder_status, zoho_dedupe_key, zoho_salesorder
+from app.webhooks.payloads import (
+    WORK_STATUSES,
+    Delivery,
+    Malformed,
+    salesorder_status,
+    zoho_dedupe_key,
+    zoho_salesorder,
+)
 
 
 def classify(raw: bytes, content_type: str) -> Delivery:

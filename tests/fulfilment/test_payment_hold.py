@@ -30,7 +30,7 @@ async def test_unknown_payment_method_holds_the_order_and_alerts(svc, shiprocket
         zoho_sim._touch(so)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert sh.payment_method == "COD" and sh.hold_reason is None
     [order] = shiprocket_sim.orders.values()
     assert order["payment_method"] == "COD"
@@ -41,7 +41,7 @@ async def test_default_payment_method_ships_instead_of_holding(svc, shiprocket_s
     so_id = confirmed_order(zoho_sim, terms="")
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert sh.payment_method == "COD" and await alerts(svc, "payment_method_unknown") == []
 
 
@@ -51,7 +51,7 @@ async def test_terms_missing_from_the_webhook_are_read_from_zoho(svc, shiprocket
     del payload["salesorder"]["payment_terms_label"]
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id, body=json.dumps(payload).encode())
-        sh = await eventually(in_state(svc, so_id, "synced"))
+        sh = await eventually(in_state(svc, so_id, "manifested"))
     assert sh.payment_method == "COD" and (await shipment(svc, so_id)).hold_reason is None
 
 

@@ -39,7 +39,7 @@ async def test_login_sets_a_signed_http_only_cookie_and_forms_need_csrf(svc: Ser
         pressed = await client.post("/ops/act", data={"action": "retry", "salesorder_id": so_id, "csrf": csrf,
                                                       "back": "https://evil.example/"})
         assert pressed.status_code == 303 and pressed.headers["location"].startswith("/ops?msg=Retry")
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
         order_page = await client.get(f"/ops/orders/{so_id}", headers={"Accept": "text/html"})
         assert order_page.status_code == 200 and "written_back" in order_page.text and "dashboard" in order_page.text
         async with svc.sessionmaker() as session:
@@ -54,7 +54,7 @@ async def test_metrics_expose_counters_after_a_flow(svc: Services, zoho_sim: Zoh
     async with ops_client(svc) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
         await deliver(client, zoho_sim, so_id)  # the duplicate is counted as such
-        await eventually(in_state(svc, so_id, "synced"))
+        await eventually(in_state(svc, so_id, "manifested"))
         await client.get("/ops/summary", headers=BEARER)
         body = (await client.get("/metrics")).text
     for line in ('shipbridge_webhooks_total{outcome="pending",source="zoho_salesorder"}',
@@ -65,7 +65,7 @@ async def test_metrics_expose_counters_after_a_flow(svc: Services, zoho_sim: Zoh
                  'upstream="shiprocket"}',
                  'shipbridge_upstream_call_duration_seconds_count{endpoint="/v1/external/courier/assign/awb",'
                  'upstream="shiprocket"}',
-                 'shipbridge_shipments{state="synced"} 1.0', "shipbridge_queue_depth ",
+                 'shipbridge_shipments{state="manifested"} 1.0', "shipbridge_queue_depth ",
                  "shipbridge_zoho_budget_used ", "shipbridge_zoho_budget_limit 1000.0"):
         assert line in body, line
 

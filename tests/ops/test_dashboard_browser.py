@@ -65,7 +65,7 @@ async def test_dashboard_renders_the_attention_list_in_chromium(svc: Services, z
         for so_id in (bad, ndr):
             await deliver(client, zoho_sim, so_id)
         await eventually(in_state(svc, bad, "serviceability_failed"))
-        await eventually(in_state(svc, ndr, "synced"))
+        await eventually(in_state(svc, ndr, "manifested"))
     await set_shipment(svc, ndr, tracking_status="undelivered")
     # The demo's setting: a Secure cookie needs HTTPS, and this server is plain http on 127.0.0.1.
     settings = svc.settings.model_copy(update={"OPS_COOKIE_SECURE": False})

@@ -67,7 +67,7 @@ async def test_summary_lists_attention_and_actions_are_idempotent(svc: Services,
         for so_id in (bad, good):
             assert (await deliver(client, zoho_sim, so_id)).status_code == 200
         await eventually(in_state(svc, bad, "serviceability_failed"))
-        synced = await eventually(in_state(svc, good, "synced"))
+        synced = await eventually(in_state(svc, good, "manifested"))
         await set_shipment(svc, good, tracking_status="undelivered")
         shiprocket_sim.advance(synced.awb, 21)  # the courier's NDR, so Shiprocket accepts an NDR action
         event_id = await _failed_inbox_event(svc, good)
@@ -80,7 +80,7 @@ async def test_summary_lists_attention_and_actions_are_idempotent(svc: Services,
         assert by_rule["undelivered"]["awb"] == synced.awb
         assert by_rule["undelivered"]["actions"] == ["ndr_reattempt", "ndr_return"]
         assert by_rule["inbox_invalid"]["ref"] == f"event:{event_id}"
-        assert summary["shipments_by_state"] == {"serviceability_failed": 1, "synced": 1}
+        assert summary["shipments_by_state"] == {"serviceability_failed": 1, "manifested": 1}
         assert summary["last_webhook"][Source.zoho_salesorder] is not None
         assert summary["today"]["orders_received"] == 2 and summary["today"]["awbs_assigned"] == 1
         assert summary["tokens"]["shiprocket"]["valid"] is True and "token" not in summary["tokens"]["shiprocket"]
@@ -92,7 +92,7 @@ async def test_summary_lists_attention_and_actions_are_idempotent(svc: Services,
         shiprocket_sim.unserviceable_pincodes.discard("744101")
         first = await client.post(f"/ops/orders/{bad}/retry", headers=BEARER)
         assert first.status_code == 200 and first.json()["outcome"] == "done", first.text
-        await eventually(in_state(svc, bad, "synced"))
+        await eventually(in_state(svc, bad, "manifested"))
         second = (await client.post(f"/ops/orders/{bad}/retry", headers=BEARER)).json()
         assert second["outcome"] == "noop"
 
@@ -130,7 +130,7 @@ async def test_summary_lists_attention_and_actions_are_idempotent(svc: Services,
             ("resolve_alert", "noop")]
 
         story = (await client.get(f"/ops/orders/{bad}", headers=BEARER)).json()
-        assert story["shipment"]["state"] == "synced"
+        assert story["shipment"]["state"] == "manifested"
         assert [s["step"] for s in story["steps"]][-1] == "written_back"
         assert "ops_retry" in [s["step"] for s in story["steps"]]
         assert [a["action"] for a in story["actions_taken"]] == ["retry", "retry"]
