@@ -74,6 +74,7 @@ class ShipmentState(enum.StrEnum):
     awb_assigned = "awb_assigned"  # AWB known; Zoho not yet updated
     synced = "synced"  # AWB, courier and status written back to the Zoho sales order
     writeback_failed = "writeback_failed"  # Zoho refused the write-back: alerted, replayable
+    stalled = "stalled"  # one step failed FULFIL_MAX_ATTEMPTS times: alerted, out of the sweeper's loop
 
 
 # States a fulfilment job may still move forward on its own.

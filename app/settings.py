@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # Fulfilment behaviour
     AWB_RETRY_DELAY_SECONDS: float = 300.0
     AWB_MAX_ATTEMPTS: int = 2
+    # Failed runs of one fulfilment step (any error but refused credentials) before the shipment is
+    # parked as `stalled` with a `fulfilment_stalled` alert: nothing the sweeper re-enqueues loops forever.
+    FULFIL_MAX_ATTEMPTS: int = 30
 
     # Tracking (docs/tracking.md). Label overrides are JSON: {"delivered": "Delivered", "return:delivered": ...}.
     TRACKING_STATUS_LABELS: dict[str, str] = {}
