@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,15 @@ class Fault:
     delay: float = 0.0
     method: str | None = None
     after: bool = False  # let the request through first, then answer with the fault: a lost reply
+    skip: int = 0  # let this many matching requests through untouched before the fault applies
+    # Hold the caller (after serving the request if `after`) until release(): the moment a test kills
+    # the process waiting on the reply. `tripped` says a request is being held.
+    hold: bool = False
+    tripped: bool = False
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -50,19 +61,26 @@ class FaultBox:
         self.path_latency: dict[str, float] = {}
 
     def reset(self) -> None:
+        for fault in self.faults:
+            fault.release()  # nothing stays held past a test
         self.faults.clear()
         self.latency = 0.0
         self.path_latency.clear()
 
     def inject(self, path: str, *, status: int = 200, body: Any = None, times: int = 1,
                headers: dict[str, str] | None = None, delay: float = 0.0, method: str | None = None,
-               after: bool = False) -> Fault:
+               after: bool = False, skip: int = 0, hold: bool = False) -> Fault:
         """`after=True`: the request is served (state changes) but the caller gets the fault instead,
         as when an upstream commits and its reply is lost."""
         fault = Fault(path=path, times=times, status=status, body=body, headers=headers or {},
-                      delay=delay, method=method, after=after)
+                      delay=delay, method=method, after=after, skip=skip, hold=hold)
         self.faults.append(fault)
         return fault
+
+    def trap(self, path: str, *, method: str | None = None, skip: int = 0, served: bool = True) -> Fault:
+        """Hold the (skip+1)-th matching request, served first when `served`, until the fault is released."""
+        return self.inject(path, status=503, body={"message": "held by a test trap"}, method=method,
+                           after=served, skip=skip, hold=True)
 
     def rate_limit(self, path: str = "*", *, retry_after: int = 1, times: int = 1, body: Any = None) -> Fault:
         return self.inject(path, status=429, times=times, headers={"Retry-After": str(retry_after)},
@@ -81,6 +99,9 @@ class FaultBox:
     def _take(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.matches(method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 return fault
         return None
@@ -99,6 +120,11 @@ class FaultBox:
             await asyncio.sleep(fault.delay)
         if fault.after:
             await call_next(request)
+        if fault.hold:
+            fault.tripped = True
+            deadline = time.monotonic() + 120
+            while not fault.released.is_set() and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
         if isinstance(fault.body, (dict, list)):
             return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
         if isinstance(fault.body, str):
