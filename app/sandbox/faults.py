@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,10 @@ class FaultBox:
         self.faults: list[Fault] = []
         self.latency: float = 0.0
         self.path_latency: dict[str, float] = {}
+        self.chaos_rate = 0.0
+        self.chaos_timeout = 0.0
+        self.chaos_rng = random.Random(0)
+        self.chaos_injected: dict[str, int] = {}
 
     def reset(self) -> None:
         for fault in self.faults:
@@ -66,6 +71,8 @@ class FaultBox:
         self.faults.clear()
         self.latency = 0.0
         self.path_latency.clear()
+        self.chaos_rate = 0.0
+        self.chaos_injected = {}
 
     def inject(self, path: str, *, status: int = 200, body: Any = None, times: int = 1,
                headers: dict[str, str] | None = None, delay: float = 0.0, method: str | None = None,
@@ -90,6 +97,28 @@ class FaultBox:
         return self.inject(path, status=status, times=times,
                            body=NGINX_HTML.format(status=status, reason=REASONS.get(status, "Error")))
 
+    def chaos(self, rate: float, *, timeout: float = 0.0, seed: int = 0) -> None:
+        """From now on a `rate` share of requests (not otherwise faulted) misbehave the way real gateways
+        do: HTML 502/503 (half of them after the upstream did the work), 429 with Retry-After, and, with
+        `timeout` > 0, a reply slower than the client waits (again half after the work)."""
+        self.chaos_rate, self.chaos_timeout, self.chaos_rng = rate, timeout, random.Random(seed)
+
+    def _chaos(self) -> Fault | None:
+        if not self.chaos_rate or self.chaos_rng.random() >= self.chaos_rate:
+            return None
+        kinds = ["502-html", "503-html-after", "429"] + (["timeout", "timeout-after"] if self.chaos_timeout else [])
+        kind = self.chaos_rng.choice(kinds)
+        self.chaos_injected[kind] = self.chaos_injected.get(kind, 0) + 1
+        if kind == "429":
+            return Fault("*", 1, status=429, headers={"Retry-After": "1"},
+                         body={"message": "Too Many Attempts.", "status_code": 429})
+        if kind.startswith("timeout"):
+            return Fault("*", 1, status=504, delay=self.chaos_timeout, after=kind.endswith("after"),
+                         body=NGINX_HTML.format(status=504, reason=REASONS[504]))
+        status = int(kind[:3])
+        return Fault("*", 1, status=status, after=kind.endswith("after"),
+                     body=NGINX_HTML.format(status=status, reason=REASONS[status]))
+
     def set_latency(self, seconds: float, path: str | None = None) -> None:
         if path is None:
             self.latency = seconds
@@ -113,7 +142,7 @@ class FaultBox:
         delay = self.latency + sum(s for p, s in self.path_latency.items() if fnmatch.fnmatchcase(path, p))
         if delay:
             await asyncio.sleep(delay)
-        fault = self._take(request.method, path)
+        fault = self._take(request.method, path) or self._chaos()
         if fault is None:
             return await call_next(request)
         if fault.delay:

@@ -8,6 +8,7 @@ from collections import Counter
 
 from sqlalchemy import func, select, text
 
+from app.jobs import sweep
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment
 from app.remittance.models import TO_SETTLE_SQL, CodRemittanceLine
 from app.sandbox.shiprocket import ShiprocketSim
@@ -69,3 +70,9 @@ async def quiet(svc: Services) -> bool:
 async def alert_kinds(svc: Services) -> Counter[str]:
     async with svc.sessionmaker() as s:
         return Counter((await s.execute(select(Alert.kind))).scalars())
+
+
+async def swept_and_quiet(svc: Services) -> bool:
+    """What the sweeper cron does once a minute, here at every poll, until nothing is left."""
+    await sweep(svc)
+    return await quiet(svc)

@@ -19,12 +19,11 @@ import pytest
 from redis.exceptions import RedisError
 
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
-from app.jobs import sweep
 from app.main import create_app
 from app.migrate import upgrade
 from app.sandbox.server import free_port
 from app.services import Services, build_services
-from tests.faults.invariants import assert_one_booking_each, quiet, stuck
+from tests.faults.invariants import assert_one_booking_each, stuck, swept_and_quiet
 from tests.faults.kill_points import kill
 from tests.harness import WEBHOOK_SECRET, api_client, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state
@@ -64,12 +63,6 @@ async def until_accepted(send: Callable[[], Awaitable[httpx.Response]], timeout:
         return response if response.status_code == 200 else None
 
     return await eventually(attempt, timeout=timeout, interval=0.2)
-
-
-async def swept_and_quiet(svc: Services) -> bool:
-    """What the sweeper cron does once a minute, here every poll until nothing is left."""
-    await sweep(svc)
-    return await quiet(svc)
 
 
 async def test_redis_stopped_while_webhooks_arrive_then_restarted(settings, clean, shiprocket_sim, zoho_sim):
