@@ -5,11 +5,7 @@ earlier calls of the flow share that pattern."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -83,17 +79,3 @@ async def record_trace(svc: Services, shiprocket_sim, zoho_sim) -> Trace:
 
 def set_trap(sims: dict, call: Call, skip: int, *, served: bool) -> Fault:
     return sims[call.sim].faults.trap(call.pattern, method=call.method, skip=skip, served=served)
-
-
-def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    """A real arq worker process (the one that gets killed). It does not sweep: recovery is the
-    survivor's job."""
-    env = {**os.environ, "SWEEP_INTERVAL_SECONDS": "3600", **(extra_env or {})}
-    return subprocess.Popen([sys.executable, "-m", "arq", "workers.main.WorkerSettings"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=20)

@@ -13,7 +13,8 @@ from app.fulfilment.service import STEPS
 from app.jobs import sweep
 from app.main import create_app
 from app.models import Alert
-from tests.faults.kill_points import kill, record_trace, set_trap, start_worker
+from tests.faults.kill_points import record_trace, set_trap
+from tests.faults.processes import kill, start_worker
 from tests.harness import api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, count, deliver, in_state
 

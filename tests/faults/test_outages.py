@@ -5,10 +5,7 @@ mid-burst. Senders retry as Zoho and Shiprocket do (non-2xx or no answer: try ag
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -24,7 +21,7 @@ from app.migrate import upgrade
 from app.sandbox.server import free_port
 from app.services import Services, build_services
 from tests.faults.invariants import assert_one_booking_each, stuck, swept_and_quiet
-from tests.faults.kill_points import kill
+from tests.faults.processes import api_ready, kill, start_api, stop
 from tests.harness import WEBHOOK_SECRET, api_client, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state
 
@@ -127,26 +124,13 @@ async def _calls_started(sim) -> bool:
     return any(p == "/orders/create/adhoc" for _, p in sim.calls)
 
 
-def _start_api(port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "api", "--host", "127.0.0.1", "--port", str(port)],
-                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def _ready(url: str) -> bool:
-    try:
-        async with httpx.AsyncClient() as c:
-            return (await c.get(f"{url}/readyz", timeout=2)).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 async def test_api_killed_and_restarted_mid_burst(svc, shiprocket_sim, zoho_sim):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     so_ids = [confirmed_order(zoho_sim, number=f"SO-API{i}") for i in range(24)]
-    api = _start_api(port)
+    api = start_api(port)
     try:
-        await eventually(lambda: _ready(url), timeout=60, interval=0.2)
+        await eventually(lambda: api_ready(url), timeout=60, interval=0.2)
         async with httpx.AsyncClient(base_url=url, timeout=10) as client, running_worker(svc):
             async def send(so_id: str) -> httpx.Response:
                 return await until_accepted(lambda: deliver(client, zoho_sim, so_id, secret=WEBHOOK_SECRET))
@@ -154,12 +138,12 @@ async def test_api_killed_and_restarted_mid_burst(svc, shiprocket_sim, zoho_sim)
             burst = [asyncio.create_task(send(so_id)) for so_id in so_ids]
             await eventually(lambda: _some_done(burst, 4), timeout=30)
             kill(api)  # SIGKILL mid-burst: some deliveries are cut off, some answered but not enqueued
-            api = _start_api(port)
+            api = start_api(port)
             await asyncio.gather(*burst)
             await eventually(lambda: swept_and_quiet(svc), timeout=90, interval=0.5)
         await assert_one_booking_each(svc, shiprocket_sim, zoho_sim, so_ids)
     finally:
-        kill(api)
+        stop(api)
 
 
 async def _some_done(tasks: list[asyncio.Task], n: int) -> bool:
