@@ -10,7 +10,7 @@ import sys
 
 import httpx
 
-KILLED: list[str] = []  # every process the suite killed, for the counts in docs/resilience.md
+from tests.faults.ledger import KILLED, injected
 
 
 def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -24,7 +24,8 @@ def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen:
 def kill(proc: subprocess.Popen) -> None:
     """SIGKILL as the fault under test (counted)."""
     if proc.poll() is None:
-        KILLED.append(" ".join(str(a) for a in proc.args[3:]) if isinstance(proc.args, list) else str(proc.args))
+        KILLED.append(" ".join(str(a) for a in proc.args[1:]) if isinstance(proc.args, list) else str(proc.args))
+        injected("process killed (SIGKILL)")
     stop(proc)
 
 

@@ -21,6 +21,7 @@ from app.migrate import upgrade
 from app.sandbox.server import free_port
 from app.services import Services, build_services
 from tests.faults.invariants import assert_one_booking_each, stuck, swept_and_quiet
+from tests.faults.ledger import injected
 from tests.faults.processes import api_ready, kill, start_api, stop
 from tests.harness import WEBHOOK_SECRET, api_client, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state
@@ -78,6 +79,7 @@ async def test_redis_stopped_while_webhooks_arrive_then_restarted(settings, clea
                     for so_id in before:
                         await eventually(in_state(svc, so_id, "synced"), timeout=30)
                     await asyncio.to_thread(redis.stop)
+                    injected("Redis stopped and restarted")
                     answers = await asyncio.gather(*(deliver(client, zoho_sim, so_id) for so_id in during))
                     # Stored before the answer, so accepted; the enqueue after the answer fails quietly.
                     assert [a.status_code for a in answers] == [200] * len(during)
@@ -109,6 +111,7 @@ async def test_postgres_stopped_and_restarted_while_jobs_run(settings, clean, sh
                 await eventually(lambda: _calls_started(shiprocket_sim), timeout=30)
                 assert (await stuck(svc))["shipments_mid_flow"] + (await stuck(svc))["inbox_pending"] > 0
                 await asyncio.to_thread(pg.stop)
+                injected("Postgres stopped and restarted")
                 await asyncio.sleep(1.0)
                 pg = EmbeddedPostgres(path / "pg")
                 await asyncio.to_thread(pg.start)

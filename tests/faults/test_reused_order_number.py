@@ -9,6 +9,7 @@ import asyncio
 from app.main import create_app
 from app.models import Shipment
 from app.sandbox.zoho import ZohoSim
+from tests.faults.ledger import injected
 from tests.harness import api_client, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state, shipment
 
@@ -17,6 +18,7 @@ def _delete_in_zoho(zoho: ZohoSim, so_id: str) -> None:
     """The seller deletes the sales order in Zoho, freeing its number (manual numbering)."""
     with zoho._lock:
         del zoho.salesorders[so_id]
+    injected("sales order number reused")
 
 
 def _assert_distinct_bookings(first: Shipment, second: Shipment, shiprocket_sim) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from app.main import create_app
 from tests.faults.invariants import alert_kinds, assert_one_booking_each, quiet, shipments_of, stuck
+from tests.faults.ledger import injected
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, api_client, eventually, running_worker
 from tests.remittance.helpers import books_posts, payments_for, remit
 from tests.spine_helpers import confirmed_order, deliver
@@ -48,6 +49,7 @@ async def test_storm_of_duplicates_across_all_three_webhooks(svc, shiprocket_sim
         sends.append(lambda: _post(client, "/webhooks/cod-remittance", remittance))
         storm = [send for send in sends for _ in range(COPIES)]
         rng.shuffle(storm)
+        injected("duplicate delivery (storm)", len(storm) - len(sends))
         answers = await asyncio.gather(*(send() for send in storm))
         assert all((a if isinstance(a, int) else a.status_code) == 200 for a in answers)
         await eventually(lambda: quiet(svc), timeout=90)

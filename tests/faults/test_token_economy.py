@@ -12,6 +12,7 @@ import pytest
 
 from app.sandbox.server import free_port
 from tests.faults.invariants import assert_one_booking_each, quiet, shipments_of
+from tests.faults.ledger import injected
 from tests.faults.processes import api_ready, start_api, start_worker, stop
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET, eventually
 from tests.spine_helpers import confirmed_order, deliver
@@ -36,6 +37,7 @@ async def test_every_process_shares_one_token_per_lifetime(svc, shiprocket_sim, 
 
             zoho_sim.advance_time(3600)  # every Zoho token issued has lapsed at Zoho
             shiprocket_sim.expire_tokens()  # Shiprocket's expires before the JWT says
+            injected("upstream token lapsed under load", 2)
             second = [confirmed_order(zoho_sim, number=f"SO-TL{i}") for i in range(12)]
             shipped = await shipments_of(svc, first)
             picked_up = [b for sh in shipped for b in bodies(shiprocket_sim, sh.awb or "", [42])]
