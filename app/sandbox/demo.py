@@ -33,7 +33,7 @@ from app.sandbox.zoho import create_app as zoho_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "demoWebhookSecret2026"
-TERMINAL = {"synced", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed"}
+TERMINAL = {"synced", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed", "stalled"}
 
 
 @dataclass
