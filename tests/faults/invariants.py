@@ -41,7 +41,7 @@ def _cancelled(order: dict) -> bool:
     return str(order.get("status", "")).upper().startswith("CANCEL")
 
 
-def _sr_key(sr: ShiprocketSim, sr_order_id: str | None) -> object:
+def _sr_key(sr: ShiprocketSim, sr_order_id: str | None) -> int:
     return next(k for k, o in sr.orders.items() if str(o["order_id"]) == sr_order_id)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from app.main import create_app
 from app.models import Alert
+from app.sandbox.faults import Fault
 from app.services import Services
 from tests.faults.invariants import shipments_of, swept_and_quiet
 from tests.faults.kill_points import Call, new_calls, set_trap
@@ -56,7 +57,7 @@ async def _kill_at_each(svc: Services, sims: dict, trace: list[Call],
         doomed = start_worker()
         try:
             await post()
-            await eventually(lambda trap=trap: _tripped(trap), timeout=60)
+            await eventually(_tripped_check(trap), timeout=60)
         finally:
             kill(doomed)
             for sim in sims.values():
@@ -65,13 +66,16 @@ async def _kill_at_each(svc: Services, sims: dict, trace: list[Call],
             await eventually(lambda: swept_and_quiet(svc), timeout=45, interval=0.3)
 
 
-async def _tripped(trap) -> bool:
-    return trap.tripped
+def _tripped_check(trap: Fault) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return trap.tripped
+
+    return check
 
 
 async def test_worker_killed_at_each_call_of_a_tracking_effect(svc, shiprocket_sim, zoho_sim):
     sims = {"shiprocket": shiprocket_sim, "zoho": zoho_sim}
-    parcels = await _shipped(svc, zoho_sim, 6)
+    parcels = await _shipped(svc, zoho_sim, 5)
     async with api_client(create_app(svc.settings, svc)) as client:
         def picked_up(sh) -> Callable[[], Awaitable[object]]:
             [body] = bodies(shiprocket_sim, sh.awb, [42])

@@ -28,7 +28,7 @@ def _assert_distinct_bookings(first: Shipment, second: Shipment, shiprocket_sim)
     assert len(shiprocket_sim.orders) == 2
     by_id = {str(o["order_id"]): o for o in shiprocket_sim.orders.values()}
     for sh in (first, second):
-        assert by_id[sh.sr_order_id]["channel_order_id"] == sh.channel_order_id
+        assert by_id[str(sh.sr_order_id)]["channel_order_id"] == sh.channel_order_id
 
 
 async def test_number_reused_after_delete_is_booked_under_its_own_order_id(svc, shiprocket_sim, zoho_sim):

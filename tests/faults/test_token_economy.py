@@ -27,7 +27,7 @@ async def test_every_process_shares_one_token_per_lifetime(svc, shiprocket_sim, 
     procs = [start_api(port, workers=2)] + [start_worker() for _ in range(3)]
     try:
         await eventually(lambda: api_ready(url), timeout=60, interval=0.2)
-        first = [confirmed_order(zoho_sim, number=f"SO-TK{i}") for i in range(12)]
+        first = [confirmed_order(zoho_sim, number=f"SO-TK{i}") for i in range(8)]
         async with httpx.AsyncClient(base_url=url, timeout=20) as client:
             answers = await asyncio.gather(*(deliver(client, zoho_sim, so_id, secret=WEBHOOK_SECRET)
                                              for so_id in first))
@@ -38,7 +38,7 @@ async def test_every_process_shares_one_token_per_lifetime(svc, shiprocket_sim, 
             zoho_sim.advance_time(3600)  # every Zoho token issued has lapsed at Zoho
             shiprocket_sim.expire_tokens()  # Shiprocket's expires before the JWT says
             injected("upstream token lapsed under load", 2)
-            second = [confirmed_order(zoho_sim, number=f"SO-TL{i}") for i in range(12)]
+            second = [confirmed_order(zoho_sim, number=f"SO-TL{i}") for i in range(8)]
             shipped = await shipments_of(svc, first)
             picked_up = [b for sh in shipped for b in bodies(shiprocket_sim, sh.awb or "", [42])]
             sends = [deliver(client, zoho_sim, so_id, secret=WEBHOOK_SECRET) for so_id in second]

@@ -27,7 +27,7 @@ async def test_batch_survives_flaky_upstreams_and_expiring_tokens(settings, clea
     svc = build_services(settings.model_copy(update={"HTTP_TIMEOUT_SECONDS": 1.0}))
     headers = {"Content-Type": "application/json", "x-api-key": SHIPROCKET_WEBHOOK_TOKEN}
     try:
-        so_ids = [confirmed_order(zoho_sim, qty=i % 3 + 1, number=f"SO-CH{i}") for i in range(6)]
+        so_ids = [confirmed_order(zoho_sim, qty=i % 3 + 1, number=f"SO-CH{i}") for i in range(5)]
         for so_id in so_ids:
             zoho_sim.invoice_salesorder(so_id)
         async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
@@ -61,7 +61,7 @@ async def test_batch_survives_flaky_upstreams_and_expiring_tokens(settings, clea
             assert len(payments_for(zoho_sim, remittance["remittance_id"], sh.awb or "")) == 1
         assert len(zoho_sim.packages) == len(so_ids) and len(zoho_sim.shipments) == len(so_ids)
         assert len(zoho_sim.payments) == len(so_ids) and books_posts(zoho_sim) >= len(so_ids)
-        assert sum(chaos.values()) >= 15, chaos
+        assert sum(chaos.values()) >= 10, chaos  # ~30% of ~70 calls; seeded
         kinds = await alert_kinds(svc)
         assert set(kinds) <= {"credentials_refused"}, kinds  # nothing failed for good
     finally:
