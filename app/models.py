@@ -84,6 +84,7 @@ class ShipmentState(enum.StrEnum):
     label_failed = "label_failed"  # Shiprocket refused the label: alerted
     manifest_failed = "manifest_failed"  # Shiprocket refused the manifest: alerted
     cancelled = "cancelled"  # voided in Zoho: cancelled on Shiprocket (or never booked)
+    stalled = "stalled"  # one step failed FULFIL_MAX_ATTEMPTS times: alerted, out of the sweeper's loop
 
 
 # States a fulfilment job may still move forward on its own.

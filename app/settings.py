@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # Create the Shiprocket order while serviceability is checked (one round trip less per order); an
     # unserviceable order then leaves an unshipped Shiprocket order, named in its alert.
     FULFIL_OVERLAP_ORDER_CREATION: bool = True
+    # Failed runs of one fulfilment step (any error but refused credentials) before the shipment is
+    # parked as `stalled` with a `fulfilment_stalled` alert: nothing the sweeper re-enqueues loops forever.
+    FULFIL_MAX_ATTEMPTS: int = 30
 
     # Tracking (docs/tracking.md). Label overrides are JSON: {"delivered": "Delivered", "return:delivered": ...}.
     TRACKING_STATUS_LABELS: dict[str, str] = {}

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment import dispatch
@@ -19,9 +19,9 @@ from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
 from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.fulfilment.transition import transition as _transition
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
-from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
+from app.integrations.http import PermanentUpstreamError, UpstreamAuthError, UpstreamError
 from app.locks import advisory_lock, order_lock_name
-from app.models import Shipment, ShipmentState
+from app.models import Shipment, ShipmentLog, ShipmentState
 from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.services import Services
 
@@ -34,6 +34,7 @@ MAX_ORDER_ID_SUFFIX = 3
 # the create_order step of the same run. Lost with the process: the next run's create meets Shiprocket's
 # duplicate answer and adopts the order, as after any crash between reply and commit.
 _ORDER_CREATIONS: dict[str, asyncio.Task[CreatedOrder]] = {}
+ATTEMPT_FAILED = "attempt_failed"  # shipment_log step of a failed run; counted against FULFIL_MAX_ATTEMPTS
 
 
 async def fulfil(svc: Services, salesorder_id: str) -> str:
@@ -63,8 +64,12 @@ async def _drive(svc: Services, salesorder_id: str) -> str:
             return state
         try:
             await STEPS[step](svc, shipment)
-        except RetryableUpstreamError as exc:
-            await _note_error(svc, shipment, exc)
+        except UpstreamAuthError as exc:
+            await _note_error(svc, shipment, exc)  # our credentials, not this order: no attempt spent
+            raise
+        except Exception as exc:
+            if await _attempt_failed(svc, shipment, step, exc):
+                return ShipmentState.stalled
             raise
     return state
 
@@ -85,6 +90,62 @@ async def _note_error(svc: Services, shipment: Shipment, exc: Exception) -> None
                               .values(last_error=str(exc)[:1000], updated_at=datetime.now(UTC)))
         if isinstance(exc, UpstreamAuthError):
             await raise_credentials_alert(session, exc)
+
+
+async def _attempt_failed(svc: Services, shipment: Shipment, step: Step, exc: Exception) -> bool:
+    """Record a failed run of `step`; once the failures since the shipment last moved reach
+    FULFIL_MAX_ATTEMPTS, park it as `stalled` with an alert (True). Without this cap a step that fails
+    deterministically (a bug, a constraint) would be re-enqueued by the sweeper every minute, forever."""
+    error = f"{step} failed: {type(exc).__name__}: {exc}"[:1000]
+    try:
+        async with svc.sessionmaker.begin() as session:
+            session.add(ShipmentLog(shipment_id=shipment.id, step=ATTEMPT_FAILED, detail=error))
+            await session.execute(update(Shipment).where(Shipment.id == shipment.id)
+                                  .values(last_error=error, updated_at=datetime.now(UTC)))
+            await session.flush()
+            last_move = (select(func.coalesce(func.max(ShipmentLog.id), 0))
+                         .where(ShipmentLog.shipment_id == shipment.id, ShipmentLog.step != ATTEMPT_FAILED))
+            failures = await session.scalar(
+                select(func.count()).select_from(ShipmentLog).where(
+                    ShipmentLog.shipment_id == shipment.id, ShipmentLog.step == ATTEMPT_FAILED,
+                    ShipmentLog.id > last_move.scalar_subquery())) or 0
+            if failures < svc.settings.FULFIL_MAX_ATTEMPTS:
+                return False
+            reason = f"gave up in {shipment.state} after {failures} failed attempts; last: {error}"
+            await _transition(session, shipment, "stalled", reason, state=ShipmentState.stalled, last_error=reason)
+            await raise_alert(session, kind="fulfilment_stalled", key=f"{shipment.salesorder_id}:{shipment.state}",
+                              salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number}: {reason}. Fix the cause, then move the "
+                                      f"shipment back to {shipment.state} to resume.")
+        return True
+    except Exception:  # noqa: BLE001 - the database itself may be what failed; the job's error matters more
+        log.exception("could not record the failed attempt of %s", shipment.salesorder_number)
+        return False
+
+
+async def _channel_id_holder(svc: Services, shipment: Shipment, *, sr_order_id: str | None = None,
+                             awb: str | None = None) -> Shipment | None:
+    """Another shipment that owns this order id at Shiprocket (or the order / AWB Shiprocket handed
+    back): a Zoho number reused after a delete, or two orders numbered alike. The earlier shipment, or
+    the one already booked, keeps the id."""
+    async with svc.sessionmaker() as session:
+        owner = (Shipment.channel_order_id == shipment.channel_order_id) & (
+            (Shipment.id < shipment.id) | Shipment.sr_order_id.is_not(None))
+        if sr_order_id:
+            owner = owner | (Shipment.sr_order_id == sr_order_id)
+        if awb:
+            owner = owner | (Shipment.awb == awb)
+        return await session.scalar(select(Shipment).where(Shipment.id != shipment.id, owner).limit(1))
+
+
+async def _book_under_next_id(svc: Services, shipment: Shipment, why: str) -> None:
+    next_id = _next_channel_order_id(shipment)
+    async with svc.sessionmaker.begin() as session:
+        if next_id is None:
+            await _order_failed(svc, shipment, f"{why}; no order id left to book it under", session=session)
+        else:
+            await _transition(session, shipment, "order_id_suffixed", f"{why}; booking as {next_id}",
+                              channel_order_id=next_id)
 
 
 async def _choose_courier(svc: Services, shipment: Shipment) -> None:
@@ -155,6 +216,11 @@ def _next_channel_order_id(shipment: Shipment) -> str | None:
 async def _create_order(svc: Services, shipment: Shipment) -> None:
     order = ship_order_from_json(shipment.order)
     channel_id = shipment.channel_order_id
+    holder = await _channel_id_holder(svc, shipment)
+    if holder is not None:
+        await _book_under_next_id(svc, shipment, f"order id {channel_id} belongs to sales order "
+                                                 f"{holder.salesorder_id} (a reused number)")
+        return
     created: CreatedOrder | None
     started = _ORDER_CREATIONS.pop(shipment.salesorder_id, None)
     try:
@@ -171,16 +237,17 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
     if created.cancelled:
         # Shiprocket answered with an existing but cancelled order under this id; it will not reuse
         # the id, so book under a suffixed one.
-        next_id = _next_channel_order_id(shipment)
-        async with svc.sessionmaker.begin() as session:
-            if next_id is None:
-                await _order_failed(svc, shipment, f"order ids up to {channel_id} are held by cancelled orders",
-                                    session=session)
-            else:
-                await _transition(session, shipment, "order_id_suffixed",
-                                  f"Shiprocket holds cancelled order {created.order_id} under {channel_id}; "
-                                  f"booking as {next_id}", channel_order_id=next_id)
+        await _book_under_next_id(svc, shipment, f"Shiprocket holds cancelled order {created.order_id} "
+                                                 f"under {channel_id}")
         return
+    if created.reused_existing:
+        holder = await _channel_id_holder(svc, shipment, sr_order_id=created.order_id, awb=created.awb)
+        if holder is not None:
+            # Another of our orders booked this one (its number was reused): adopting it would ship one
+            # parcel for two orders and break the unique AWB.
+            await _book_under_next_id(svc, shipment, f"Shiprocket handed back order {created.order_id} "
+                                                     f"of sales order {holder.salesorder_id} under {channel_id}")
+            return
     detail = (f"{'reused existing' if created.reused_existing else 'created'} Shiprocket order "
               f"{created.order_id} / shipment {created.shipment_id} as {channel_id}")
     async with svc.sessionmaker.begin() as session:

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "demoWebhookSecret2026"
 DEMO_OPS_TOKEN = "demo-ops-token"
 TERMINAL = {"manifested", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed",
-            "pickup_failed", "label_failed", "manifest_failed", "cancelled"}
+            "pickup_failed", "label_failed", "manifest_failed", "cancelled", "stalled"}
 
 
 @dataclass
