@@ -77,7 +77,7 @@ async def test_redis_stopped_while_webhooks_arrive_then_restarted(settings, clea
                     for so_id in before:
                         await deliver(client, zoho_sim, so_id)
                     for so_id in before:
-                        await eventually(in_state(svc, so_id, "synced"), timeout=30)
+                        await eventually(in_state(svc, so_id, "manifested"), timeout=30)
                     await asyncio.to_thread(redis.stop)
                     injected("Redis stopped and restarted")
                     answers = await asyncio.gather(*(deliver(client, zoho_sim, so_id) for so_id in during))

@@ -35,11 +35,11 @@ async def test_number_reused_after_delete_is_booked_under_its_own_order_id(svc, 
     first_id = confirmed_order(zoho_sim, number="SO-77")
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, first_id)
-        first = await eventually(in_state(svc, first_id, "synced"))
+        first = await eventually(in_state(svc, first_id, "manifested"))
         _delete_in_zoho(zoho_sim, first_id)
         second_id = confirmed_order(zoho_sim, number="SO-77")
         await deliver(client, zoho_sim, second_id)
-        second = await eventually(in_state(svc, second_id, "synced"), timeout=30)
+        second = await eventually(in_state(svc, second_id, "manifested"), timeout=30)
     _assert_distinct_bookings(first, second, shiprocket_sim)
     assert second.channel_order_id.startswith("SO-77-")
     assert zoho_sim.custom_field(second_id, "cf_awb_number") == second.awb
@@ -54,7 +54,7 @@ async def test_same_number_arriving_together_gets_two_bookings(svc, shiprocket_s
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await asyncio.gather(deliver(client, zoho_sim, first_id, body=first_body),
                              deliver(client, zoho_sim, second_id))
-        second = await eventually(in_state(svc, second_id, "synced"), timeout=30)
+        second = await eventually(in_state(svc, second_id, "manifested"), timeout=30)
         # The first order was deleted in Zoho: its booking stands, the write-back is refused and alerted.
         first = await eventually(in_state(svc, first_id, "writeback_failed"), timeout=30)
     _assert_distinct_bookings(first, second, shiprocket_sim)
@@ -66,7 +66,7 @@ async def test_awb_already_held_by_another_order_is_not_adopted(svc, shiprocket_
     first_id = confirmed_order(zoho_sim, number="SO-79")
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, first_id)
-        await eventually(in_state(svc, first_id, "synced"))
+        await eventually(in_state(svc, first_id, "manifested"))
         async with svc.sessionmaker.begin() as s:  # the first order's row no longer names SO-79
             first = await s.scalar(Shipment.__table__.select().where(Shipment.salesorder_id == first_id))
             await s.execute(Shipment.__table__.update().where(Shipment.salesorder_id == first_id)
@@ -74,7 +74,7 @@ async def test_awb_already_held_by_another_order_is_not_adopted(svc, shiprocket_
         _delete_in_zoho(zoho_sim, first_id)
         second_id = confirmed_order(zoho_sim, number="SO-79")
         await deliver(client, zoho_sim, second_id)
-        second = await eventually(in_state(svc, second_id, "synced"), timeout=30)
+        second = await eventually(in_state(svc, second_id, "manifested"), timeout=30)
     first = await shipment(svc, first_id)
     assert second.awb != first.awb and second.sr_order_id != first.sr_order_id
     assert second.channel_order_id == "SO-79-R1" and len(shiprocket_sim.orders) == 2

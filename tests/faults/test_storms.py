@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from tests.faults.invariants import alert_kinds, assert_one_booking_each, quiet, shipments_of, stuck
+from tests.faults.invariants import alert_kinds, assert_one_booking_each, quiet, shipments_of, shipped, stuck
 from tests.faults.ledger import injected
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, api_client, eventually, running_worker
 from tests.remittance.helpers import books_posts, payments_for, remit
@@ -70,4 +70,4 @@ async def test_storm_of_duplicates_across_all_three_webhooks(svc, shiprocket_sim
 
 async def _all_synced(svc, so_ids):
     found = await shipments_of(svc, so_ids)
-    return found if len(found) == len(so_ids) and all(sh.state == "synced" for sh in found) else None
+    return found if len(found) == len(so_ids) and all(shipped(sh) for sh in found) else None

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.sandbox.server import free_port
-from tests.faults.invariants import assert_one_booking_each, quiet, shipments_of
+from tests.faults.invariants import assert_one_booking_each, quiet, shipments_of, shipped
 from tests.faults.ledger import injected
 from tests.faults.processes import api_ready, start_api, start_worker, stop
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET, eventually
@@ -57,4 +57,4 @@ async def test_every_process_shares_one_token_per_lifetime(svc, shiprocket_sim, 
 
 async def _synced_and_quiet(svc, so_ids) -> bool:
     found = await shipments_of(svc, so_ids)
-    return len(found) == len(so_ids) and all(sh.state == "synced" for sh in found) and await quiet(svc)
+    return len(found) == len(so_ids) and all(shipped(sh) for sh in found) and await quiet(svc)
