@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -104,7 +105,10 @@ ACTIVE_STATES = (
 class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (Index("ix_shipments_state_updated", "state", "updated_at"),
-                      Index("ix_shipments_tracking_poll", "tracking_final", "last_tracking_at"))
+                      Index("ix_shipments_tracking_poll", "tracking_final", "last_tracking_at"),
+                      # One shipment per Shiprocket order (migration 0009): see _create_order's race.
+                      Index("uq_shipments_sr_order_id", "sr_order_id", unique=True,
+                            postgresql_where=text("sr_order_id IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     salesorder_id: Mapped[str] = mapped_column(String(40), unique=True)

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment import dispatch
@@ -250,6 +251,17 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
             return
     detail = (f"{'reused existing' if created.reused_existing else 'created'} Shiprocket order "
               f"{created.order_id} / shipment {created.shipment_id} as {channel_id}")
+    try:
+        await _record_order(svc, shipment, created, detail)
+    except IntegrityError:
+        # The unique Shiprocket order (and AWB) of shipments says another shipment recorded this order
+        # first: two orders with one number booked at the same moment (Shiprocket answers the second
+        # create with the first's order). It is theirs: book ours under the next id instead of looping.
+        await _book_under_next_id(svc, shipment, f"Shiprocket handed back order {created.order_id} under "
+                                                 f"{channel_id}, just recorded for another sales order")
+
+
+async def _record_order(svc: Services, shipment: Shipment, created: CreatedOrder, detail: str) -> None:
     async with svc.sessionmaker.begin() as session:
         if created.awb:
             # The order Shiprocket handed back already has an AWB: adopt it, never assign a second one.

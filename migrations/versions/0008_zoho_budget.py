@@ -1,7 +1,7 @@
 """zoho budget: deferred cosmetic writes; invoices last seen on the sales order
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0006
 """
 from collections.abc import Sequence
 
