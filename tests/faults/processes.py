@@ -49,8 +49,9 @@ def start_api(port: int, workers: int = 1) -> subprocess.Popen:
 
 
 async def api_ready(url: str) -> bool:
+    """The API answers (/healthz: /readyz also wants a worker's heartbeat, and tests start theirs later)."""
     try:
         async with httpx.AsyncClient() as c:
-            return (await c.get(f"{url}/readyz", timeout=2)).status_code == 200
+            return (await c.get(f"{url}/healthz", timeout=2)).status_code == 200
     except httpx.TransportError:
         return False
