@@ -158,6 +158,9 @@ class Shipment(Base):
     # The sales order's invoices[] as last seen (webhook payload, write-back replies): lets remittance pay
     # without reading the order again; a stale entry costs one read when Zoho refuses (docs/BENCHMARKS.md).
     zoho_invoices: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB, default=None)
+    # What a sales-order PUT must restate (number, customer, every line by id), as last seen in a webhook,
+    # a read or a PUT's reply: custom-field writes need no read first (app/integrations/zoho/client.py).
+    zoho_put_base: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
 
 
 class ShipmentLog(Base):

@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     REMITTANCE_PAYMENT_MODE: str = "banktransfer"
     REMITTANCE_DEPOSIT_ACCOUNT_ID: str = ""
     REMITTANCE_OVERDUE_DAYS: int = 12
+    # Also write the remittance id onto the sales order (cf_cod_remittance_id): one more Zoho call per COD order.
+    REMITTANCE_WRITE_SALESORDER: bool = False
 
     @field_validator("REMITTANCE_START_DATE", mode="before")
     @classmethod

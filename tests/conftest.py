@@ -119,6 +119,8 @@ def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, z
         # Every status label written, so label tests see each one; tests/test_calls_per_order.py runs the
         # frugal default (TRACKING_WRITE_LABELS unset).
         "TRACKING_WRITE_LABELS": '["*"]',
+        # Likewise the remittance id on the sales order (off by default: tests/test_calls_per_order.py).
+        "REMITTANCE_WRITE_SALESORDER": "true",
     }
     os.environ.update(env)  # subprocess workers and `workers.main` read the environment
     get_settings.cache_clear()

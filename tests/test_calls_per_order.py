@@ -14,19 +14,20 @@ from app.remittance.models import CodRemittanceLine
 from app.services import Services, build_services
 from app.settings import Settings
 from tests.harness import api_client, eventually, running_worker
-from tests.remittance.helpers import payments_for, post_remittance, remit, settled
+from tests.remittance.helpers import lines, payments_for, post_remittance, remit, settled
 from tests.spine_helpers import confirmed_order, deliver, in_state
 from tests.tracking.helpers import FORWARD, drive
 from tests.tracking.helpers import settled as tracking_settled
 
 Call = tuple[str, str]
-COD_LIFE_ZOHO_CALLS = 6  # AWB write-back, package, shipment order, delivered, payment, cf_cod_remittance_id
+COD_LIFE_ZOHO_CALLS = 6  # AWB write-back, Pickup Scheduled, package, shipment order, delivered, payment
 
 
 @pytest.fixture
 async def frugal(settings: Settings, clean: None) -> AsyncIterator[Services]:
     """Services with the shipped defaults for which labels are written."""
-    services = build_services(settings.model_copy(update={"TRACKING_WRITE_LABELS": None}))
+    services = build_services(settings.model_copy(update={"TRACKING_WRITE_LABELS": None,
+                                                          "REMITTANCE_WRITE_SALESORDER": False}))
     yield services
     await services.close()
 
@@ -56,7 +57,7 @@ async def cod_life(svc: Services, shiprocket_sim, zoho_sim, *, invoice_at_confir
         [line] = await eventually(settled(svc, 1))
 
         async def written_back() -> bool:
-            return zoho_sim.custom_field(so_id, "cf_cod_remittance_id") == body["remittance_id"]
+            return all(ln.so_updated for ln in await lines(svc))
 
         if expect_paid:
             await eventually(written_back)

@@ -27,6 +27,7 @@ from app.fulfilment.order_mapping import (
     to_ship_order,
 )
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.zoho.client import put_base, remember_salesorder
 from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.alerts import raise_alert
 from app.services import Services
@@ -119,7 +120,7 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
                 order=ship_order_to_json(order), payment_method=order.payment_method,
                 declared_value=order.total, weight_kg=order.parcel.weight_kg, length_cm=order.parcel.length_cm,
                 breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm,
-                zoho_invoices=invoice_entries(so))
+                zoho_invoices=invoice_entries(so), zoho_put_base=put_base(so))
             .on_conflict_do_nothing(index_elements=[Shipment.salesorder_id])
             .returning(Shipment.id))).scalar_one_or_none()
         if shipment_id is None:
@@ -150,6 +151,7 @@ async def _cancelled_in_zoho(svc: Services, so: dict[str, Any], status: str) -> 
 
 async def _already_booked(svc: Services, existing: Shipment, so: dict[str, Any]) -> tuple[str, str | None]:
     """A confirmed order we already hold: never shipped twice; an edit since booking is told to ops."""
+    await remember_salesorder(svc.sessionmaker, existing.salesorder_id, so)  # later writes restate this copy
     if existing.state == ShipmentState.cancelled or not existing.order:
         return InboxState.done, f"shipment already exists ({existing.state}); never shipped twice"
     try:

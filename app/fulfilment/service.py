@@ -21,6 +21,7 @@ from app.fulfilment.state import STATUS_LABELS, Step, next_step
 from app.fulfilment.transition import transition as _transition
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError, UpstreamError
+from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
 from app.ops.alerts import raise_alert, raise_credentials_alert
@@ -364,7 +365,14 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
                 await _transition(session, shipment, "written_back", f"Zoho already shows {label}", state=new_state)
             return
     try:
-        so = await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
+        if shipment.state in _COSMETIC_LABEL_STATES:
+            # An intermediate label: left out by TRACKING_WRITE_LABELS, or deferred near the end of the day's
+            # Zoho budget (a deferred write counts as written: the flush after the reset makes it).
+            written = writes_label(s, label, "pickup_scheduled")
+            so = (await write_status_fields(svc.zoho, svc.sessionmaker, shipment.salesorder_id, values)
+                  if written else None) or {}
+        else:
+            so = await svc.zoho.update_salesorder_custom_fields(shipment.salesorder_id, values)
     except PermanentUpstreamError as exc:
         # Only the AWB write-back parks the order; a refused status label must not stop the parcel
         # (dispatch goes on) nor undo a cancellation, so those move on with the alert.
@@ -386,6 +394,8 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
 
 # A status write that also moves the shipment on (the others only record what Zoho shows).
 _AFTER_WRITE = {ShipmentState.pickup_requested: ShipmentState.pickup_scheduled}
+# Labels that say where the parcel is, not what someone must do: they give way to the day's Zoho budget.
+_COSMETIC_LABEL_STATES = (ShipmentState.pickup_requested,)
 
 STEPS = {
     Step.choose_courier: _choose_courier,

@@ -246,6 +246,12 @@ async def _flag(svc: Services, line: CodRemittanceLine, problem: LineProblem, de
 async def _write_back(svc: Services, remittance: CodRemittance, line: CodRemittanceLine, salesorder_id: str,
                       current: dict[str, Any] | None = None) -> None:
     field = svc.settings.CF_COD_REMITTANCE_ID
+    if not svc.settings.REMITTANCE_WRITE_SALESORDER:
+        # Off by default: the payment (reference <remittance id>/<AWB>) already says it in Books, and the
+        # write would cost every COD order a seventh Zoho call of the day's quota (docs/BENCHMARKS.md).
+        async with svc.sessionmaker.begin() as session:
+            await repo.update_line(session, line.id, so_updated=True)
+        return
     try:
         await svc.zoho.update_salesorder_custom_fields(salesorder_id, {field: remittance.remittance_id}, current)
     except PermanentUpstreamError as exc:

@@ -46,6 +46,7 @@ async def test_doctor_names_each_broken_setting(settings: Settings, clean: None,
 
     del zoho_sim.so_custom_fields["cf_awb_number"]
     zoho_sim.scopes = tuple(s for s in REQUIRED_SCOPES if not s.startswith("ZohoBooks.customerpayments"))
+    zoho_sim.expire_tokens()  # the next token is issued under the narrower grant
     zoho_broken = by_name(await run_doctor(settings, PUBLIC))
     assert not zoho_broken["zoho custom fields"].ok and "cf_awb_number" in zoho_broken["zoho custom fields"].detail
     assert "cf_shipment_status" not in zoho_broken["zoho custom fields"].detail

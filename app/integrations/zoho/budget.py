@@ -136,7 +136,8 @@ class ZohoDailyBudget:
 # Labels a seller acts on (or that are the only record of the event); intermediate progress is cosmetic.
 DEFAULT_WRITTEN_LABELS = frozenset({
     "AWB Assigned", "Serviceability Failed", "Order Failed", "AWB Failed", "Undelivered", "RTO Initiated",
-    "Returned", "Lost in Transit", "Cancelled", "Return Pickup Scheduled", "Return Cancelled"})
+    "Returned", "Lost in Transit", "Cancelled", "Return Pickup Scheduled", "Return Cancelled",
+    "Pickup Scheduled"})  # the parcel waits for its courier: the seller's team needs to see it (issue 7)
 # Shown by Zoho itself (the package / shipment order) when Shipbridge records the delivery there.
 RECORDED_BY_ZOHO_LABELS = frozenset({"Picked Up", "Delivered"})
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.integrations.http import (
@@ -26,6 +27,7 @@ from app.integrations.tokens import SharedToken
 from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.integrations.zoho.scopes import scope_for
+from app.models import Shipment
 from app.ops.alerts import raise_alert
 from app.settings import Settings
 
@@ -144,11 +146,22 @@ class ZohoClient:
         line_items on this PUT, and line_items replace the order's lines, so the body carries the order
         as Zoho has it now (read first, unless the caller passes a `current` it just read): every line
         by its line_item_id with its own values, so nothing but the custom fields changes."""
-        so = current if current is not None else await self.get_salesorder(salesorder_id)
+        so = current if current is not None else await self._last_seen(salesorder_id)
+        if so is None:
+            so = await self.get_salesorder(salesorder_id)
         payload = {**salesorder_put_body(so),
                    "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
         body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload)
-        return dict(body.get("salesorder") or {})
+        updated = dict(body.get("salesorder") or {})
+        await remember_salesorder(self._sessionmaker, salesorder_id, updated)
+        return updated
+
+    async def _last_seen(self, salesorder_id: str) -> dict[str, Any] | None:
+        """The order as Shipbridge last saw it (its webhook, a read, or a PUT's reply), so a write needs no
+        read first. Every edit of a confirmed order sends its webhook, which refreshes this copy."""
+        async with self._sessionmaker() as session:
+            return await session.scalar(select(Shipment.zoho_put_base)
+                                        .where(Shipment.salesorder_id == salesorder_id))
 
     async def get_item(self, item_id: str) -> dict[str, Any]:
         body = await self.call("GET", f"/inventory/v1/items/{item_id}")
@@ -159,6 +172,32 @@ class ZohoClient:
 # line is restated as it is (rate, quantity, discount, tax, location) and none is dropped or reset.
 PUT_LINE_FIELDS = ("line_item_id", "item_id", "name", "description", "rate", "quantity", "unit", "discount",
                    "tax_id", "tax_percentage", "location_id", "hsn_or_sac", "item_custom_fields")
+
+
+def put_base(so: dict[str, Any]) -> dict[str, Any] | None:
+    """What a later PUT must restate, from an order as Zoho sent it; None when it lacks a required field."""
+    try:
+        base = salesorder_put_body(so) if so.get("line_items") else None
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if base is not None and isinstance(so.get("last_modified_time"), str):
+        base["last_modified_time"] = so["last_modified_time"]  # kept to refuse an older copy; never sent
+    return base
+
+
+async def remember_salesorder(sessionmaker: async_sessionmaker[AsyncSession], salesorder_id: str,
+                              so: dict[str, Any]) -> None:
+    """Keep the order's PUT base (webhook bodies, reads, PUT replies) on its shipment, if it has one."""
+    base = put_base(so)
+    if base is None:
+        return
+    newer = Shipment.zoho_put_base.is_(None)
+    if "last_modified_time" in base:  # a redelivered older webhook must not bring back lines since edited
+        newer = newer | ~Shipment.zoho_put_base.has_key("last_modified_time") | (
+            Shipment.zoho_put_base["last_modified_time"].astext <= base["last_modified_time"])
+    async with sessionmaker.begin() as session:
+        await session.execute(update(Shipment).where(Shipment.salesorder_id == salesorder_id, newer)
+                              .values(zoho_put_base=base))
 
 
 def salesorder_put_body(so: dict[str, Any]) -> dict[str, Any]:
