@@ -5,6 +5,7 @@ and each press is recorded in ops_actions with who, what and when."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from app.fulfilment.cancel import cancel_shipment
 from app.fulfilment.service import FULFIL_JOB
 from app.fulfilment.state import STATUS_LABELS
 from app.inbox import PROCESS_JOB, job_id
@@ -59,6 +61,10 @@ RETRY_FROM = {
     ShipmentState.serviceability_failed: ShipmentState.received,
     ShipmentState.order_failed: ShipmentState.received,
     ShipmentState.awb_failed: ShipmentState.order_created,
+    # Dispatch after the AWB (app/fulfilment/dispatch.py): each refusal resumes at the step refused.
+    ShipmentState.pickup_failed: ShipmentState.synced,
+    ShipmentState.label_failed: ShipmentState.pickup_scheduled,
+    ShipmentState.manifest_failed: ShipmentState.labelled,
 }
 
 
@@ -75,6 +81,8 @@ async def retry_order(svc: Services, salesorder_id: str) -> Outcome:
         restart = ShipmentState.awb_assigned if shipment.awb else ShipmentState.received
     elif state in RETRY_FROM:
         restart = RETRY_FROM[ShipmentState(state)]
+    elif state == ShipmentState.stalled and (stalled_in := await _stalled_in(svc, shipment.id)) is not None:
+        restart = stalled_in  # the fault is fixed (the alert said what failed): resume where it stopped
     else:
         return Outcome("noop", f"nothing to retry: the order is {state}")
     values: dict[str, Any] = {"state": restart, "last_error": None, "updated_at": datetime.now(UTC),
@@ -89,6 +97,23 @@ async def retry_order(svc: Services, salesorder_id: str) -> Outcome:
         session.add(ShipmentLog(shipment_id=shipment.id, step="ops_retry", detail=f"{state} -> {restart}"))
     await svc.queue.enqueue(FULFIL_JOB, salesorder_id)
     return Outcome("done", f"{state} -> {restart}; fulfilment queued")
+
+
+async def _stalled_in(svc: Services, shipment_id: int) -> ShipmentState | None:
+    """The state a stalled shipment gave up in: the last state it moved to before the `stalled` step."""
+    async with svc.sessionmaker() as session:
+        detail = await session.scalar(select(ShipmentLog.detail).where(
+            ShipmentLog.shipment_id == shipment_id, ShipmentLog.step == "stalled").order_by(ShipmentLog.id.desc()))
+    match = re.match(r"gave up in (\w+) ", detail or "")
+    return ShipmentState(match.group(1)) if match and match.group(1) in ShipmentState.__members__ else None
+
+
+async def cancel_order(svc: Services, salesorder_id: str, actor: str, comments: str) -> Outcome:
+    """Cancel before pickup (the same path as a void in Zoho): idempotent, told apart by its outcome."""
+    outcome = await cancel_shipment(svc, salesorder_id, reason=comments or f"cancelled by {actor}", actor=actor)
+    status = {"cancelled": "done", "already_cancelled": "noop", "not_booked": "done"}.get(outcome, "refused")
+    code = 404 if outcome == "no_shipment" else 409 if status == "refused" else 200
+    return Outcome(status, outcome.replace("_", " "), code)
 
 
 async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
@@ -193,8 +218,8 @@ async def run_action(svc: Services, action: str, *, actor: str, salesorder_id: s
         target, handler = f"event:{event_id}", lambda: replay_event(svc, event_id)
     elif action == "resolve_alert" and alert_id is not None:
         target, handler = f"alert:{alert_id}", lambda: resolve_alert(svc, alert_id, actor)
-    # TODO(lead-merge): "cancel" (before pickup) -> app.fulfilment.cancel.cancel_shipment(svc, salesorder_id,
-    # reason=comments, actor=actor), target f"order:{salesorder_id}"; add it to ORDER_ACTIONS below.
+    elif action == "cancel" and salesorder_id:
+        target, handler = f"order:{salesorder_id}", lambda: cancel_order(svc, salesorder_id, actor, comments)
     else:
         return Outcome("refused", f"unknown action {action!r} or missing target", 400)
     with log_context(salesorder_id=salesorder_id, event_id=event_id):
@@ -202,4 +227,4 @@ async def run_action(svc: Services, action: str, *, actor: str, salesorder_id: s
     return await record(svc, actor=actor, action=action, target=target, params=params, result=result)
 
 
-ORDER_ACTIONS = ("retry", "resync", *NDR_ACTIONS)
+ORDER_ACTIONS = ("retry", "resync", "cancel", *NDR_ACTIONS)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.fulfilment.state import PAST_PICKUP
 from app.integrations.shiprocket.mapping import IST
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.remittance import repository as remittance_repo
@@ -53,6 +54,20 @@ FAILED_STATES: dict[str, tuple[str, str, list[str]]] = {
     ShipmentState.order_failed: (
         "Order Failed", "Shiprocket refused the order (address, phone, weight...): fix it in Zoho, then Retry.",
         ["retry"]),
+    ShipmentState.pickup_failed: (
+        "Pickup not requested", "Shiprocket refused the pickup request: no courier will come. Read the reason, "
+        "fix it (pickup address, wallet), then Retry; or request it in Shiprocket's panel.", ["retry", "cancel"]),
+    ShipmentState.label_failed: (
+        "Label failed", "Shiprocket refused the label: generate it in Shiprocket's panel, or Retry.", ["retry"]),
+    ShipmentState.manifest_failed: (
+        "Manifest failed", "Shiprocket refused the manifest: generate it in Shiprocket's panel before the pickup, "
+        "or Retry.", ["retry"]),
+    ShipmentState.stalled: (
+        "Stalled", "One step kept failing (the last error says why): fix the cause, then Retry resumes it.",
+        ["retry"]),
+    ShipmentState.on_hold: (
+        "On hold", "Not shipped on purpose (the reason says why): complete the order in Zoho and save it, "
+        "or cancel it.", ["cancel"]),
     ShipmentState.writeback_failed: (
         "Zoho write-back failed", "The AWB is booked but Zoho refused the update: check the custom fields, "
         "then Re-sync.", ["resync"]),
@@ -88,10 +103,17 @@ async def stuck_orders(session: AsyncSession, settings: Settings, now: datetime)
 
 
 async def pickup_overdue(session: AsyncSession, settings: Settings, now: datetime) -> list[Attention]:
-    # TODO(lead-merge): with shipments.pickup_requested_at / pickup_scheduled_date from the pickup
-    # branch: synced orders with no pickup requested after OPS_STUCK_MINUTES, or a scheduled date past
-    # and no "picked_up" tracking status -> Attention(rule="pickup", actions=["retry", "cancel"]).
-    return []
+    """Pickups Shiprocket scheduled for a day now past, with no scan saying the courier took the parcel."""
+    waiting = [ShipmentState.pickup_scheduled, ShipmentState.labelled, ShipmentState.manifested]
+    rows = await session.execute(select(Shipment).where(
+        Shipment.state.in_([s.value for s in waiting]), Shipment.pickup_scheduled_date < now - timedelta(hours=12),
+        Shipment.tracking_status.is_(None) | Shipment.tracking_status.not_in(list(PAST_PICKUP)))
+        .order_by(Shipment.pickup_scheduled_date).limit(LIMIT))
+    return [_order(s, "pickup_overdue", "Pickup overdue",
+                   f"The courier was due on {s.pickup_scheduled_date:%d %b} and no pickup scan came: call the "
+                   "courier or Shiprocket support; Re-sync reads the latest tracking; cancel if it will not ship.",
+                   ["resync", "cancel"], s.pickup_scheduled_date, detail=f"label {s.label_url or '-'}")
+            for s in rows.scalars()]
 
 
 TRACKING_RULES: dict[str, tuple[str, str, list[str]]] = {

@@ -57,7 +57,7 @@ async def prometheus_metrics(request: Request) -> Response:
     except Exception:  # noqa: BLE001 - a scrape must still answer with what this process has
         pass
     await queue_state(svc.queue)
-    budget = await zoho_budget_snapshot(svc.queue, svc.settings)
+    budget = await zoho_budget_snapshot(svc)
     if budget.get("used") is not None:
         metrics.ZOHO_BUDGET_USED.set(budget["used"])
     metrics.ZOHO_BUDGET_LIMIT.set(budget["limit"])

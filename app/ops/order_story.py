@@ -53,8 +53,9 @@ async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, An
         "status_label": s.status_label, "zoho_synced_label": s.zoho_synced_label, "last_error": s.last_error,
         "tracking_status": s.tracking_status, "last_event_at": iso(s.last_event_at),
         "delivered_at": iso(s.delivered_at), "created_at": iso(s.created_at), "updated_at": iso(s.updated_at),
-        # TODO(lead-merge): "label_url": s.label_url, "manifest_url": s.manifest_url (pickup branch columns)
-        "label_url": None,
+        "label_url": s.label_url, "manifest_url": s.manifest_url,
+        "pickup_scheduled_date": iso(s.pickup_scheduled_date), "pickup_token_number": s.pickup_token_number,
+        "cancelled_at": iso(s.cancelled_at), "hold_reason": s.hold_reason,
         "customer": {k: v for k, v in ((s.order or {}).get("address") or {}).items()
                      if k in ("name", "phone", "city", "state", "pincode") and v},
     }

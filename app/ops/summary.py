@@ -12,29 +12,27 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.integrations.shiprocket.mapping import IST
+from app.integrations.zoho.budget import daily_budget, zoho_usage_today
 from app.models import Alert, ApiToken, InboxEvent, Shipment
 from app.ops import metrics
 from app.ops.attention import attention_list
 from app.ops.health import REDIS_ERRORS, iso, upstream_health
 from app.queue import Queue
 from app.services import Services
-from app.settings import Settings
 
 ARQ_QUEUE = "arq:queue"
 
 
-async def zoho_budget_snapshot(queue: Queue, settings: Settings) -> dict[str, Any]:
-    """Zoho calls used against the budget. Today: the shared per-window counter of ZohoRateLimiter.
-    TODO(lead-merge): switch to the per-day counter of app/integrations/zoho/rate_limit.py when it lands
-    (keep the keys; add "used_today" and "daily_limit")."""
-    window = settings.ZOHO_RATE_WINDOW_SECONDS
-    key = f"shipbridge:zoho-calls:{settings.ZOHO_ORGANIZATION_ID}:{int(time.time() // window)}"
+async def zoho_budget_snapshot(svc: Services) -> dict[str, Any]:
+    """Zoho calls used today against the day's budget (every process counts into one Redis counter per
+    organisation and Zoho day), and the cosmetic writes waiting for the reset."""
     try:
-        used = int(await (await queue.pool()).get(key) or 0)
+        usage = await zoho_usage_today(svc)
     except REDIS_ERRORS:
-        return {"scope": "window", "used": None, "limit": settings.ZOHO_MAX_CALLS_PER_WINDOW,
-                "window_seconds": window, "error": "redis unavailable"}
-    return {"scope": "window", "used": used, "limit": settings.ZOHO_MAX_CALLS_PER_WINDOW, "window_seconds": window}
+        return {"scope": "day", "used": None, "limit": daily_budget(svc.settings), "error": "redis unavailable"}
+    return {"scope": "day", "day": usage.day.isoformat(), "used": usage.used, "limit": usage.budget,
+            "remaining": usage.remaining, "deferring": usage.deferring, "deferred_pending": usage.deferred_pending,
+            "zoho_remaining": usage.zoho_remaining}
 
 
 async def queue_state(queue: Queue) -> dict[str, Any]:
@@ -112,7 +110,7 @@ async def build_summary(svc: Services, now: datetime | None = None) -> dict[str,
             "today": await today_counts(session, now),
         }
     queue, budget, upstreams = await asyncio.gather(
-        queue_state(svc.queue), zoho_budget_snapshot(svc.queue, svc.settings), upstream_health(svc.queue))
+        queue_state(svc.queue), zoho_budget_snapshot(svc), upstream_health(svc.queue))
     summary["queue"] = queue
     summary["upstreams"] = upstreams
     summary["zoho_budget"] = budget

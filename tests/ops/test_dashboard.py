@@ -66,7 +66,7 @@ async def test_metrics_expose_counters_after_a_flow(svc: Services, zoho_sim: Zoh
                  'shipbridge_upstream_call_duration_seconds_count{endpoint="/v1/external/courier/assign/awb",'
                  'upstream="shiprocket"}',
                  'shipbridge_shipments{state="manifested"} 1.0', "shipbridge_queue_depth ",
-                 "shipbridge_zoho_budget_used ", "shipbridge_zoho_budget_limit 1000.0"):
+                 "shipbridge_zoho_budget_used ", "shipbridge_zoho_budget_limit 5000.0"):
         assert line in body, line
 
 
