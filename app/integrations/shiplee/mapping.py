@@ -29,6 +29,7 @@ S = TrackingStatus
 IST = ZoneInfo("Asia/Kolkata")  # Shiplee's timestamps carry no zone; it is an Indian service
 DEFAULT_TOKEN_SECONDS = 10800  # §1: expires_in 10800 (3 hours), used if a login reply omits it
 ADDRESS1_MAX, ADDRESS2_MAX = 100, 110  # §29
+VOLUMETRIC_DIVISOR = 5000  # §28: volumetric kg = L × B × H (cm) / 5000
 
 # Shiplee's order status (customer_info.status) -> ours. The seed names only new, pending (bulk queue),
 # booked, manifested and cancelled; the words after manifested are not documented (UNCERTAIN, see
@@ -100,8 +101,12 @@ def token_expiry(body: dict[str, Any], now: datetime | None = None) -> datetime:
 
 
 def weight_grams(order: ShipOrder) -> int:
-    """Rates want grams (§4); rounded up so a courier never weighs more than we quoted for."""
-    return max(1, math.ceil(order.parcel.weight_kg * 1000))
+    """Rates want grams (§4). Shiplee books on the charge weight, max(physical, L×B×H/5000) (§28, §29),
+    so quoting the physical weight alone would quote a lighter slab than the wallet is then debited for.
+    Rounded up so a courier never weighs more than we quoted for."""
+    p = order.parcel
+    volumetric = p.length_cm * p.breadth_cm * p.height_cm / VOLUMETRIC_DIVISOR
+    return max(1, math.ceil(max(p.weight_kg, volumetric) * 1000))
 
 
 def rates_payload(order: ShipOrder, source_pincode: str) -> dict[str, Any]:
