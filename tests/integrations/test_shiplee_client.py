@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
 from app.integrations.aggregator import Address, OrderLine, Parcel, ShipOrder
-from app.integrations.http import PermanentUpstreamError, RetryPolicy, UpstreamAuthError
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, RetryPolicy, UpstreamAuthError
 from app.integrations.shiplee.client import ShipleeClient
 from app.integrations.shiplee.models import (
     ShipleeAgreementRequired,
@@ -281,3 +281,21 @@ async def test_rate_limit_and_outage_are_retried(client: ShipleeClient, shiplee_
     shiplee_sim.faults.server_error("/api/rates", status=503)
     assert await client.quotes(ship_order(), "110001")
     assert shiplee_sim.calls.count(("POST", "/api/rates")) == 3
+
+
+async def test_create_order_is_not_retried_blind(client: ShipleeClient, shiplee_sim: ShipleeSim) -> None:
+    """No duplicate guard on create (seed §29): a reply lost after the order was made must not make two."""
+    shiplee_sim.faults.server_error("/api/create_order", status=502).after = True
+    with pytest.raises(RetryableUpstreamError):
+        await client.create_order(ship_order(), "SO-9")
+    assert len(shiplee_sim.orders) == 1
+    found = await client.find_order("SO-9")
+    assert found is not None and found.reused_existing and int(found.order_id) in shiplee_sim.orders
+
+
+async def test_cancel_copes_with_a_bare_422(client: ShipleeClient, shiplee_sim: ShipleeSim) -> None:
+    oid, _ = await booked(client)
+    shiplee_sim.faults.inject("/api/cancel_orders", status=422,
+                              body={"status": "error", "message": "No cancellable orders found."})
+    await client.cancel([oid])
+    assert shiplee_sim.orders[int(oid)]["status"] == "cancelled"

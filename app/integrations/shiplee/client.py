@@ -77,13 +77,13 @@ class ShipleeClient:
         return str(token), mapping.token_expiry(body)
 
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                   json_body: Any = None) -> httpx.Response:
+                   json_body: Any = None, retry_uncertain: bool = True) -> httpx.Response:
         token = await self.token.get()
         for attempt in range(2):
             response = await request_with_retries(
                 self._http, SERVICE, method, f"{self._base}{path}", policy=self._policy,
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-                params=params, json_body=json_body)
+                params=params, json_body=json_body, retry_uncertain=retry_uncertain)
             if response.status_code == 403:
                 await self._gate(method, path, response)
             if response.status_code != 401:
@@ -159,9 +159,10 @@ class ShipleeClient:
         return mapping.serviceability(await self.quotes(order, pickup_pincode))
 
     async def create_order(self, order: ShipOrder, channel_order_id: str) -> CreatedOrder:
-        """§29. The seed documents no duplicate guard on our order id: before creating again after a lost
-        reply, look the order up with find_order (the booking itself is guarded, §12 step 2)."""
-        response = await self.call("POST", "/api/create_order",
+        """§29. The seed documents no duplicate guard on our order id, so a create that may have gone
+        through (timeout, 5xx after sending) is not retried here: it raises RetryableUpstreamError and the
+        caller looks the order up with find_order before creating again (the booking is guarded, §12)."""
+        response = await self.call("POST", "/api/create_order", retry_uncertain=False,
                                    json_body=mapping.create_order_payload(order, channel_order_id))
         created = mapping.parse_created_order(parse_body(response)) if response.status_code == 200 else None
         if created is None:
@@ -200,9 +201,8 @@ class ShipleeClient:
         """§14: unbooked (`new`) orders. None cancellable is a 422 whose body may still carry the report."""
         response = await self.call("POST", "/api/cancel_orders", json_body={"order_ids": [int(i) for i in order_ids]})
         body = parse_body(response)
-        if response.status_code in (200, 422) and isinstance(body, dict) and (
-                response.status_code == 200 or isinstance(body.get("skipped"), dict)):
-            return mapping.parse_cancel_orders(body)
+        if response.status_code in (200, 422) and isinstance(body, dict):
+            return mapping.parse_cancel_orders(body)  # a 422 without the report parses as nothing done
         raise self._refused(response)
 
     async def cancel_shipments(self, order_ids: list[str], *, rebook: bool = False) -> ShipleeCancellation:
@@ -221,6 +221,10 @@ class ShipleeClient:
         """Cancel orders not yet picked up, booked or not: unbooked ones with cancel_orders, booked and
         manifested ones with cancel_shipments; anything further along is refused (PermanentUpstreamError)."""
         result = await self.cancel_orders(order_ids)
+        if not result.cancelled and not result.refused and not result.not_found:
+            # a bare 422 "no cancellable orders": they may all be booked, which cancel_shipments handles
+            await self.cancel_shipments(order_ids)
+            return
         booked = [oid for oid, status in result.refused if status in ("booked", "manifested")]
         if booked:
             await self.cancel_shipments(booked)
