@@ -227,7 +227,7 @@ def cancel_shipments(sim: ShipleeSim, body: dict[str, Any]) -> Reply:
                  "new_status": new_status, "wallet_balance": _money(sim.wallet)}
 
 
-def _day(value: Any, default: date) -> date | None:
+def parse_day(value: Any, default: date) -> date | None:
     if value in (None, ""):
         return default
     try:
@@ -239,8 +239,8 @@ def _day(value: Any, default: date) -> date | None:
 def get_orders(sim: ShipleeSim, body: dict[str, Any]) -> Reply:
     """Seed §26: `new` orders only, order_date within start_date..end_date (defaults: 90 days ago..tomorrow)."""
     today = sim.clock().date()
-    start = _day(body.get("start_date"), today - timedelta(days=90))
-    end = _day(body.get("end_date"), today + timedelta(days=1))
+    start = parse_day(body.get("start_date"), today - timedelta(days=90))
+    end = parse_day(body.get("end_date"), today + timedelta(days=1))
     if start is None or end is None:
         return 422, {"success": False, "message": "Dates must be YYYY-MM-DD."}
     product = str(body.get("product_name") or "").lower()

@@ -177,8 +177,8 @@ def create_app(sim: ShipleeSim) -> FastAPI:
         """Seed §23a: open disputes older than 4 days are closed (auto_accepted) on every request."""
         with sim.lock:
             now = sim.clock()
-            start = ops._day(start_date, now.date() - timedelta(days=7))
-            end = ops._day(end_date, now.date())
+            start = ops.parse_day(start_date, now.date() - timedelta(days=7))
+            end = ops.parse_day(end_date, now.date())
             if start is None or end is None:
                 return _reply(ops.error(422, "Dates must be YYYY-MM-DD."))
             rows = []
