@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     # Shiprocket tokens live 10 days; refresh this long before `exp` so no call meets an expired token.
     SHIPROCKET_TOKEN_REFRESH_MARGIN_SECONDS: int = 86400
 
+    # Shiplee, the optional second aggregator (docs/shiplee.md): empty mobile = not used.
+    SHIPLEE_BASE_URL: str = "https://api4.shiplee.in"  # the client appends /api/...
+    SHIPLEE_MOBILE: str = ""
+    SHIPLEE_PASSWORD: SecretStr = SecretStr("")
+    SHIPLEE_WAREHOUSE_ID: str = ""  # the warehouse parcels leave from (GET /api/warehouse lists them)
+    SHIPLEE_TOKEN_REFRESH_MARGIN_SECONDS: int = 600  # Shiplee tokens live 3 hours
+
     # Zoho
     ZOHO_ACCOUNTS_URL: str = "https://accounts.zoho.in"
     ZOHO_API_URL: str = "https://www.zohoapis.in"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from pydantic import SecretStr
 from sqlalchemy import text
 
 import app.ops.models  # noqa: F401
@@ -21,6 +22,8 @@ from app.integrations.zoho.scopes import REQUIRED_SCOPES
 from app.migrate import upgrade
 from app.models import Base
 from app.sandbox.server import ThreadedServer
+from app.sandbox.shiplee import ShipleeSim
+from app.sandbox.shiplee_routes import create_app as shiplee_app
 from app.sandbox.shiprocket import ShiprocketSim
 from app.sandbox.shiprocket import create_app as shiprocket_app
 from app.sandbox.zoho import ZohoSim
@@ -75,6 +78,30 @@ def shiprocket_sim() -> Iterator[ShiprocketSim]:
     sim.base_url = f"{server.url}/v1/external"  # type: ignore[attr-defined]
     yield sim
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shiplee_server() -> Iterator[ShipleeSim]:
+    sim = ShipleeSim()
+    server = ThreadedServer(shiplee_app(sim)).start()
+    sim.base_url = server.url
+    yield sim
+    server.stop()
+
+
+@pytest.fixture
+def shiplee_sim(shiplee_server: ShipleeSim) -> ShipleeSim:
+    """The Shiplee simulator, reset for this test. Shiplee is optional, so base_env does not name it:
+    tests that use it build their Settings with `shiplee_settings`."""
+    shiplee_server.reset()
+    return shiplee_server
+
+
+@pytest.fixture
+def shiplee_settings(settings: Settings, shiplee_sim: ShipleeSim) -> Settings:
+    return settings.model_copy(update={
+        "SHIPLEE_BASE_URL": shiplee_sim.base_url, "SHIPLEE_MOBILE": shiplee_sim.mobile,
+        "SHIPLEE_PASSWORD": SecretStr(shiplee_sim.password), "SHIPLEE_WAREHOUSE_ID": "1"})
 
 
 @pytest.fixture(scope="session")
