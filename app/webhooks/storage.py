@@ -126,7 +126,9 @@ class InboxWriter:
                 return Stored(row["id"], row["state"], row["duplicate"])
             except UNSTORABLE:
                 raise
-            except asyncpg.ConnectionDoesNotExistError:
+            except (asyncpg.ConnectionDoesNotExistError, asyncpg.exceptions._base.InternalClientError):
+                # A connection Postgres closed under the pool (a restart, a terminated backend) fails the
+                # first statement on it, sometimes as asyncpg's own protocol-state error: try a fresh one.
                 if attempt == 2:
                     raise StorageUnavailable("connection lost twice") from None
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

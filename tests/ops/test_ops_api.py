@@ -84,7 +84,7 @@ async def test_summary_lists_attention_and_actions_are_idempotent(svc: Services,
         assert summary["last_webhook"][Source.zoho_salesorder] is not None
         assert summary["today"]["orders_received"] == 2 and summary["today"]["awbs_assigned"] == 1
         assert summary["tokens"]["shiprocket"]["valid"] is True and "token" not in summary["tokens"]["shiprocket"]
-        assert summary["queue"]["depth"] is not None and summary["zoho_budget"]["limit"] == 5000  # the Professional plan's day
+        assert summary["queue"]["depth"] is not None and summary["zoho_budget"]["limit"] == 5000
         assert summary["upstreams"]["shiprocket"]["recent_calls"] > 0
         assert any(a["kind"] == "serviceability_failed" for a in summary["open_alerts"])
 
