@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.integrations.zoho.budget import PLAN_DAILY_CALLS  # noqa: E402
-from app.models import InboxEvent, Shipment  # noqa: E402
+from app.models import ACTIVE_STATES, InboxEvent, Shipment  # noqa: E402
+from app.remittance.models import CodRemittanceLine  # noqa: E402
 from app.remittance.shiprocket_source import ist_today  # noqa: E402
 from app.sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
 from app.sandbox.shiprocket_format import now_ist  # noqa: E402
@@ -63,7 +64,9 @@ class Run:
             pending = await s.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.state == "pending"))
             unsettled = await s.scalar(select(func.count()).select_from(Shipment)
                                        .where(Shipment.tracking_settled.is_(False)))
-        return not pending and not unsettled
+            dispatching = await s.scalar(select(func.count()).select_from(Shipment)  # pickup, label, manifest
+                                         .where(Shipment.state.in_([st.value for st in ACTIVE_STATES])))
+        return not pending and not unsettled and not dispatching
 
     async def order(self, item_id: str, n: int) -> tuple[str, str]:
         zoho = self.sb.zoho
@@ -103,8 +106,11 @@ class Run:
                                    headers={"x-api-key": TRACKING_TOKEN})
         assert r.status_code == 200, r.text
 
-        async def written() -> bool:
-            return self.sb.zoho.custom_field(so_id, "cf_cod_remittance_id") == body["remittance_id"]
+        async def written() -> bool:  # paid in Books (and written back, when REMITTANCE_WRITE_SALESORDER)
+            async with self.sessions() as s:
+                return bool(await s.scalar(select(func.count()).select_from(CodRemittanceLine).where(
+                    CodRemittanceLine.remittance_id == str(body["remittance_id"]),
+                    CodRemittanceLine.so_updated.is_(True))))
 
         await until(written)
         await until(self.idle)
