@@ -73,7 +73,7 @@ def parse_prediction(body: Any) -> RiskPrediction:
     status = body.get("statusCode")
     if str(status) != "200":
         raise GoKwikUnavailable(f"statusCode {status}: {body.get('statusMessage') or 'no message'}")
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
     flag = str(data.get("risk_flag") or "")
     category = normalise_category(flag)
     if category is None:
