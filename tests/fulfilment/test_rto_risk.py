@@ -139,3 +139,22 @@ async def test_unconfigured_gokwik_is_never_called(svc, shiprocket_sim, zoho_sim
 
 async def _label_is(zoho_sim, so_id: str, label: str) -> bool:
     return zoho_sim.custom_field(so_id, "cf_shipment_status") == label
+
+
+async def test_the_dashboard_offers_the_three_answers_and_its_release_ships(svc, shiprocket_sim, zoho_sim, gokwik):
+    from tests.ops.helpers import login, ops_client
+
+    gokwik.set_risk(PHONE, "High Risk", "Address too short")
+    so_id = confirmed_order(zoho_sim, terms="COD")
+    async with ops_client(svc) as client, running_worker(svc):
+        await deliver(client, zoho_sim, so_id)
+        await eventually(in_state(svc, so_id, "on_hold"))
+        csrf = await login(client)
+        page = (await client.get("/ops")).text
+        assert "COD order held for RTO risk" in page and "Address too short" in page
+        for label in ("Release (ship COD)", "Paid online (ship prepaid)", "Cancel shipment"):
+            assert label in page, label
+        pressed = await client.post("/ops/act", data={"action": "release_cod", "salesorder_id": so_id,
+                                                      "csrf": csrf})
+        assert pressed.status_code == 303
+        await eventually(in_state(svc, so_id, "manifested"))
