@@ -51,7 +51,10 @@ async def release_rto_hold(svc: Services, salesorder_id: str, *, prepaid: bool, 
 
 
 async def cancel_order(svc: Services, salesorder_id: str, *, reason: str, actor: str) -> Outcome:
-    outcome = await cancel_shipment(svc, salesorder_id, reason=reason or f"cancelled by {actor}", actor=actor)
+    try:
+        outcome = await cancel_shipment(svc, salesorder_id, reason=reason or f"cancelled by {actor}", actor=actor)
+    except UpstreamError as exc:  # a fulfilment step holds the order, or Shiprocket is unreachable: press again
+        return Outcome("failed", f"not cancelled yet, try again: {exc}", 503)
     if outcome == "no_shipment":
         return Outcome("refused", f"no shipment for sales order {salesorder_id}", 404)
     if outcome == "already_cancelled":

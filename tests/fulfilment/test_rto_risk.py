@@ -158,3 +158,20 @@ async def test_the_dashboard_offers_the_three_answers_and_its_release_ships(svc,
                                                       "csrf": csrf})
         assert pressed.status_code == 303
         await eventually(in_state(svc, so_id, "manifested"))
+
+
+async def test_cancel_while_a_job_holds_the_order_asks_to_press_again(svc, shiprocket_sim, zoho_sim, gokwik,
+                                                                     monkeypatch):
+    import app.fulfilment.cancel as cancel
+    from app.locks import advisory_lock, order_lock_name
+
+    monkeypatch.setattr(cancel, "LOCK_WAIT_SECONDS", 0.2)
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        so_id = await _held(svc, shiprocket_sim, zoho_sim, gokwik, client)
+        async with advisory_lock(svc.engine, order_lock_name(so_id)) as held:
+            assert held
+            busy = await client.post(f"/ops/orders/{so_id}/cancel", headers=BEARER)
+        assert busy.status_code == 503 and busy.json()["outcome"] == "failed"
+        assert (await shipment(svc, so_id)).state == "on_hold"
+        done = (await client.post(f"/ops/orders/{so_id}/cancel", headers=BEARER)).json()
+    assert done["outcome"] == "done"
