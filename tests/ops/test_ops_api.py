@@ -154,12 +154,14 @@ async def test_readiness_names_each_failing_part(svc: Services, settings) -> Non
         assert stale.status_code == 503 and stale.json()["failing"] == ["worker"] and "old" in stale.json()["worker"]
         await write_heartbeat(svc.queue)
         async with svc.sessionmaker.begin() as session:
+            # Put back exactly what was there: a hard-coded head goes stale with the next migration.
+            head = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
             await session.execute(text("UPDATE alembic_version SET version_num = '0003'"))
         try:
             behind = await client.get("/readyz")
         finally:
             async with svc.sessionmaker.begin() as session:
-                await session.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+                await session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
         assert behind.status_code == 503 and behind.json()["failing"] == ["migrations"]
         assert "shipbridge migrate" in behind.json()["migrations"]
     dead = f"127.0.0.1:{free_port()}"
