@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
 from app.main import create_app
 from tests.harness import OPS_TOKEN, api_client, eventually, running_worker
-from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, shipment
+from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, order_idle, shipment
 
 BEARER = {"Authorization": f"Bearer {OPS_TOKEN}"}
 PHONE = "9876543210"  # confirmed_order's customer
@@ -168,6 +168,7 @@ async def test_cancel_while_a_job_holds_the_order_asks_to_press_again(svc, shipr
     monkeypatch.setattr(cancel, "LOCK_WAIT_SECONDS", 0.2)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         so_id = await _held(svc, shiprocket_sim, zoho_sim, gokwik, client)
+        await eventually(order_idle(svc, so_id))  # the job that held it lets go of the order first
         async with advisory_lock(svc.engine, order_lock_name(so_id)) as held:
             assert held
             busy = await client.post(f"/ops/orders/{so_id}/cancel", headers=BEARER)
