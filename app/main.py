@@ -18,6 +18,7 @@ from app.fulfilment import endpoints as fulfilment_endpoints
 from app.logging import configure_logging
 from app.ops import dashboard as ops_dashboard
 from app.ops import endpoints as ops_endpoints
+from app.ops import rto_report as ops_rto_report
 from app.ops.validation import RefuseNulBytes, validation_error
 from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)
     app.include_router(ops_endpoints.router)
+    app.include_router(ops_rto_report.router)
     app.include_router(ops_dashboard.router)
     app.mount("/ops/static", StaticFiles(directory=Path(ops_dashboard.HERE / "static")), name="ops-static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")

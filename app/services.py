@@ -15,6 +15,7 @@ from app.db import make_engine, make_sessionmaker
 from app.fulfilment.courier_choice import CourierRules, load_rules
 from app.fulfilment.order_mapping import ParcelDefaults
 from app.integrations.aggregator import Aggregator
+from app.integrations.gokwik.client import GoKwikClient
 from app.integrations.http import RetryPolicy
 from app.integrations.shiprocket.client import ShiprocketClient
 from app.integrations.zoho.budget import ZohoDailyBudget
@@ -34,6 +35,7 @@ class Services:
     zoho: ZohoClient
     rules: CourierRules
     queue: Queue
+    gokwik: GoKwikClient | None = None  # used only when settings.gokwik_configured
 
     @property
     def parcel_defaults(self) -> ParcelDefaults:
@@ -86,4 +88,5 @@ def build_services(settings: Settings, engine: AsyncEngine | None = None, pool_s
         zoho=ZohoClient(http, settings, sessionmaker, policy, limiter, ZohoDailyBudget.from_settings(queue, settings)),
         rules=load_rules(settings.courier_rules_path),
         queue=queue,
+        gokwik=GoKwikClient(http, settings),
     )

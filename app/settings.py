@@ -183,6 +183,24 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: str = ""  # the API's public HTTPS address: `doctor` prints the webhook URLs from it
     ALERT_STORM_THRESHOLD: int = 5  # more new alerts than this in one delivery round: one summary message
 
+    # GoKwik RTO risk (docs/gokwik.md): all four set = COD orders are risk-checked before booking.
+    GOKWIK_API_URL: str = ""  # https://api.gokwik.co (sandbox: https://sandbox.gokwik.co)
+    GOKWIK_APP_ID: str = ""
+    GOKWIK_APP_SECRET: SecretStr = SecretStr("")
+    GOKWIK_MID: str = ""
+    GOKWIK_HOLD_RISK: str = "High"  # comma-separated risk categories held for a person instead of shipped
+    GOKWIK_TIMEOUT_SECONDS: float = 3.0  # GoKwik must never delay shipping by much
+    GOKWIK_ALERT_AFTER_FAILURES: int = 5  # this many failed checks in a row: one alert a day
+
+    @property
+    def gokwik_configured(self) -> bool:
+        return bool(self.GOKWIK_API_URL and self.GOKWIK_APP_ID and self.GOKWIK_APP_SECRET.get_secret_value()
+                    and self.GOKWIK_MID)
+
+    @property
+    def gokwik_hold_risks(self) -> frozenset[str]:
+        return frozenset(c.strip().lower() for c in self.GOKWIK_HOLD_RISK.split(",") if c.strip())
+
     def missing(self) -> list[str]:
         out = []
         for name in REQUIRED:

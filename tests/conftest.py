@@ -14,6 +14,7 @@ import redis
 from pydantic import SecretStr
 from sqlalchemy import text
 
+import app.fulfilment.rto_models  # noqa: F401
 import app.ops.models  # noqa: F401
 import app.remittance.models  # noqa: F401
 import app.tracking.models  # noqa: F401
@@ -21,6 +22,8 @@ from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.integrations.zoho.scopes import REQUIRED_SCOPES
 from app.migrate import upgrade
 from app.models import Base
+from app.sandbox.gokwik import GoKwikSim
+from app.sandbox.gokwik import create_app as gokwik_app
 from app.sandbox.server import ThreadedServer
 from app.sandbox.shiplee import ShipleeSim
 from app.sandbox.shiplee_routes import create_app as shiplee_app
@@ -112,6 +115,26 @@ def zoho_sim() -> Iterator[ZohoSim]:
     sim.base_url = server.url  # type: ignore[attr-defined]
     yield sim
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def gokwik_sim() -> Iterator[GoKwikSim]:
+    sim = GoKwikSim()
+    server = ThreadedServer(gokwik_app(sim)).start()
+    sim.base_url = server.url
+    yield sim
+    server.stop()
+
+
+@pytest.fixture
+def gokwik(svc: Services, gokwik_sim: GoKwikSim) -> GoKwikSim:
+    """GoKwik configured for this test only (the rest of the suite ships COD unchecked)."""
+    gokwik_sim.reset()
+    s = svc.settings
+    s.GOKWIK_API_URL, s.GOKWIK_APP_ID, s.GOKWIK_MID = gokwik_sim.base_url, gokwik_sim.app_id, gokwik_sim.mid
+    s.GOKWIK_APP_SECRET = SecretStr(gokwik_sim.app_secret)
+    s.GOKWIK_TIMEOUT_SECONDS = 1.0
+    return gokwik_sim
 
 
 @pytest.fixture(scope="session")

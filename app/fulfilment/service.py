@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.fulfilment import dispatch
 from app.fulfilment.courier_choice import choose_courier
 from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
-from app.fulfilment.state import STATUS_LABELS, Step, next_step
+from app.fulfilment.risk_check import held_for_rto_risk
+from app.fulfilment.state import STATUS_LABELS, Step, next_step, state_label
 from app.fulfilment.transition import transition as _transition
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError, UpstreamError
@@ -152,6 +153,9 @@ async def _book_under_next_id(svc: Services, shipment: Shipment, why: str) -> No
 
 async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     order = ship_order_from_json(shipment.order)
+    # Before anything is booked (the overlap below creates the Shiprocket order): a held order never is.
+    if await held_for_rto_risk(svc, shipment, order):
+        return
     reason = ""
     decision = None
     creation = None
@@ -356,7 +360,7 @@ async def _write_back(svc: Services, shipment: Shipment) -> None:
             label = shipment.status_label or label
         new_state = ShipmentState.synced
     else:
-        label = STATUS_LABELS[ShipmentState(shipment.state)]
+        label = state_label(shipment) or STATUS_LABELS[ShipmentState(shipment.state)]
         values = {s.CF_SHIPMENT_STATUS: label}
         new_state = _AFTER_WRITE.get(ShipmentState(shipment.state), ShipmentState(shipment.state))
         if shipment.zoho_synced_label == label:

@@ -27,7 +27,7 @@ STATUS_LABELS: dict[str, str] = {
     ShipmentState.order_failed: "Order Failed",
     ShipmentState.awb_failed: "AWB Failed",
     ShipmentState.awb_assigned: "AWB Assigned",
-    # The only hold so far; a later hold reason (RTO risk) would label its own way.
+    # The payment-method hold's label; other holds label by their reason (hold_label below).
     ShipmentState.on_hold: "On Hold (payment method unknown)",
     ShipmentState.pickup_requested: "Pickup Scheduled",
     ShipmentState.cancelled: "Cancelled",
@@ -41,6 +41,23 @@ PAST_PICKUP = frozenset({"picked_up", "in_transit", "out_for_delivery", "undeliv
 # Terminal failure states still get their label written to Zoho so no order sits silently in Confirmed.
 _NEEDS_LABEL = (ShipmentState.serviceability_failed, ShipmentState.order_failed, ShipmentState.awb_failed,
                 ShipmentState.on_hold)
+
+
+# hold_reason prefix -> what Zoho shows for a hold of that kind.
+HOLD_LABELS = {"RTO risk": "On Hold (RTO risk)"}
+
+
+def hold_label(hold_reason: str | None) -> str:
+    reason = hold_reason or ""
+    return next((label for prefix, label in HOLD_LABELS.items() if reason.startswith(prefix)),
+                STATUS_LABELS[ShipmentState.on_hold])
+
+
+def state_label(shipment: Shipment) -> str | None:
+    """What Zoho should show for a state fulfilment owns; a hold says which kind of hold."""
+    if shipment.state == ShipmentState.on_hold:
+        return hold_label(shipment.hold_reason)
+    return STATUS_LABELS.get(shipment.state)
 
 
 def next_step(shipment: Shipment, now: datetime) -> Step:
@@ -57,7 +74,7 @@ def next_step(shipment: Shipment, now: datetime) -> Step:
         return Step.assign_awb
     if state == ShipmentState.awb_assigned:
         return Step.write_back
-    if state in _NEEDS_LABEL and shipment.zoho_synced_label != STATUS_LABELS[state]:
+    if state in _NEEDS_LABEL and shipment.zoho_synced_label != state_label(shipment):
         return Step.write_back
     if state == ShipmentState.cancelled:
         # Only a booked order ever showed anything on Zoho; a never-booked one needs no "Cancelled".

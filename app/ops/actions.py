@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app.fulfilment.cancel import cancel_shipment
 from app.fulfilment.service import FULFIL_JOB
-from app.fulfilment.state import STATUS_LABELS
+from app.fulfilment.state import state_label
 from app.inbox import PROCESS_JOB, job_id
 from app.integrations.http import UpstreamError
 from app.logging import log_context
@@ -108,14 +107,6 @@ async def _stalled_in(svc: Services, shipment_id: int) -> ShipmentState | None:
     return ShipmentState(match.group(1)) if match and match.group(1) in ShipmentState.__members__ else None
 
 
-async def cancel_order(svc: Services, salesorder_id: str, actor: str, comments: str) -> Outcome:
-    """Cancel before pickup (the same path as a void in Zoho): idempotent, told apart by its outcome."""
-    outcome = await cancel_shipment(svc, salesorder_id, reason=comments or f"cancelled by {actor}", actor=actor)
-    status = {"cancelled": "done", "already_cancelled": "noop", "not_booked": "done"}.get(outcome, "refused")
-    code = 404 if outcome == "no_shipment" else 409 if status == "refused" else 200
-    return Outcome(status, outcome.replace("_", " "), code)
-
-
 async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
     """Read Shiprocket's tracking for the AWB (applied like a poll answer), then rewrite the Zoho fields
     from our record. Both halves are idempotent: a known tracking event is stored once, and writing the
@@ -137,7 +128,7 @@ async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
                 notes.append("tracking: no activity yet")
         shipment = await _shipment(svc, salesorder_id) or shipment
         s = svc.settings
-        label = shipment.status_label or STATUS_LABELS.get(shipment.state)
+        label = shipment.status_label or state_label(shipment)
         fields = {s.CF_AWB_NUMBER: shipment.awb, s.CF_SHIPROCKET_ORDER_ID: shipment.sr_order_id,
                   s.CF_COURIER_PARTNER: shipment.courier_name, s.CF_SHIPMENT_STATUS: label}
         values = {k: v for k, v in fields.items() if v}
@@ -218,8 +209,15 @@ async def run_action(svc: Services, action: str, *, actor: str, salesorder_id: s
         target, handler = f"event:{event_id}", lambda: replay_event(svc, event_id)
     elif action == "resolve_alert" and alert_id is not None:
         target, handler = f"alert:{alert_id}", lambda: resolve_alert(svc, alert_id, actor)
-    elif action == "cancel" and salesorder_id:
-        target, handler = f"order:{salesorder_id}", lambda: cancel_order(svc, salesorder_id, actor, comments)
+    elif action in ("release_cod", "ship_prepaid", "cancel") and salesorder_id:
+        from app.ops import rto_actions  # it builds on Outcome from here
+
+        target = f"order:{salesorder_id}"
+        if action == "cancel":
+            handler = lambda: rto_actions.cancel_order(svc, salesorder_id, reason=comments, actor=actor)  # noqa: E731
+        else:
+            prepaid = action == "ship_prepaid"
+            handler = lambda: rto_actions.release_rto_hold(svc, salesorder_id, prepaid=prepaid, actor=actor)  # noqa: E731
     else:
         return Outcome("refused", f"unknown action {action!r} or missing target", 400)
     with log_context(salesorder_id=salesorder_id, event_id=event_id):
@@ -227,4 +225,4 @@ async def run_action(svc: Services, action: str, *, actor: str, salesorder_id: s
     return await record(svc, actor=actor, action=action, target=target, params=params, result=result)
 
 
-ORDER_ACTIONS = ("retry", "resync", "cancel", *NDR_ACTIONS)
+ORDER_ACTIONS = ("retry", "resync", *NDR_ACTIONS, "release_cod", "ship_prepaid", "cancel")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
 from app.fulfilment.state import PAST_PICKUP
 from app.integrations.shiprocket.mapping import IST
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
@@ -187,8 +188,18 @@ async def remittance_problems(session: AsyncSession, settings: Settings, now: da
     return out
 
 
+async def rto_risk_holds(session: AsyncSession, settings: Settings, now: datetime) -> list[Attention]:
+    rows = await session.execute(select(Shipment).where(
+        Shipment.state == ShipmentState.on_hold, Shipment.hold_reason.startswith(RTO_RISK))
+        .order_by(Shipment.updated_at).limit(LIMIT))
+    return [_order(s, "rto_risk_hold", "COD order held for RTO risk",
+                   f"Call the customer ({((s.order or {}).get('address') or {}).get('phone', '-')}): Release ships "
+                   "it COD, Paid online ships it prepaid, Cancel drops it.", list(RTO_HOLD_ACTIONS),
+                   s.updated_at, detail=s.hold_reason or "") for s in rows.scalars()]
+
+
 RULES: list[Rule] = [failed_orders, stuck_orders, pickup_overdue, tracking_problems, inbox_problems,
-                     remittance_problems]
+                     remittance_problems, rto_risk_holds]
 
 
 async def attention_list(session: AsyncSession, settings: Settings, now: datetime | None = None) -> list[Attention]:

@@ -19,7 +19,10 @@ def register(sub: Any) -> None:
     for name, help_text in (("retry", "retry a failed or stuck order"),
                             ("resync", "re-read Shiprocket tracking and rewrite the Zoho fields of an order"),
                             ("ndr-reattempt", "ask the courier to re-attempt delivery of an undelivered order"),
-                            ("ndr-return", "ask the courier to return an undelivered order to origin")):
+                            ("ndr-return", "ask the courier to return an undelivered order to origin"),
+                            ("release-cod", "ship an order held for RTO risk as COD"),
+                            ("ship-prepaid", "ship an order held for RTO risk as prepaid (the customer paid online)"),
+                            ("cancel", "cancel an order (before pickup); --comments gives the reason")):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("salesorder_id")
         cmd.add_argument("--comments", default="", help="sent with NDR actions, kept on the record")

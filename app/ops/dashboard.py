@@ -21,7 +21,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 router = APIRouter(include_in_schema=False)
 
 ACTION_LABELS = {"retry": "Retry", "resync": "Re-sync", "replay": "Replay event", "ndr_reattempt": "Re-attempt",
-                 "ndr_return": "Return to origin", "resolve_alert": "Resolve", "cancel": "Cancel shipment"}
+                 "ndr_return": "Return to origin", "resolve_alert": "Resolve", "cancel": "Cancel shipment",
+                 "release_cod": "Release (ship COD)", "ship_prepaid": "Paid online (ship prepaid)"}
 
 
 def _secure(request: Request) -> bool:

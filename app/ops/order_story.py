@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Alert, InboxEvent, Shipment, ShipmentLog
+from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
+from app.models import Alert, InboxEvent, Shipment, ShipmentLog, ShipmentState
 from app.ops.attention import FAILED_STATES, TRACKING_RULES
 from app.ops.health import iso
 from app.ops.models import OpsAction
@@ -51,11 +52,12 @@ async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, An
         "courier_name": s.courier_name, "courier_reason": s.courier_reason, "sr_order_id": s.sr_order_id,
         "sr_shipment_id": s.sr_shipment_id, "awb": s.awb, "awb_attempts": s.awb_attempts,
         "status_label": s.status_label, "zoho_synced_label": s.zoho_synced_label, "last_error": s.last_error,
+        "hold_reason": s.hold_reason,
         "tracking_status": s.tracking_status, "last_event_at": iso(s.last_event_at),
         "delivered_at": iso(s.delivered_at), "created_at": iso(s.created_at), "updated_at": iso(s.updated_at),
         "label_url": s.label_url, "manifest_url": s.manifest_url,
         "pickup_scheduled_date": iso(s.pickup_scheduled_date), "pickup_token_number": s.pickup_token_number,
-        "cancelled_at": iso(s.cancelled_at), "hold_reason": s.hold_reason,
+        "cancelled_at": iso(s.cancelled_at),
         "customer": {k: v for k, v in ((s.order or {}).get("address") or {}).items()
                      if k in ("name", "phone", "city", "state", "pincode") and v},
     }
@@ -76,6 +78,8 @@ async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, An
                                   "problem": ln.problem, "payment_id": ln.payment_id} for ln in lines]
     available = list(FAILED_STATES.get(s.state, (None, None, []))[2])
     available += [a for a in TRACKING_RULES.get(s.tracking_status or "", (None, None, []))[2] if a not in available]
+    if s.state == ShipmentState.on_hold and (s.hold_reason or "").startswith(RTO_RISK):
+        available += list(RTO_HOLD_ACTIONS)
     for a in ("retry", "resync"):
         if a not in available:
             available.append(a)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
 from app.integrations.shiprocket.mapping import IST
 from app.integrations.zoho.budget import daily_budget, zoho_usage_today
 from app.models import Alert, ApiToken, InboxEvent, Shipment
@@ -85,6 +86,11 @@ async def today_counts(session: AsyncSession, now: datetime) -> dict[str, int]:
         "webhooks_received": await count(select(func.count()).select_from(InboxEvent).where(
             InboxEvent.received_at >= start)),
         "alerts_raised": await count(select(func.count()).select_from(Alert).where(Alert.created_at >= start)),
+        # GoKwik RTO checks: orders held, and orders shipped unchecked because GoKwik did not answer.
+        "rto_risk_held": await count(select(func.count()).select_from(RtoPrediction).where(
+            RtoPrediction.requested_at >= start, RtoPrediction.held)),
+        "rto_check_unavailable": await count(select(func.count()).select_from(RtoPrediction).where(
+            RtoPrediction.requested_at >= start, RtoPrediction.category == UNAVAILABLE)),
     }
 
 

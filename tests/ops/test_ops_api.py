@@ -154,7 +154,8 @@ async def test_readiness_names_each_failing_part(svc: Services, settings) -> Non
         assert stale.status_code == 503 and stale.json()["failing"] == ["worker"] and "old" in stale.json()["worker"]
         await write_heartbeat(svc.queue)
         async with svc.sessionmaker.begin() as session:
-            head = await session.scalar(text("SELECT version_num FROM alembic_version"))
+            # Put back exactly what was there: a hard-coded head goes stale with the next migration.
+            head = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
             await session.execute(text("UPDATE alembic_version SET version_num = '0003'"))
         try:
             behind = await client.get("/readyz")
