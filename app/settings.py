@@ -174,6 +174,18 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: str = ""  # the API's public HTTPS address: `doctor` prints the webhook URLs from it
     ALERT_STORM_THRESHOLD: int = 5  # more new alerts than this in one delivery round: one summary message
 
+    # Return Prime (app/returns_portal, docs/returnprime.md): its API, the app token (x-rp-token), the key
+    # in the webhook URL (Return Prime signs nothing), how its Shopify order name finds the Zoho sales order
+    # (`reference_number` | `salesorder_number`), whether Shipbridge books the reverse pickup when Return
+    # Prime has none, and the list poller (0 = off) over requests created in the last RETURNPRIME_LOOKBACK_DAYS.
+    RETURNPRIME_API_URL: str = "https://admin.returnprime.com"
+    RETURNPRIME_TOKEN: SecretStr = SecretStr("")
+    RETURNPRIME_WEBHOOK_KEY: SecretStr = SecretStr("")
+    RETURNPRIME_ORDER_MATCH: Literal["reference_number", "salesorder_number"] = "reference_number"
+    RETURNPRIME_BOOK_PICKUPS: bool = True
+    RETURNPRIME_POLL_INTERVAL_SECONDS: int = 1800
+    RETURNPRIME_LOOKBACK_DAYS: int = 30
+
     def missing(self) -> list[str]:
         out = []
         for name in REQUIRED:

@@ -13,6 +13,7 @@ from app.db import make_engine
 import app.remittance.models  # noqa: F401 - registers the remittance tables
 import app.ops.models  # noqa: F401 - registers the ops tables
 import app.tracking.models  # noqa: F401 - registers the tracking tables
+import app.returns_portal.models  # noqa: F401 - registers the Return Prime links
 from app.models import Base
 
 config = context.config
