@@ -37,9 +37,9 @@ def channel_order_id(salesorder_number: str, request: ReturnRequest, awb: str) -
 
 def map_lines(request: ReturnRequest, lines: list[RequestLine], order: ShipOrder) -> list[ParcelGroup]:
     by_sku: dict[str, list[str]] = {}
-    for line in order.lines:
-        if line.sku:
-            by_sku.setdefault(line.sku.strip().lower(), []).append(line.line_item_id)
+    for order_line in order.lines:
+        if order_line.sku:
+            by_sku.setdefault(order_line.sku.strip().lower(), []).append(order_line.line_item_id)
     groups: dict[str, ParcelGroup] = {}
     for line in lines:
         if line.quantity <= 0:

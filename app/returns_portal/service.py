@@ -107,7 +107,8 @@ async def _sync(svc: Services, request: ReturnRequest) -> str:
 async def _take_on(svc: Services, request: ReturnRequest, shipment: Shipment, group: ParcelGroup) -> str:
     channel = channel_order_id(shipment.salesorder_number, request, group.awb)
     async with svc.sessionmaker() as session:
-        existing = await session.scalar(select(CustomerReturn).where(CustomerReturn.channel_order_id == channel))
+        existing: CustomerReturn | None = await session.scalar(
+            select(CustomerReturn).where(CustomerReturn.channel_order_id == channel))
         parcel = await find_parcel(session, group.awb) if group.awb and existing is None else None
     if parcel is not None:
         if not parcel.is_return:
@@ -117,6 +118,7 @@ async def _take_on(svc: Services, request: ReturnRequest, shipment: Shipment, gr
             return f"unmappable: AWB {group.awb} is a forward parcel"
         async with svc.sessionmaker() as session:
             existing = await session.get(CustomerReturn, parcel.id)  # the same parcel, known already
+    ret: CustomerReturn
     if existing is not None:
         ret = existing if existing.state not in UNFINISHED else await advance_return(svc, existing.id)
     else:
@@ -152,13 +154,13 @@ async def _resume(svc: Services, request: ReturnRequest, linked: dict[str, Retur
                 log.info("Return Prime %s: %s not resumed: %s", request.number, ret.channel_order_id, exc)
     for line in request.lines:
         row = linked.get(line.line_id)
-        ret = returns.get(row.customer_return_id) if row and row.customer_return_id else None
-        if ret is not None and line.awb and ret.awb and line.awb != ret.awb:
+        other = returns.get(row.customer_return_id) if row and row.customer_return_id else None
+        if other is not None and line.awb and other.awb and line.awb != other.awb:
             async with svc.sessionmaker.begin() as session:
                 await raise_alert(session, kind="returnprime_second_awb", key=f"{request.id}:{line.awb}",
-                                  salesorder_id=ret.salesorder_id,
+                                  salesorder_id=other.salesorder_id,
                                   message=f"Return Prime {request.number} carries AWB {line.awb}, but "
-                                          f"{ret.channel_order_id} already travels as {ret.awb}: two pickups "
+                                          f"{other.channel_order_id} already travels as {other.awb}: two pickups "
                                           "may be booked; cancel one.")
 
 

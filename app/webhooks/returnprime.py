@@ -18,7 +18,7 @@ from app.webhooks.payloads import Delivery, Malformed, body_digest, decode_json_
 def request_id(data: Any) -> str:
     if not isinstance(data, dict):
         raise Malformed("body is not a JSON object")
-    inner = data.get("data") if isinstance(data.get("data"), dict) else {}
+    inner: dict[str, Any] = data["data"] if isinstance(data.get("data"), dict) else {}
     for holder in (data.get("request"), data, inner.get("request"), inner):
         if isinstance(holder, dict) and holder.get("id") is not None:
             found = str(holder["id"]).strip().lower()

@@ -70,6 +70,10 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(0)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -79,12 +83,12 @@ def parse_request(data: dict[str, Any]) -> ReturnRequest:
     request_id = _text(data.get("id") or data.get("_id"))
     if not REQUEST_ID.match(request_id):
         raise ValueError(f"not a Return Prime request id: {request_id[:40]!r}")
-    order = data.get("order") if isinstance(data.get("order"), dict) else {}
+    order = _object(data.get("order"))
     lines = []
     for raw in data.get("line_items") or []:
         if not isinstance(raw, dict):
             continue
-        product = raw.get("original_product") if isinstance(raw.get("original_product"), dict) else {}
+        product = _object(raw.get("original_product"))
         shipping = tuple(ReverseShipment(_text(s.get("awb")), _text(s.get("shipping_company")),
                                          _text(s.get("tracking_url")))
                          for s in raw.get("shipping") or [] if isinstance(s, dict))
