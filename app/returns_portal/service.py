@@ -32,6 +32,9 @@ from app.tracking.returns import KnownReturn, ReturnRefused, advance_return, req
 log = logging.getLogger("shipbridge.returnprime")
 
 UNFINISHED = ("requested", "created", "failed", "awb_failed")  # customer-return states a retry can move
+# A reverse AWB Return Prime booked outside the seller's Shiprocket account is unknown to Shiprocket's
+# tracking, which answers such AWBs like fresh ones (no activity): silence this long is the only sign.
+UNTRACKED_AFTER = timedelta(days=3)
 
 
 def returnprime_client(svc: Services) -> ReturnPrimeClient:
@@ -66,7 +69,24 @@ async def poll_returnprime(svc: Services, now: datetime | None = None) -> int:
         count += outcome.startswith(("booked", "tracking"))
     if count:
         log.info("Return Prime poll: %d return(s) taken on", count)
+    await _alert_untracked(svc, now or datetime.now(UTC))
     return count
+
+
+async def _alert_untracked(svc: Services, now: datetime) -> None:
+    async with svc.sessionmaker.begin() as session:
+        silent = (await session.execute(
+            select(CustomerReturn).join(ReturnPrimeLine, ReturnPrimeLine.customer_return_id == CustomerReturn.id)
+            .where(CustomerReturn.sr_order_id.is_(None), CustomerReturn.last_event_at.is_(None),
+                   CustomerReturn.awb.is_not(None), CustomerReturn.created_at < now - UNTRACKED_AFTER)
+            .distinct())).scalars().all()
+        for ret in silent:
+            await raise_alert(session, kind="returnprime_awb_untracked", key=str(ret.id),
+                              salesorder_id=ret.salesorder_id,
+                              message=f"{ret.salesorder_number}: Return Prime's reverse AWB {ret.awb} "
+                                      f"({ret.courier_name or 'courier unknown'}) has had no tracking from "
+                                      "Shiprocket in 3 days: it was probably booked outside Shiprocket. "
+                                      "Receive the return in Zoho by hand when it arrives.")
 
 
 async def sync_request(svc: Services, request: ReturnRequest) -> str:

@@ -3,6 +3,7 @@ reverse pickup booked (or Return Prime's own AWB tracked) -> restocked and credi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -160,3 +161,19 @@ async def test_poller_takes_on_what_webhooks_missed_once(svc, shiprocket_sim, zo
         assert await poll_returnprime(svc) == 0
     [ret] = await returns_of(svc, so_id)
     assert ret.awb and len(sim_returns(shiprocket_sim)) == 1
+
+
+async def test_reverse_awb_shiprocket_never_tracks_is_alerted(svc, shiprocket_sim, zoho_sim, returnprime_sim):
+    async with stack(svc) as client:
+        so_id, sh = await delivered(svc, client, shiprocket_sim, zoho_sim, "#1006", qty=2)
+        request_id = approved_request(returnprime_sim, "#1006", sku_of(sh), qty=1)
+        returnprime_sim.set_reverse_awb(request_id, "XB99887766", courier="Xpressbees direct")
+        await post_rp(client, returnprime_sim.webhook_body(request_id))
+        [ret] = await eventually(lambda: _booked(svc, so_id))
+        assert ret.awb == "XB99887766" and not sim_returns(shiprocket_sim)
+        await poll_returnprime(svc)
+        assert await alerts(svc, "returnprime_awb_untracked") == []  # too early to tell
+        await poll_returnprime(svc, now=datetime.now(UTC) + timedelta(days=4))
+        await poll_returnprime(svc, now=datetime.now(UTC) + timedelta(days=5))
+    [alert] = await alerts(svc, "returnprime_awb_untracked")
+    assert "XB99887766" in alert.message and "Xpressbees direct" in alert.message
