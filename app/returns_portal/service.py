@@ -140,7 +140,10 @@ async def _take_on(svc: Services, request: ReturnRequest, shipment: Shipment, gr
             existing = await session.get(CustomerReturn, parcel.id)  # the same parcel, known already
     ret: CustomerReturn
     if existing is not None:
-        ret = existing if existing.state not in UNFINISHED else await advance_return(svc, existing.id)
+        try:
+            ret = existing if existing.state not in UNFINISHED else await advance_return(svc, existing.id)
+        except ReturnRefused as exc:  # only "the order is busy": retried
+            raise RetryableUpstreamError(SERVICE, str(exc)) from None
     else:
         known = KnownReturn(channel, group.awb, group.courier)
         reason = f"Return Prime {request.number} ({request.kind}): " + ", ".join(
