@@ -23,6 +23,7 @@ class Source:
     zoho_salesorder = "zoho_salesorder"
     tracking = "shiprocket_tracking"
     cod_remittance = "cod_remittance"
+    returnprime = "returnprime"
 
 
 async def store_event(session: AsyncSession, *, source: str, dedupe_key: str, body: bytes, content_type: str,

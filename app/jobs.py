@@ -21,6 +21,7 @@ from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, Shipment
 from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.ops.notify import channels_configured, deliver_pending_alerts
 from app.remittance.service import handle_remittance_event, resume_remittances
+from app.returns_portal.service import handle_returnprime_event
 from app.services import Services
 from app.tracking.handler import handle_tracking_event
 from app.tracking.service import resume_tracking
@@ -55,6 +56,7 @@ HANDLERS: dict[str, Handler] = {
     Source.zoho_salesorder: accept_salesorder,
     Source.cod_remittance: handle_remittance_event,
     Source.tracking: handle_tracking_event,
+    Source.returnprime: handle_returnprime_event,
 }
 
 

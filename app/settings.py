@@ -200,6 +200,17 @@ class Settings(BaseSettings):
     @property
     def gokwik_hold_risks(self) -> frozenset[str]:
         return frozenset(c.strip().lower() for c in self.GOKWIK_HOLD_RISK.split(",") if c.strip())
+    # Return Prime (app/returns_portal, docs/returnprime.md): its API, the app token (x-rp-token), the key
+    # in the webhook URL (Return Prime signs nothing), how its Shopify order name finds the Zoho sales order
+    # (`reference_number` | `salesorder_number`), whether Shipbridge books the reverse pickup when Return
+    # Prime has none, and the list poller (0 = off) over requests created in the last RETURNPRIME_LOOKBACK_DAYS.
+    RETURNPRIME_API_URL: str = "https://admin.returnprime.com"
+    RETURNPRIME_TOKEN: SecretStr = SecretStr("")
+    RETURNPRIME_WEBHOOK_KEY: SecretStr = SecretStr("")
+    RETURNPRIME_ORDER_MATCH: Literal["reference_number", "salesorder_number"] = "reference_number"
+    RETURNPRIME_BOOK_PICKUPS: bool = True
+    RETURNPRIME_POLL_INTERVAL_SECONDS: int = 1800
+    RETURNPRIME_LOOKBACK_DAYS: int = 30
 
     def missing(self) -> list[str]:
         out = []

@@ -9,11 +9,12 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app.db import make_engine
-import app.remittance.models  # noqa: F401 - registers the remittance tables
-import app.ops.models  # noqa: F401 - registers the ops tables
-import app.tracking.models  # noqa: F401 - registers the tracking tables
 import app.fulfilment.rto_models  # noqa: F401 - registers rto_predictions
+import app.ops.models  # noqa: F401 - registers the ops tables
+import app.remittance.models  # noqa: F401 - registers the remittance tables
+import app.returns_portal.models  # noqa: F401 - registers the Return Prime links
+import app.tracking.models  # noqa: F401 - registers the tracking tables
+from app.db import make_engine
 from app.models import Base
 
 config = context.config

@@ -17,6 +17,7 @@ from sqlalchemy import text
 import app.fulfilment.rto_models  # noqa: F401
 import app.ops.models  # noqa: F401
 import app.remittance.models  # noqa: F401
+import app.returns_portal.models  # noqa: F401
 import app.tracking.models  # noqa: F401
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.integrations.zoho.scopes import REQUIRED_SCOPES
@@ -24,6 +25,8 @@ from app.migrate import upgrade
 from app.models import Base
 from app.sandbox.gokwik import GoKwikSim
 from app.sandbox.gokwik import create_app as gokwik_app
+from app.sandbox.returnprime import ReturnPrimeSim
+from app.sandbox.returnprime import create_app as returnprime_app
 from app.sandbox.server import ThreadedServer
 from app.sandbox.shiplee import ShipleeSim
 from app.sandbox.shiplee_routes import create_app as shiplee_app
@@ -33,7 +36,7 @@ from app.sandbox.zoho import ZohoSim
 from app.sandbox.zoho import create_app as zoho_app
 from app.services import Services, build_services
 from app.settings import Settings, get_settings
-from tests.harness import OPS_TOKEN, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
+from tests.harness import OPS_TOKEN, RETURNPRIME_WEBHOOK_KEY, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +129,15 @@ def gokwik_sim() -> Iterator[GoKwikSim]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def returnprime_sim() -> Iterator[ReturnPrimeSim]:
+    sim = ReturnPrimeSim()
+    server = ThreadedServer(returnprime_app(sim)).start()
+    sim.base_url = server.url
+    yield sim
+    server.stop()
+
+
 @pytest.fixture
 def gokwik(svc: Services, gokwik_sim: GoKwikSim) -> GoKwikSim:
     """GoKwik configured for this test only (the rest of the suite ships COD unchecked)."""
@@ -138,7 +150,8 @@ def gokwik(svc: Services, gokwik_sim: GoKwikSim) -> GoKwikSim:
 
 
 @pytest.fixture(scope="session")
-def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, zoho_sim: ZohoSim) -> dict[str, str]:
+def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, zoho_sim: ZohoSim,
+             returnprime_sim: ReturnPrimeSim) -> dict[str, str]:
     env = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -156,6 +169,10 @@ def base_env(database_url: str, redis_url: str, shiprocket_sim: ShiprocketSim, z
         "ZOHO_ORGANIZATION_ID": zoho_sim.organization_id,
         "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "OPS_TOKEN": OPS_TOKEN,
+        "RETURNPRIME_API_URL": returnprime_sim.base_url,
+        "RETURNPRIME_TOKEN": returnprime_sim.token,
+        "RETURNPRIME_WEBHOOK_KEY": RETURNPRIME_WEBHOOK_KEY,
+        "RETURNPRIME_POLL_INTERVAL_SECONDS": "0",  # tests call the poller themselves
         # Fast clocks for tests: tiny backoffs, a sub-second AWB retry, a short stale window.
         "HTTP_BACKOFF_BASE_SECONDS": "0.01",
         "HTTP_BACKOFF_MAX_SECONDS": "0.2",
@@ -184,7 +201,7 @@ def settings(base_env: dict[str, str]) -> Settings:
 
 @pytest.fixture
 async def clean(base_env: dict[str, str], database_url: str, redis_url: str,
-                shiprocket_sim: ShiprocketSim, zoho_sim: ZohoSim) -> None:
+                shiprocket_sim: ShiprocketSim, zoho_sim: ZohoSim, returnprime_sim: ReturnPrimeSim) -> None:
     from app.db import make_engine
 
     engine = make_engine(database_url)
@@ -195,6 +212,7 @@ async def clean(base_env: dict[str, str], database_url: str, redis_url: str,
     redis.Redis.from_url(redis_url).flushdb()
     shiprocket_sim.reset()
     zoho_sim.reset()
+    returnprime_sim.reset()
 
 
 @pytest.fixture

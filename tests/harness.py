@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 WEBHOOK_SECRET = "zohoWebhookSecret123"
 SHIPROCKET_WEBHOOK_TOKEN = "sr-hook-token-abc"
+RETURNPRIME_WEBHOOK_KEY = "rp-hook-key-7f3a9c"
 OPS_TOKEN = "ops-token-xyz"
 
 

@@ -80,6 +80,16 @@ async def poll_tracking(ctx: dict[str, Any]) -> str:
     return str(await poll(ctx["svc"]))
 
 
+async def poll_returnprime(ctx: dict[str, Any]) -> str:
+    from app.returns_portal.service import poll_returnprime as poll
+
+    try:
+        return str(await poll(ctx["svc"]))
+    except UpstreamError as exc:  # the next interval tries again; each request is idempotent
+        log.warning("Return Prime poll failed: %s", exc)
+        return f"failed: {exc}"
+
+
 async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(settings.LOG_LEVEL, json=settings.LOG_FORMAT != "console")
     ctx["svc"] = build_services(settings, pool_size=worker_pool_size(settings))
@@ -108,6 +118,10 @@ class WorkerSettings:
     if settings.TRACKING_POLL_INTERVAL_SECONDS > 0:
         cron_jobs.append(cron(poll_tracking, unique=True, timeout=1800,
                               **every(settings.TRACKING_POLL_INTERVAL_SECONDS, minute_offset=3)))
+    # Only for sellers using Return Prime (a token set): others would get a credentials alert every run.
+    if settings.RETURNPRIME_POLL_INTERVAL_SECONDS > 0 and settings.RETURNPRIME_TOKEN.get_secret_value():
+        cron_jobs.append(cron(poll_returnprime, unique=True, timeout=1800,
+                              **every(settings.RETURNPRIME_POLL_INTERVAL_SECONDS, minute_offset=11)))
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = redis_settings(settings.REDIS_URL, fail_fast=False)

@@ -51,12 +51,21 @@ class ReturnLine:
     quantity: Decimal
 
 
+@dataclass(frozen=True)
+class KnownReturn:
+    """A return whose identity is decided by the caller (a returns portal): its own channel order id, and
+    the reverse AWB when the portal already booked the pickup (then nothing is booked, only tracked)."""
+    channel_order_id: str
+    awb: str = ""
+    courier_name: str = ""
+
+
 async def request_return(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None,
-                         reason: str = "") -> CustomerReturn:
+                         reason: str = "", known: KnownReturn | None = None) -> CustomerReturn:
     async with advisory_lock(svc.engine, order_lock_name(salesorder_id)) as held:
         if not held:
             raise ReturnRefused(409, "the order is being updated right now; try again in a moment")
-        return_id = await _book(svc, salesorder_id, lines, reason)
+        return_id = await _book(svc, salesorder_id, lines, reason, known)
         return await _advance(svc, return_id)
 
 
@@ -71,7 +80,8 @@ async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
         return await _advance(svc, return_id)
 
 
-async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None, reason: str) -> int:
+async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None, reason: str,
+                known: KnownReturn | None = None) -> int:
     async with svc.sessionmaker.begin() as session:
         shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
         if shipment is None:
@@ -111,12 +121,16 @@ async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | Non
             chosen.append({"line_item_id": line.line_item_id, "item_id": line.item_id, "sku": line.sku,
                            "name": line.name, "quantity": format(wanted.quantity.normalize(), "f"),
                            "rate": str(line.rate), "hsn": line.hsn, "tax_percent": str(line.tax_percent)})
-        if not order.address.email:
+        if not order.address.email and not (known and known.awb):
             raise ReturnRefused(422, "the order has no customer email, which Shiprocket requires for a return")
         ret = CustomerReturn(shipment_id=shipment.id, salesorder_id=salesorder_id,
                              salesorder_number=shipment.salesorder_number,
-                             channel_order_id=f"{shipment.salesorder_number}-RET{len(earlier) + 1}",
+                             channel_order_id=known.channel_order_id if known else
+                             f"{shipment.salesorder_number}-RET{len(earlier) + 1}",
                              lines=chosen, reason=reason[:500], state="requested")
+        if known and known.awb:  # the portal's own pickup: track it, book nothing
+            ret.state, ret.awb, ret.courier_name = "awb_assigned", known.awb, known.courier_name[:100] or None
+            ret.tracking_status = TrackingStatus.awb_assigned.value
         session.add(ret)
         await session.flush()
         session.add(ShipmentLog(shipment_id=shipment.id, step="return_requested",

@@ -1,4 +1,4 @@
-"""The three inbound webhooks, served as plain ASGI in front of FastAPI: authenticate, read the body
+"""The inbound webhooks, served as plain ASGI in front of FastAPI: authenticate, read the body
 under a cap, classify it, store it in the inbox, answer, and queue it after the answer.
 
 Plain ASGI because this is the hot path of a flash sale or a tracking burst, and routing, dependency
@@ -27,7 +27,7 @@ from app.models import InboxState
 from app.ops.metrics import WEBHOOKS
 from app.queue import Queue
 from app.settings import Settings
-from app.webhooks import remittance, tracking, zoho
+from app.webhooks import remittance, returnprime, tracking, zoho
 from app.webhooks.auth import valid_api_key, valid_zoho_signature
 from app.webhooks.payloads import Delivery
 from app.webhooks.storage import Enqueuer, InboxWriter, StorageUnavailable
@@ -42,12 +42,15 @@ class Endpoint:
     source: str
     signed: bool  # Zoho signs the body (HMAC); Shiprocket sends a shared key in x-api-key
     classify: Callable[[bytes, str], Delivery]
+    # Return Prime signs nothing and sends no header we can set: the key rides in the URL (?key=...)
+    key_in_query: bool = False
 
 
 ENDPOINTS = {
     "/webhooks/zoho/salesorders": Endpoint(Source.zoho_salesorder, True, zoho.classify),
     "/webhooks/tracking": Endpoint(Source.tracking, False, tracking.classify),
     "/webhooks/cod-remittance": Endpoint(Source.cod_remittance, False, remittance.classify),
+    "/webhooks/returnprime": Endpoint(Source.returnprime, False, returnprime.classify, key_in_query=True),
 }
 
 
@@ -57,6 +60,7 @@ class Ingest:
     def __init__(self, settings: Settings, queue: Queue) -> None:
         self.zoho_secret = settings.ZOHO_WEBHOOK_SECRET.get_secret_value()
         self.api_key = settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
+        self.returnprime_key = settings.RETURNPRIME_WEBHOOK_KEY.get_secret_value()
         self.writer = InboxWriter(settings.DATABASE_URL, settings.DB_POOL_SIZE)
         self.enqueuer = Enqueuer(queue, self.writer)
 
@@ -102,6 +106,12 @@ async def answer(send: Send, status: int, body: dict[str, Any], *, close: bool =
     await send({"type": "http.response.body", "body": payload})
 
 
+def _query_key(scope: Scope) -> str:
+    """The `key` query parameter (never logged: the URL is a secret, and the key a scrubbed setting)."""
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return next((value for name, value in query if name == "key"), "")
+
+
 def _safely(endpoint: Endpoint, raw: bytes, content_type: str) -> Delivery:
     try:
         return endpoint.classify(raw, content_type)
@@ -122,7 +132,11 @@ async def receive_webhook(ingest: Ingest, endpoint: Endpoint, scope: Scope, rece
             signature = value.decode("latin-1")
         elif name == b"x-api-key":
             api_key = value.decode("latin-1")
-    if not endpoint.signed and not valid_api_key(api_key, ingest.api_key):
+    if endpoint.key_in_query:
+        if not valid_api_key(_query_key(scope), ingest.returnprime_key):
+            WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
+            return await answer(send, 401, {"detail": "missing or invalid key"}, close=True)
+    elif not endpoint.signed and not valid_api_key(api_key, ingest.api_key):
         WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
         return await answer(send, 401, {"detail": "missing or invalid x-api-key"}, close=True)
     if declared is not None and declared > MAX_BODY_BYTES:

@@ -1,0 +1,1 @@
+"""Return Prime (returns/exchange portal for Shopify stores): client and typed request models."""
