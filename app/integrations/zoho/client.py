@@ -22,6 +22,7 @@ from app.integrations.http import (
     to_int,
     upstream_message,
 )
+from app.integrations.paths import checked_path, numeric_id
 from app.integrations.tokens import SharedToken
 from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
@@ -87,6 +88,7 @@ class ZohoClient:
                    json_body: Any = None, retry_uncertain: bool = True) -> dict[str, Any]:
         """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0.
         `retry_uncertain=False` for writes Zoho cannot deduplicate (see request_with_retries)."""
+        checked_path(SERVICE, path)  # ids in it came from outside: never let one redirect the call
         query = {**(params or {}), "organization_id": self._org}
         scope = scope_for(method, path)
         token = await self.token.get()
@@ -135,6 +137,7 @@ class ZohoClient:
 
     # --- Inventory: sales orders and items ---
     async def get_salesorder(self, salesorder_id: str) -> dict[str, Any]:
+        salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
         body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}")
         return dict(body["salesorder"])
 
@@ -144,6 +147,7 @@ class ZohoClient:
         line_items on this PUT, and line_items replace the order's lines, so the body carries the order
         as Zoho has it now (read first, unless the caller passes a `current` it just read): every line
         by its line_item_id with its own values, so nothing but the custom fields changes."""
+        salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
         so = current if current is not None else await self.get_salesorder(salesorder_id)
         payload = {**salesorder_put_body(so),
                    "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
@@ -151,7 +155,7 @@ class ZohoClient:
         return dict(body.get("salesorder") or {})
 
     async def get_item(self, item_id: str) -> dict[str, Any]:
-        body = await self.call("GET", f"/inventory/v1/items/{item_id}")
+        body = await self.call("GET", f"/inventory/v1/items/{numeric_id(SERVICE, item_id, 'item_id')}")
         return dict(body["item"])
 
 
