@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.inbox import Source
@@ -55,8 +56,9 @@ class Ingest:
     """What the endpoints need, built once per process (no settings lookups per request)."""
 
     def __init__(self, settings: Settings, queue: Queue) -> None:
-        self.zoho_secret = settings.ZOHO_WEBHOOK_SECRET.get_secret_value()
-        self.api_key = settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
+        # The current value first; the previous one (if set) only during a rotation (SECURITY.md).
+        self.zoho_secrets = _secrets(settings.ZOHO_WEBHOOK_SECRET, settings.ZOHO_WEBHOOK_SECRET_PREVIOUS)
+        self.api_keys = _secrets(settings.SHIPROCKET_WEBHOOK_TOKEN, settings.SHIPROCKET_WEBHOOK_TOKEN_PREVIOUS)
         self.writer = InboxWriter(settings.DATABASE_URL, settings.DB_POOL_SIZE)
         self.enqueuer = Enqueuer(queue, self.writer)
 
@@ -66,6 +68,10 @@ class Ingest:
     async def close(self) -> None:
         await self.enqueuer.close()
         await self.writer.close()
+
+
+def _secrets(current: SecretStr, previous: SecretStr) -> tuple[str, ...]:
+    return tuple(v for v in (current.get_secret_value(), previous.get_secret_value()) if v)
 
 
 class BodyTooLarge(Exception):
@@ -122,7 +128,7 @@ async def receive_webhook(ingest: Ingest, endpoint: Endpoint, scope: Scope, rece
             signature = value.decode("latin-1")
         elif name == b"x-api-key":
             api_key = value.decode("latin-1")
-    if not endpoint.signed and not valid_api_key(api_key, ingest.api_key):
+    if not endpoint.signed and not valid_api_key(api_key, ingest.api_keys):
         WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
         return await answer(send, 401, {"detail": "missing or invalid x-api-key"}, close=True)
     if declared is not None and declared > MAX_BODY_BYTES:
@@ -137,7 +143,7 @@ async def receive_webhook(ingest: Ingest, endpoint: Endpoint, scope: Scope, rece
         return None
     if endpoint.signed:
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        if not valid_zoho_signature(raw, signature, ingest.zoho_secret, query):
+        if not valid_zoho_signature(raw, signature, ingest.zoho_secrets, query):
             WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
             return await answer(send, 401, {"detail": "missing or invalid X-Zoho-Webhook-Signature"})
     delivery = _safely(endpoint, raw, content_type)
