@@ -139,7 +139,7 @@ class ZohoClient:
     async def get_salesorder(self, salesorder_id: str) -> dict[str, Any]:
         salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
         body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}")
-        return dict(body["salesorder"])
+        return zoho_record(body, "salesorder")
 
     async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str],
                                              current: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -152,11 +152,26 @@ class ZohoClient:
         payload = {**salesorder_put_body(so),
                    "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
         body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload)
-        return dict(body.get("salesorder") or {})
+        return zoho_record(body, "salesorder", optional=True)
 
     async def get_item(self, item_id: str) -> dict[str, Any]:
         body = await self.call("GET", f"/inventory/v1/items/{numeric_id(SERVICE, item_id, 'item_id')}")
-        return dict(body["item"])
+        return zoho_record(body, "item")
+
+
+def zoho_record(body: dict[str, Any], *keys: str, optional: bool = False) -> dict[str, Any]:
+    """The object a code-0 answer carries under the first of `keys` present. A reply without it (or with a
+    list or text there) is Zoho's or a proxy's fault, not a reason to crash a job: a typed, permanent error
+    that names what was missing (`optional`: an empty dict instead, for answers where Zoho may omit it)."""
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, dict):
+            return dict(value)
+        if value not in (None, "", [], {}):
+            break
+    if optional:
+        return {}
+    raise PermanentUpstreamError(SERVICE, f"answer had no `{keys[0]}` object", status=200, code=body.get("code"))
 
 
 # Line fields echoed on a sales-order PUT: what the spec's update line accepts and a GET returns, so each
