@@ -81,3 +81,32 @@ async def test_a_mangled_answer_is_read_or_a_typed_error(svc: Services, zoho_sim
     finally:
         sim.faults.reset()
     json.dumps(body)  # the case itself stays printable when Hypothesis reports it
+
+
+@pytest.mark.parametrize("reply", [{"code": 0, "message": "success"}, {"code": 0, "salesorder": "<html>"},
+                                   "<html><body>Zoho is under maintenance</body></html>"],
+                         ids=["no-object", "object-is-text", "html-200"])
+async def test_a_job_meeting_a_mangled_reply_parks_the_event_with_an_alert(svc: Services, zoho_sim: ZohoSim,
+                                                                           reply: Any) -> None:
+    """End to end through the inbox job: the order must be read from Zoho (the webhook carries only its
+    id), Zoho's reply is unusable every time; the event is parked `failed` with an alert after one run and
+    the job is not retried (a TypeError used to send it round the sweeper until MAX_ATTEMPTS)."""
+    from app.jobs import process_inbox_event, sweep
+    from app.main import create_app
+    from tests.harness import api_client
+    from tests.spine_helpers import alerts, confirmed_order, deliver, inbox
+
+    so_id = confirmed_order(zoho_sim)
+    zoho_sim.faults.inject(f"/inventory/v1/salesorders/{so_id}", method="GET", body=reply, times=1000)
+    async with api_client(create_app(svc.settings, svc)) as client:
+        body = json.dumps({"salesorder": {"salesorder_id": so_id, "status": "confirmed"}}).encode()
+        assert (await deliver(client, zoho_sim, so_id, body=body)).status_code == 200
+    [event] = await inbox(svc)
+    assert await process_inbox_event(svc, event.id) == "failed"
+    reads = [c for c in zoho_sim.calls if c == ("GET", f"/inventory/v1/salesorders/{so_id}")]
+    assert len(reads) == 1  # a 200 is not retried, and nothing retries a permanent refusal
+    [alert] = await alerts(svc, "inbox_failed")
+    assert "zoho" in alert.message.lower()
+    await sweep(svc)
+    assert await process_inbox_event(svc, event.id) == "failed"  # parked: a re-run does nothing
+    assert len([c for c in zoho_sim.calls if c[1].endswith(so_id)]) == 1
