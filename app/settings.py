@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # Ops
     OPS_TOKEN: SecretStr = SecretStr("")
     ALERT_WEBHOOK_URL: str = ""  # optional: alerts are also POSTed here as JSON (Slack/Cliq-style incoming hook)
+    # Webhook secret rotation (SECURITY.md): while the senders switch over, the previous value is accepted too.
+    # Empty = only the current one. Remove it once no delivery has used it for a day.
+    ZOHO_WEBHOOK_SECRET_PREVIOUS: SecretStr = SecretStr("")
+    SHIPROCKET_WEBHOOK_TOKEN_PREVIOUS: SecretStr = SecretStr("")
 
     # Sales-order custom fields (api_name) written back by Shipbridge
     CF_AWB_NUMBER: str = "cf_awb_number"

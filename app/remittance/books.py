@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.integrations.zoho.client import ZohoClient
+from app.integrations.zoho.client import ZohoClient, zoho_record
 
 PAYMENTS_PATH = "/books/v3/customerpayments"
 PAGE_SIZE = 200  # Zoho's maximum per_page
@@ -35,4 +35,4 @@ async def create_payment(zoho: ZohoClient, payload: dict[str, Any]) -> dict[str,
     # payment is not refused as a duplicate. The error reaches the job, whose retry finds the line
     # stamped `posting_at` and searches Books by reference number before posting again.
     body = await zoho.call("POST", PAYMENTS_PATH, json_body=payload, retry_uncertain=False)
-    return dict(body.get("payment") or {})
+    return zoho_record(body, "payment", optional=True)

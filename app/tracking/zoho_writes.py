@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-from app.integrations.zoho.client import ZohoClient
+from app.integrations.zoho.client import ZohoClient, zoho_record
 from app.money import to_json_number
 
 INV, BOOKS = "/inventory/v1", "/books/v3"
@@ -27,7 +27,7 @@ async def create_package(zoho: ZohoClient, salesorder_id: str, lines: list[dict[
     """lines: [{"so_line_item_id", "quantity"}]."""
     body = await zoho.call("POST", f"{INV}/packages", params={"salesorder_id": salesorder_id},
                            json_body={"date": date, "line_items": lines, "notes": notes})
-    return dict(body["package"])
+    return zoho_record(body, "package")
 
 
 async def create_shipment_order(zoho: ZohoClient, salesorder_id: str, package_id: str, *, awb: str,
@@ -37,7 +37,7 @@ async def create_shipment_order(zoho: ZohoClient, salesorder_id: str, package_id
                            json_body={"shipment_number": awb, "date": date, "delivery_method": courier,
                                       "tracking_number": awb, "reference_number": reference,
                                       "notes": "Recorded by Shipbridge from Shiprocket tracking"})
-    return dict(body.get("shipment_order") or body.get("shipmentorder") or {})
+    return zoho_record(body, "shipment_order", "shipmentorder", optional=True)
 
 
 async def mark_shipment_delivered(zoho: ZohoClient, shipment_order_id: str) -> None:
@@ -54,7 +54,7 @@ async def create_sales_return(zoho: ZohoClient, salesorder_id: str, *, lines: li
         payload["location_id"] = location_id
     body = await zoho.call("POST", f"{INV}/salesreturns", params={"salesorder_id": salesorder_id},
                            json_body=payload)
-    return dict(body["salesreturn"])
+    return zoho_record(body, "salesreturn")
 
 
 async def find_sales_return(zoho: ZohoClient, so: dict[str, Any], marker: str) -> dict[str, Any] | None:
@@ -87,7 +87,7 @@ async def _every_row(zoho: ZohoClient, path: str, key: str) -> AsyncIterator[dic
 
 async def get_sales_return(zoho: ZohoClient, salesreturn_id: str) -> dict[str, Any]:
     body = await zoho.call("GET", f"{INV}/salesreturns/{salesreturn_id}")
-    return dict(body["salesreturn"])
+    return zoho_record(body, "salesreturn")
 
 
 async def receive_sales_return(zoho: ZohoClient, salesreturn_id: str, *, lines: list[dict[str, Any]],
@@ -95,7 +95,7 @@ async def receive_sales_return(zoho: ZohoClient, salesreturn_id: str, *, lines: 
     """lines: [{"line_item_id" (of the sales return), "quantity", "location_id"?}]."""
     body = await zoho.call("POST", f"{INV}/salesreturnreceives", params={"salesreturn_id": salesreturn_id},
                            json_body={"date": date, "notes": notes, "line_items": lines})
-    return dict(body.get("salesreturn") or body.get("salesreturnreceive") or {})
+    return zoho_record(body, "salesreturn", "salesreturnreceive", optional=True)
 
 
 async def create_adjustment(zoho: ZohoClient, *, lines: list[dict[str, Any]], date: str, reason: str,
@@ -109,7 +109,7 @@ async def create_adjustment(zoho: ZohoClient, *, lines: list[dict[str, Any]], da
     # Zoho has no duplicate guard for adjustments: never resend one whose fate is unknown; the effect's
     # reconcile (find_adjustment) decides on the next run.
     body = await zoho.call("POST", f"{INV}/inventoryadjustments", json_body=payload, retry_uncertain=False)
-    return dict(body["inventory_adjustment"])
+    return zoho_record(body, "inventory_adjustment")
 
 
 async def find_adjustment(zoho: ZohoClient, reference: str) -> dict[str, Any] | None:
@@ -131,7 +131,7 @@ async def create_credit_note(zoho: ZohoClient, *, customer_id: str, invoice_id: 
                            params={"invoice_id": invoice_id, "ignore_auto_number_generation": "true"},
                            json_body={"customer_id": customer_id, "creditnote_number": number, "date": date,
                                       "reference_number": reference, "line_items": lines, "notes": notes})
-    return dict(body["creditnote"])
+    return zoho_record(body, "creditnote")
 
 
 async def find_credit_note(zoho: ZohoClient, reference: str, customer_id: str) -> dict[str, Any] | None:
@@ -145,7 +145,7 @@ async def find_credit_note(zoho: ZohoClient, reference: str, customer_id: str) -
 
 async def get_credit_note(zoho: ZohoClient, creditnote_id: str) -> dict[str, Any]:
     body = await zoho.call("GET", f"{BOOKS}/creditnotes/{creditnote_id}")
-    return dict(body["creditnote"])
+    return zoho_record(body, "creditnote")
 
 
 async def apply_credit_note(zoho: ZohoClient, creditnote_id: str, amounts: dict[str, Decimal]) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.inbox import Source
@@ -58,8 +59,9 @@ class Ingest:
     """What the endpoints need, built once per process (no settings lookups per request)."""
 
     def __init__(self, settings: Settings, queue: Queue) -> None:
-        self.zoho_secret = settings.ZOHO_WEBHOOK_SECRET.get_secret_value()
-        self.api_key = settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()
+        # The current value first; the previous one (if set) only during a rotation (SECURITY.md).
+        self.zoho_secrets = _secrets(settings.ZOHO_WEBHOOK_SECRET, settings.ZOHO_WEBHOOK_SECRET_PREVIOUS)
+        self.api_keys = _secrets(settings.SHIPROCKET_WEBHOOK_TOKEN, settings.SHIPROCKET_WEBHOOK_TOKEN_PREVIOUS)
         self.returnprime_key = settings.RETURNPRIME_WEBHOOK_KEY.get_secret_value()
         self.writer = InboxWriter(settings.DATABASE_URL, settings.DB_POOL_SIZE)
         self.enqueuer = Enqueuer(queue, self.writer)
@@ -70,6 +72,10 @@ class Ingest:
     async def close(self) -> None:
         await self.enqueuer.close()
         await self.writer.close()
+
+
+def _secrets(current: SecretStr, previous: SecretStr) -> tuple[str, ...]:
+    return tuple(v for v in (current.get_secret_value(), previous.get_secret_value()) if v)
 
 
 class BodyTooLarge(Exception):
@@ -136,7 +142,7 @@ async def receive_webhook(ingest: Ingest, endpoint: Endpoint, scope: Scope, rece
         if not valid_api_key(_query_key(scope), ingest.returnprime_key):
             WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
             return await answer(send, 401, {"detail": "missing or invalid key"}, close=True)
-    elif not endpoint.signed and not valid_api_key(api_key, ingest.api_key):
+    elif not endpoint.signed and not valid_api_key(api_key, ingest.api_keys):
         WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
         return await answer(send, 401, {"detail": "missing or invalid x-api-key"}, close=True)
     if declared is not None and declared > MAX_BODY_BYTES:
@@ -151,7 +157,7 @@ async def receive_webhook(ingest: Ingest, endpoint: Endpoint, scope: Scope, rece
         return None
     if endpoint.signed:
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        if not valid_zoho_signature(raw, signature, ingest.zoho_secret, query):
+        if not valid_zoho_signature(raw, signature, ingest.zoho_secrets, query):
             WEBHOOKS.labels(endpoint.source, "unauthorized").inc()
             return await answer(send, 401, {"detail": "missing or invalid X-Zoho-Webhook-Signature"})
     delivery = _safely(endpoint, raw, content_type)

@@ -126,6 +126,9 @@ def salesorder_id(value: Any) -> str:
         raise Malformed("salesorder has no salesorder_id")
     if len(text) > MAX_SALESORDER_ID_CHARS:
         raise Malformed(f"salesorder_id is longer than {MAX_SALESORDER_ID_CHARS} characters")
+    if not (text.isascii() and text.isdigit()):
+        # It goes into Zoho's URL path later (GET /salesorders/{id}): kept as data, never sent.
+        raise Malformed(f"salesorder_id {text[:40]!r} is not a Zoho id (digits only)")
     return text
 
 

@@ -17,6 +17,7 @@ from app.integrations.http import (
     request_with_retries,
     upstream_message,
 )
+from app.integrations.paths import checked_path
 from app.integrations.returnprime.models import REQUEST_ID, ReturnRequest, parse_request
 
 SERVICE = "returnprime"
@@ -32,6 +33,7 @@ class ReturnPrimeClient:
         self._policy = policy
 
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        checked_path(SERVICE, path)  # a request id from a webhook body must not steer the call
         response = await request_with_retries(self._http, SERVICE, "GET", f"{self._base}{path}",
                                               policy=self._policy, headers={"x-rp-token": self._token},
                                               params=params)

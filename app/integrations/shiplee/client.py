@@ -24,6 +24,7 @@ from app.integrations.http import (
     request_with_retries,
     upstream_message,
 )
+from app.integrations.paths import checked_path
 from app.integrations.shiplee import mapping
 from app.integrations.shiplee.models import (
     ShipleeAgreement,
@@ -78,6 +79,7 @@ class ShipleeClient:
 
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                    json_body: Any = None, retry_uncertain: bool = True) -> httpx.Response:
+        checked_path(SERVICE, path)  # ids in it came from outside: never let one redirect the call
         token = await self.token.get()
         for attempt in range(2):
             response = await request_with_retries(

@@ -28,6 +28,7 @@ from app.integrations.http import (
     request_with_retries,
     upstream_message,
 )
+from app.integrations.paths import awb_id, checked_path, numeric_id
 from app.integrations.shiprocket import dispatch, mapping
 from app.integrations.tokens import SharedToken
 from app.settings import Settings
@@ -69,6 +70,7 @@ class ShiprocketClient:
 
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                     json_body: Any = None) -> httpx.Response:
+        checked_path(SERVICE, path)  # ids in it came from outside: never let one redirect the call
         token = await self.token.get()
         for attempt in range(2):
             response = await request_with_retries(
@@ -135,7 +137,7 @@ class ShiprocketClient:
     async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None:
         """The AWB Shiprocket already holds for a shipment, if any (used after 'AWB is already assigned').
         Read from the order itself: tracking knows nothing until the courier's first scan."""
-        response = await self.call("GET", f"/orders/show/{order_id}")
+        response = await self.call("GET", f"/orders/show/{numeric_id(SERVICE, order_id, 'order_id')}")
         if response.status_code != 200:
             return None
         body = parse_body(response)
@@ -194,6 +196,7 @@ class ShiprocketClient:
         """`POST /ndr/{awb}/action`: "re-attempt" or "return" (RTO) for an undelivered parcel. Shiprocket
         answers 202 (or 200), possibly with an empty body; repeats are not documented as idempotent, so
         callers record what they asked for and do not ask twice."""
+        awb = awb_id(SERVICE, awb)
         response = await self.call("POST", f"/ndr/{awb}/action", json_body={"action": action, "comments": comments})
         if response.status_code not in (200, 202):
             raise self._refused(response)
@@ -245,7 +248,7 @@ class ShiprocketClient:
 
     async def order_show(self, order_id: str) -> dict[str, Any] | None:
         """`GET /orders/show/{id}`'s `data` as sent; None when Shiprocket does not know the order."""
-        response = await self.call("GET", f"/orders/show/{order_id}")
+        response = await self.call("GET", f"/orders/show/{numeric_id(SERVICE, order_id, 'order_id')}")
         if response.status_code in (400, 404):  # "Order ID not found"
             return None
         body = parse_body(response)

@@ -23,6 +23,7 @@ from app.integrations.http import (
     to_int,
     upstream_message,
 )
+from app.integrations.paths import checked_path, numeric_id
 from app.integrations.tokens import SharedToken
 from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
@@ -89,6 +90,7 @@ class ZohoClient:
                    json_body: Any = None, retry_uncertain: bool = True) -> dict[str, Any]:
         """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0.
         `retry_uncertain=False` for writes Zoho cannot deduplicate (see request_with_retries)."""
+        checked_path(SERVICE, path)  # ids in it came from outside: never let one redirect the call
         query = {**(params or {}), "organization_id": self._org}
         scope = scope_for(method, path)
         token = await self.token.get()
@@ -137,8 +139,9 @@ class ZohoClient:
 
     # --- Inventory: sales orders and items ---
     async def get_salesorder(self, salesorder_id: str) -> dict[str, Any]:
+        salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
         body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}")
-        return dict(body["salesorder"])
+        return zoho_record(body, "salesorder")
 
     async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str],
                                              current: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -146,13 +149,14 @@ class ZohoClient:
         line_items on this PUT, and line_items replace the order's lines, so the body carries the order
         as Zoho has it now (read first, unless the caller passes a `current` it just read): every line
         by its line_item_id with its own values, so nothing but the custom fields changes."""
+        salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
         so = current if current is not None else await self._last_seen(salesorder_id)
         if so is None:
             so = await self.get_salesorder(salesorder_id)
         payload = {**salesorder_put_body(so),
                    "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
         body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload)
-        updated = dict(body.get("salesorder") or {})
+        updated = zoho_record(body, "salesorder", optional=True)
         await remember_salesorder(self._sessionmaker, salesorder_id, updated)
         return updated
 
@@ -164,8 +168,23 @@ class ZohoClient:
                                         .where(Shipment.salesorder_id == salesorder_id))
 
     async def get_item(self, item_id: str) -> dict[str, Any]:
-        body = await self.call("GET", f"/inventory/v1/items/{item_id}")
-        return dict(body["item"])
+        body = await self.call("GET", f"/inventory/v1/items/{numeric_id(SERVICE, item_id, 'item_id')}")
+        return zoho_record(body, "item")
+
+
+def zoho_record(body: dict[str, Any], *keys: str, optional: bool = False) -> dict[str, Any]:
+    """The object a code-0 answer carries under the first of `keys` present. A reply without it (or with a
+    list or text there) is Zoho's or a proxy's fault, not a reason to crash a job: a typed, permanent error
+    that names what was missing (`optional`: an empty dict instead, for answers where Zoho may omit it)."""
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, dict):
+            return dict(value)
+        if value not in (None, "", [], {}):
+            break
+    if optional:
+        return {}
+    raise PermanentUpstreamError(SERVICE, f"answer had no `{keys[0]}` object", status=200, code=body.get("code"))
 
 
 # Line fields echoed on a sales-order PUT: what the spec's update line accepts and a GET returns, so each
