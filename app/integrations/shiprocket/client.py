@@ -112,8 +112,12 @@ class ShiprocketClient:
         if response.status_code != 200:
             raise self._refused(response)
         body = parse_body(response) or {}
-        for row in body.get("data") or []:
-            if str(row.get("channel_order_id")) != channel_order_id:
+        rows = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise PermanentUpstreamError(SERVICE, "order search answered without a `data` list", status=200,
+                                         body=body)
+        for row in rows:
+            if not isinstance(row, dict) or str(row.get("channel_order_id")) != channel_order_id:
                 continue
             shipments = row.get("shipments") or [{}]
             first = shipments[0] if isinstance(shipments, list) and shipments else {}
