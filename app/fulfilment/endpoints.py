@@ -1,5 +1,5 @@
-"""Ops endpoints owned by fulfilment: cancelling a shipment by hand (the dashboard's button), with the
-same rules as a void from Zoho (app/fulfilment/cancel.py)."""
+"""Ops endpoints owned by fulfilment: cancelling a shipment by hand, with the same rules as a void from
+Zoho (app/fulfilment/cancel.py), checked and recorded like every other ops action (app/ops/actions.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pydantic import BaseModel
 
 from app.fulfilment.cancel import cancel_shipment
 from app.integrations.http import UpstreamError
-from app.ops.auth import OpsAuth
+from app.ops.actions import Outcome, record
+from app.ops.auth import OperatorDep, check_csrf
+from app.ops.validation import SalesorderId
 from app.services import Services
 
 router = APIRouter()
@@ -17,15 +19,22 @@ router = APIRouter()
 
 class CancelIn(BaseModel):
     reason: str = "cancelled by ops"
-    actor: str = "ops"
+    actor: str = "ops"  # who asked, as the caller names them; recorded beside the authenticated operator
+    csrf: str = ""
 
 
 @router.post("/ops/shipments/{salesorder_id}/cancel")
-async def cancel(salesorder_id: str, body: CancelIn, request: Request, _: OpsAuth) -> JSONResponse:
+async def cancel(salesorder_id: SalesorderId, body: CancelIn, request: Request,
+                 operator: OperatorDep) -> JSONResponse:
+    check_csrf(request, operator, body.csrf)
     svc: Services = request.app.state.services
+    actor = f"{operator.actor}:{body.actor[:60]}"
     try:
-        outcome = await cancel_shipment(svc, salesorder_id, reason=body.reason, actor=body.actor)
+        outcome = await cancel_shipment(svc, salesorder_id, reason=body.reason[:500], actor=actor)
     except UpstreamError as exc:  # Shiprocket or Zoho unreachable, or the order is busy: try again
         return JSONResponse({"salesorder_id": salesorder_id, "error": str(exc)}, status_code=503)
     status = 404 if outcome == "no_shipment" else 200
+    await record(svc, actor=actor, action="cancel", target=f"order:{salesorder_id}",
+                 params={"reason": body.reason[:500]},
+                 result=Outcome("noop" if outcome == "already_cancelled" else "done", outcome, status))
     return JSONResponse({"salesorder_id": salesorder_id, "outcome": outcome}, status_code=status)

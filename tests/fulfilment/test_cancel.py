@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from app.fulfilment.cancel import cancel_shipment
 from app.fulfilment.intake import accept_salesorder
@@ -14,6 +15,7 @@ from app.integrations.http import RetryableUpstreamError
 from app.jobs import process_inbox_event
 from app.main import create_app
 from app.models import InboxEvent
+from app.ops.models import OpsAction
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, inbox, shipment
 
@@ -175,6 +177,11 @@ async def test_ops_can_cancel_through_the_api(svc, shiprocket_sim, zoho_sim):
     assert done.json() == {"salesorder_id": so_id, "outcome": "cancelled"}
     assert again.json()["outcome"] == "already_cancelled" and unknown.status_code == 404
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Cancelled"
+    # Recorded like every ops action, under the authenticated operator beside the name the caller gave.
+    async with svc.sessionmaker() as session:
+        rows = (await session.execute(select(OpsAction.actor, OpsAction.outcome, OpsAction.detail)
+                                      .where(OpsAction.target == f"order:{so_id}").order_by(OpsAction.id))).all()
+    assert [tuple(r) for r in rows] == [("api:ops:asha", "done", "cancelled"), ("api:ops", "noop", "already_cancelled")]
 
 
 async def test_a_create_whose_reply_was_lost_is_found_and_cancelled(svc, shiprocket_sim, zoho_sim):
