@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -77,22 +78,22 @@ def redis_url(redis_server: EmbeddedRedis | None) -> str:
     return os.environ.get("TEST_REDIS_URL") or (redis_server.url if redis_server else "")
 
 
-@pytest.fixture(scope="session")
-def shiprocket_sim() -> Iterator[ShiprocketSim]:
-    sim = ShiprocketSim()
-    server = ThreadedServer(shiprocket_app(sim)).start()
-    sim.base_url = f"{server.url}/v1/external"  # type: ignore[attr-defined]
+def _serve(sim: Any, app_factory: Callable[[Any], Any], path: str = "") -> Iterator[Any]:
+    """Run one simulator on its own loopback port for the session; `base_url` is where clients point."""
+    server = ThreadedServer(app_factory(sim)).start()
+    sim.base_url = f"{server.url}{path}"
     yield sim
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def shiprocket_sim() -> Iterator[ShiprocketSim]:
+    yield from _serve(ShiprocketSim(), shiprocket_app, "/v1/external")
 
 
 @pytest.fixture(scope="session")
 def shiplee_server() -> Iterator[ShipleeSim]:
-    sim = ShipleeSim()
-    server = ThreadedServer(shiplee_app(sim)).start()
-    sim.base_url = server.url
-    yield sim
-    server.stop()
+    yield from _serve(ShipleeSim(), shiplee_app)
 
 
 @pytest.fixture
@@ -113,29 +114,17 @@ def shiplee_settings(settings: Settings, shiplee_sim: ShipleeSim) -> Settings:
 @pytest.fixture(scope="session")
 def zoho_sim() -> Iterator[ZohoSim]:
     # Granted exactly what the README asks the seller for: a call needing more fails the suite.
-    sim = ZohoSim(scopes=REQUIRED_SCOPES)
-    server = ThreadedServer(zoho_app(sim)).start()
-    sim.base_url = server.url  # type: ignore[attr-defined]
-    yield sim
-    server.stop()
+    yield from _serve(ZohoSim(scopes=REQUIRED_SCOPES), zoho_app)
 
 
 @pytest.fixture(scope="session")
 def gokwik_sim() -> Iterator[GoKwikSim]:
-    sim = GoKwikSim()
-    server = ThreadedServer(gokwik_app(sim)).start()
-    sim.base_url = server.url
-    yield sim
-    server.stop()
+    yield from _serve(GoKwikSim(), gokwik_app)
 
 
 @pytest.fixture(scope="session")
 def returnprime_sim() -> Iterator[ReturnPrimeSim]:
-    sim = ReturnPrimeSim()
-    server = ThreadedServer(returnprime_app(sim)).start()
-    sim.base_url = server.url
-    yield sim
-    server.stop()
+    yield from _serve(ReturnPrimeSim(), returnprime_app)
 
 
 @pytest.fixture
