@@ -1,4 +1,5 @@
-"""`shipbridge` command: api, worker, migrate, sweep, check-config, demo."""
+"""`shipbridge` command: api, worker, migrate, sweep, check-config, and the ops/tracking/remittance tools.
+(The sandbox demo is `python -m sandbox`, outside the production package.)"""
 
 from __future__ import annotations
 
@@ -60,12 +61,6 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from app.sandbox.demo import run_demo
-
-    return run_demo(keep_running=args.keep_running)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipbridge", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,9 +82,6 @@ def main(argv: list[str] | None = None) -> None:
     from app.ops.cli import register as register_ops
 
     register_ops(sub)
-    demo = sub.add_parser("demo", help="sandbox demo against the simulators (embedded servers if no URLs)")
-    demo.add_argument("--keep-running", action="store_true", help="leave the stack up after the demo")
-    demo.set_defaults(func=_demo)
     args = parser.parse_args(argv)
     sys.exit(args.func(args))
 

@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
+from sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
 
 ZOHO_PER_MINUTE = 100  # Zoho's limit per organisation (the simulator's)
 OUR_SHARE = 80  # ZOHO_MAX_CALLS_PER_WINDOW's default: what Shipbridge leaves the seller's other apps

@@ -31,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
+from sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

@@ -37,10 +37,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
-from app.sandbox.server import free_port  # noqa: E402
-from app.sandbox.zoho import ZohoSim  # noqa: E402
+from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: E402
+from sandbox.server import free_port  # noqa: E402
+from sandbox.zoho import ZohoSim  # noqa: E402
 
 SECRET = "benchWebhookSecret123"
 TOKEN = "bench-shiprocket-token"

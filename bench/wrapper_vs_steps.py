@@ -31,8 +31,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.sandbox.demo import Sandbox, start_sandbox  # noqa: E402
 from bench.e2e_latency import new_order, post_webhook  # noqa: E402
+from sandbox.demo import Sandbox, start_sandbox  # noqa: E402
 
 
 async def until(check, timeout: float = 60) -> float:  # noqa: ANN001 - a zero-argument predicate

@@ -20,23 +20,23 @@ import app.ops.models  # noqa: F401
 import app.remittance.models  # noqa: F401
 import app.returns_portal.models  # noqa: F401
 import app.tracking.models  # noqa: F401
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.integrations.zoho.scopes import REQUIRED_SCOPES
 from app.migrate import upgrade
 from app.models import Base
-from app.sandbox.gokwik import GoKwikSim
-from app.sandbox.gokwik import create_app as gokwik_app
-from app.sandbox.returnprime import ReturnPrimeSim
-from app.sandbox.returnprime import create_app as returnprime_app
-from app.sandbox.server import ThreadedServer
-from app.sandbox.shiplee import ShipleeSim
-from app.sandbox.shiplee_routes import create_app as shiplee_app
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.shiprocket import create_app as shiprocket_app
-from app.sandbox.zoho import ZohoSim
-from app.sandbox.zoho import create_app as zoho_app
 from app.services import Services, build_services
 from app.settings import Settings, get_settings
+from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+from sandbox.gokwik import GoKwikSim
+from sandbox.gokwik import create_app as gokwik_app
+from sandbox.returnprime import ReturnPrimeSim
+from sandbox.returnprime import create_app as returnprime_app
+from sandbox.server import ThreadedServer
+from sandbox.shiplee import ShipleeSim
+from sandbox.shiplee_routes import create_app as shiplee_app
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket import create_app as shiprocket_app
+from sandbox.zoho import ZohoSim
+from sandbox.zoho import create_app as zoho_app
 from tests.harness import OPS_TOKEN, RETURNPRIME_WEBHOOK_KEY, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
 
 

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import func, select
 
 from app.models import Alert, InboxEvent, Shipment
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.zoho import ZohoSim
 from tests.harness import WEBHOOK_SECRET
 
 

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_demo_runs_green_on_embedded_servers():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    result = subprocess.run([sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "sandbox", "demo"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     out = result.stdout
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
@@ -30,7 +30,7 @@ def test_demo_keep_running_prints_the_dashboard_and_sigterm_stops_everything():
     import psutil
 
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--keep-running"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "demo", "--keep-running"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:

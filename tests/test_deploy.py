@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from app.sandbox.server import free_port
+from sandbox.server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

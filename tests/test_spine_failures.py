@@ -15,8 +15,8 @@ from app.integrations.http import RetryableUpstreamError
 from app.jobs import process_inbox_event, sweep
 from app.main import create_app
 from app.models import InboxEvent, InboxState
-from app.sandbox.server import ThreadedServer
 from app.services import build_services
+from sandbox.server import ThreadedServer
 from tests.harness import api_client
 from tests.spine_helpers import alerts, confirmed_order, deliver, inbox, shipment
 

@@ -17,8 +17,8 @@ from sqlalchemy import update
 from app.jobs import sweep
 from app.main import create_app
 from app.models import InboxEvent, InboxState
-from app.sandbox.server import free_port
 from app.services import build_services
+from sandbox.server import free_port
 from tests.harness import OPS_TOKEN, WEBHOOK_SECRET, api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, count, deliver, in_state, inbox, shipment
 

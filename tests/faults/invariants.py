@@ -12,9 +12,9 @@ from app.fulfilment.state import PAST_PICKUP
 from app.jobs import sweep
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment
 from app.remittance.models import TO_SETTLE_SQL, CodRemittanceLine
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 
 
 async def shipments_of(svc: Services, so_ids: list[str]) -> list[Shipment]:

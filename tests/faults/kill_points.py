@@ -13,8 +13,8 @@ from app.fulfilment.intake import accept_salesorder
 from app.fulfilment.service import STEPS
 from app.fulfilment.state import Step, next_step
 from app.main import create_app
-from app.sandbox.faults import Fault
 from app.services import Services
+from sandbox.faults import Fault
 from tests.harness import api_client
 from tests.spine_helpers import confirmed_order, deliver, inbox, shipment
 

@@ -13,8 +13,8 @@ import pytest
 
 from app.main import create_app
 from app.models import Alert
-from app.sandbox.faults import Fault
 from app.services import Services
+from sandbox.faults import Fault
 from tests.faults.invariants import shipments_of, swept_and_quiet
 from tests.faults.kill_points import Call, new_calls, set_trap
 from tests.faults.ledger import injected

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from redis.exceptions import RedisError
 
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.main import create_app
 from app.migrate import upgrade
-from app.sandbox.server import free_port
 from app.services import Services, build_services
+from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+from sandbox.server import free_port
 from tests.faults.invariants import assert_one_booking_each, stuck, swept_and_quiet
 from tests.faults.ledger import injected
 from tests.faults.processes import api_ready, kill, start_api, stop

@@ -8,7 +8,7 @@ import asyncio
 
 from app.main import create_app
 from app.models import Shipment
-from app.sandbox.zoho import ZohoSim
+from sandbox.zoho import ZohoSim
 from tests.faults.ledger import injected
 from tests.harness import api_client, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state, shipment

@@ -10,7 +10,7 @@ import asyncio
 import httpx
 import pytest
 
-from app.sandbox.server import free_port
+from sandbox.server import free_port
 from tests.faults.invariants import assert_one_booking_each, quiet, shipments_of, shipped
 from tests.faults.ledger import injected
 from tests.faults.processes import api_ready, start_api, start_worker, stop

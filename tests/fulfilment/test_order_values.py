@@ -7,7 +7,7 @@ import pytest
 
 from app.fulfilment.order_mapping import ParcelDefaults, ship_order_from_json, ship_order_to_json, to_ship_order
 from app.integrations.shiprocket import mapping
-from app.sandbox.shiprocket_orders import validate_adhoc
+from sandbox.shiprocket_orders import validate_adhoc
 from tests.fulfilment.test_order_mapping import salesorder
 
 DEFAULTS = ParcelDefaults(Decimal("0.5"), Decimal("20"), Decimal("15"), Decimal("10"))
@@ -104,7 +104,7 @@ def test_return_orders_carry_the_same_gst_inclusive_values():
     from datetime import date
 
     from app.integrations.aggregator import ReturnOrder
-    from app.sandbox.shiprocket_orders import validate_return
+    from sandbox.shiprocket_orders import validate_return
 
     order, _ = payload_for(gst_order())
     serum = order.lines[2]

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.integrations.http import UpstreamError
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 from tests.fuzz.bodies import JSON_VALUES
 
 pytestmark = pytest.mark.fuzz

@@ -21,9 +21,9 @@ from app.integrations.shiplee.models import (
     ShipleeNotServiceable,
 )
 from app.models import Alert
-from app.sandbox.shiplee import ShipleeSim
 from app.settings import Settings
 from app.tracking.statuses import TrackingStatus
+from sandbox.shiplee import ShipleeSim
 
 POLICY = RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)
 

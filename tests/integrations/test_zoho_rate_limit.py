@@ -5,8 +5,8 @@ import time
 
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.queue import Queue
-from app.sandbox.server import free_port
 from app.services import build_services
+from sandbox.server import free_port
 from tests.spine_helpers import confirmed_order
 
 

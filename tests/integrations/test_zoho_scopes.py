@@ -71,7 +71,7 @@ def test_readme_lists_every_scope_the_code_uses():
 
 
 def test_simulator_reads_grants_as_zoho_does():
-    from app.sandbox.zoho_common import required_scope, scope_allows
+    from sandbox.zoho_common import required_scope, scope_allows
 
     needed = required_scope("POST", "/inventory/v1/salesreturnreceives")
     assert needed == "ZohoInventory.salesreturnreceives.CREATE"

@@ -12,8 +12,8 @@ from fastapi import FastAPI, Request
 
 from app.jobs import sweep
 from app.ops.alerts import raise_alert
-from app.sandbox.server import ThreadedServer, free_port
 from app.services import Services, build_services
+from sandbox.server import ThreadedServer, free_port
 from tests.ops.helpers import set_shipment
 from tests.spine_helpers import confirmed_order
 

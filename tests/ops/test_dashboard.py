@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.ops.models import OpsAction
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.zoho import ZohoSim
 from tests.harness import OPS_TOKEN, eventually, running_worker
 from tests.ops.helpers import BEARER, login, ops_client
 from tests.spine_helpers import confirmed_order, deliver, in_state

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
-from app.sandbox.server import ThreadedServer
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.server import ThreadedServer
+from sandbox.zoho import ZohoSim
 from tests.harness import OPS_TOKEN, eventually, running_worker
 from tests.ops.browser import Browser, chromium_path, must_have_browser
 from tests.ops.helpers import ops_client, set_shipment

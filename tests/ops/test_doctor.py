@@ -11,10 +11,10 @@ from pydantic import SecretStr
 
 from app.integrations.zoho.scopes import REQUIRED_SCOPES
 from app.ops.doctor import Check, run_doctor
-from app.sandbox.server import free_port
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
 from app.settings import Settings
+from sandbox.server import free_port
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 from tests.spine_helpers import confirmed_order
 
 ROOT = Path(__file__).resolve().parents[2]

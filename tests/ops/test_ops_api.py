@@ -8,8 +8,8 @@ from sqlalchemy import select, text
 from app.inbox import Source
 from app.models import Alert, InboxEvent, InboxState
 from app.ops.models import OpsAction
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.zoho import ZohoSim
 from tests.harness import eventually, running_worker
 from tests.ops.helpers import BEARER, ops_client, set_shipment
 from tests.spine_helpers import confirmed_order, deliver, in_state, shipment
@@ -139,8 +139,8 @@ async def test_summary_lists_attention_and_actions_are_idempotent(svc: Services,
 
 async def test_readiness_names_each_failing_part(svc: Services, settings) -> None:  # noqa: ANN001
     from app.ops.health import HEARTBEAT_KEY, write_heartbeat
-    from app.sandbox.server import free_port
     from app.services import build_services
+    from sandbox.server import free_port
 
     async with ops_client(svc) as client:
         no_worker = await client.get("/readyz")

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from app.models import InboxEvent, Shipment
 from app.remittance.models import CodRemittance, CodRemittanceLine
 from app.remittance.shiprocket_source import ist_today
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 from tests.harness import OPS_TOKEN, SHIPROCKET_WEBHOOK_TOKEN, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state
 

@@ -17,8 +17,8 @@ from app.remittance import repository as repo
 from app.remittance import service
 from app.remittance.poller import poll_remittances
 from app.remittance.reconcile import allocate
-from app.sandbox.faults import NGINX_HTML
-from app.sandbox.shiprocket_remittance import listing_row
+from sandbox.faults import NGINX_HTML
+from sandbox.shiprocket_remittance import listing_row
 from tests.harness import api_client, eventually
 from tests.remittance.helpers import (
     OPS,

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from app.models import InboxEvent, Shipment
 from app.returns_portal.models import ReturnPrimeLine
-from app.sandbox.returnprime import ReturnPrimeSim
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
 from app.tracking.models import CustomerReturn
 from app.tracking.returns import _return_order
+from sandbox.returnprime import ReturnPrimeSim
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 from tests.harness import RETURNPRIME_WEBHOOK_KEY
 from tests.tracking.helpers import FORWARD, drive, settled, shipped
 

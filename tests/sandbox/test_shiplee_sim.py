@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.sandbox.shiplee import ShipleeSim
+from sandbox.shiplee import ShipleeSim
 
 ORDER: dict[str, Any] = {
     "pincode": "560001", "city": "Bengaluru", "state": "Karnataka", "name": "Rahul Sharma", "mobile": "9876543210",

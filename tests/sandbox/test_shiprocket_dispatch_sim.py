@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket import ShiprocketSim
 from tests.sandbox.test_shiprocket_sim import Api, adhoc, api, client, sim  # noqa: F401 - fixtures
 
 

@@ -18,10 +18,10 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from app.sandbox.server import ThreadedServer
-from app.sandbox.shiprocket import ShiprocketSim, create_app
-from app.sandbox.shiprocket_auth import decode_claims
-from app.sandbox.shiprocket_format import now_ist
+from sandbox.server import ThreadedServer
+from sandbox.shiprocket import ShiprocketSim, create_app
+from sandbox.shiprocket_auth import decode_claims
+from sandbox.shiprocket_format import now_ist
 
 SAMPLE_A_KEYS = {
     "awb", "courier_name", "current_status", "current_status_id", "shipment_status", "shipment_status_id",
@@ -499,8 +499,8 @@ async def test_remittance_batch_in_webhook_listing_and_order_views(sim: Shiprock
 
 
 def test_return_orders_need_the_warehouse_email_and_pickup_location_id():
-    from app.sandbox.shiprocket import ShiprocketSim
-    from app.sandbox.shiprocket_ops import create_return
+    from sandbox.shiprocket import ShiprocketSim
+    from sandbox.shiprocket_ops import create_return
 
     sim = ShiprocketSim()
     base = {"order_id": "SO-1-RET1", "order_date": "2026-11-23", "pickup_customer_name": "Priya",

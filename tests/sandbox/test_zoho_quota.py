@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.integrations.http import RetryableUpstreamError
-from app.sandbox.zoho import ZohoSim
+from sandbox.zoho import ZohoSim
 from tests.sandbox.test_zoho_sim import INV, Client
 
 

@@ -22,8 +22,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.integrations.zoho.client import salesorder_put_body
-from app.sandbox.server import ThreadedServer
-from app.sandbox.zoho import ZohoSim, create_app
+from sandbox.server import ThreadedServer
+from sandbox.zoho import ZohoSim, create_app
 
 INV, BOOKS = "/inventory/v1", "/books/v3"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.sandbox.demo import WEBHOOK_SECRET
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
+from sandbox.demo import WEBHOOK_SECRET
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 
 ROOT = Path(__file__).resolve().parents[2]
 # Tokens as they would appear if a request's headers were logged.
@@ -28,7 +28,7 @@ def test_the_demo_never_prints_or_logs_a_secret() -> None:
                "ZOHO_REFRESH_TOKEN": zoho.refresh_token, "ZOHO_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "SHIPROCKET_WEBHOOK_TOKEN": "demo-tracking-token", "OPS_TOKEN": "demo-ops-token"}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    result = subprocess.run([sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "sandbox", "demo"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     said = {"stdout": result.stdout, "stderr": result.stderr}

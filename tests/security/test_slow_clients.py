@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.sandbox.server import ThreadedServer
 from app.settings import Settings
+from sandbox.server import ThreadedServer
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN
 
 

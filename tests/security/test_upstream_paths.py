@@ -7,9 +7,9 @@ import pytest
 
 from app.integrations.http import PermanentUpstreamError
 from app.integrations.paths import UnsafePathError, checked_path
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.zoho import ZohoSim
 
 HOSTILE = ["123/../../organizations", "123?organization_id=1", "..", "1%2F..%2Fitems", "12 34", "1\x00",
            "123#frag", "abc", "", "४२"]  # the last: Devanagari digits, which str.isdigit() would let through

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from app.main import create_app
 from app.models import InboxEvent, InboxState, Shipment
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.shiprocket_format import now_ist
-from app.sandbox.zoho import ZohoSim
 from app.services import Services
 from app.tracking.models import TrackingEffect, TrackingEvent
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket_format import now_ist
+from sandbox.zoho import ZohoSim
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, api_client, eventually, running_worker
 from tests.spine_helpers import confirmed_order, deliver, in_state, order_idle, shipment
 

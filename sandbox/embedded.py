@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.sandbox.server import free_port
+from sandbox.server import free_port
 
 
 def _private_runtime_dir() -> None:

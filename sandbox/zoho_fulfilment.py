@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.zoho_common import (
+from sandbox.zoho_common import (
     E_BAD_STATUS,
     E_EXISTS,
     E_NON_RETURNABLE,
@@ -32,8 +32,8 @@ from app.sandbox.zoho_common import (
     not_found,
     zoho_date,
 )
-from app.sandbox.zoho_inventory import ZERO, line_specs, positive, required
-from app.sandbox.zoho_salesorders import SalesOrderMixin
+from sandbox.zoho_inventory import ZERO, line_specs, positive, required
+from sandbox.zoho_salesorders import SalesOrderMixin
 
 
 class FulfilmentMixin(SalesOrderMixin):

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox.faults import FaultBox
+from sandbox.faults import FaultBox
 
 PATH = "/return-exchange/v2"
 PAGE_SIZE = 10  # the API's default page size is not published; integrators ask for more with `limit`

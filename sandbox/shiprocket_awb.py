@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from app.sandbox.shiprocket_couriers import charge_weight, place, recommended
-from app.sandbox.shiprocket_format import as_ist, php_datetime, ymd_hms
-from app.sandbox.shiprocket_ops import Reply, error_reply, int_or_none, missing_fields, quote_shipment
-from app.sandbox.shiprocket_statuses import ORDER_STATUS, POST_PICKUP, SHIPMENT_STATUS, order_status_for
+from sandbox.shiprocket_couriers import charge_weight, place, recommended
+from sandbox.shiprocket_format import as_ist, php_datetime, ymd_hms
+from sandbox.shiprocket_ops import Reply, error_reply, int_or_none, missing_fields, quote_shipment
+from sandbox.shiprocket_statuses import ORDER_STATUS, POST_PICKUP, SHIPMENT_STATUS, order_status_for
 
 if TYPE_CHECKING:
-    from app.sandbox.shiprocket import ShiprocketSim
+    from sandbox.shiprocket import ShiprocketSim
 
 
 def _next_pickup_slot(now: datetime) -> datetime:

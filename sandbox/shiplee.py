@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.sandbox.faults import FaultBox
+from sandbox.faults import FaultBox
 
 IST = ZoneInfo("Asia/Kolkata")
 MIN_WALLET = Decimal(500)  # seed §12 step 5: "Wallet balance ≥ ₹500"

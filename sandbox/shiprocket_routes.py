@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox import shiprocket_awb as awb_ops
-from app.sandbox import shiprocket_dispatch as dispatch_ops
-from app.sandbox import shiprocket_ndr as ndr_ops
-from app.sandbox import shiprocket_ops as ops
+from sandbox import shiprocket_awb as awb_ops
+from sandbox import shiprocket_dispatch as dispatch_ops
+from sandbox import shiprocket_ndr as ndr_ops
+from sandbox import shiprocket_ops as ops
 
 if TYPE_CHECKING:
-    from app.sandbox.shiprocket import ShiprocketSim
+    from sandbox.shiprocket import ShiprocketSim
 
 PREFIX = "/v1/external"
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from math import ceil
 from typing import Any
 
-from app.sandbox.shiprocket_format import IST, int_param, money, money_num, money_str, remittance_query_date
+from sandbox.shiprocket_format import IST, int_param, money, money_num, money_str, remittance_query_date
 
 
 def new_batch(*, crf_id: int | str, remittance_id: str, utr: str, remittance_date: date,

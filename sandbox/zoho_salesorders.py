@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.zoho_common import (
+from sandbox.zoho_common import (
     E_BAD_STATUS,
     E_EXISTS,
     E_INVALID_VALUE,
@@ -30,7 +30,7 @@ from app.sandbox.zoho_common import (
     text_match,
     zoho_date,
 )
-from app.sandbox.zoho_inventory import ZERO, InventoryMixin, line_specs, positive, required, terms_days
+from sandbox.zoho_inventory import ZERO, InventoryMixin, line_specs, positive, required, terms_days
 
 
 class SalesOrderMixin(InventoryMixin):

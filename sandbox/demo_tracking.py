@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
 from app.models import Shipment
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.shiprocket_format import now_ist
-from app.sandbox.zoho import ZohoSim
 from app.tracking.statuses import from_shipment_id
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket_format import now_ist
+from sandbox.zoho import ZohoSim
 
 DELIVERY = [3, 42, 18, 17, 7]  # shipment-status ids: pickup scheduled .. delivered
 RTO = [3, 42, 18, 17, 21, 9, 46, 10]  # .. an NDR, RTO initiated, RTO in transit, RTO delivered

@@ -24,22 +24,22 @@ from typing import Any
 
 import httpx
 
-from app.sandbox.faults import FaultBox
-from app.sandbox.shiprocket_auth import TokenBook
-from app.sandbox.shiprocket_couriers import default_couriers
-from app.sandbox.shiprocket_format import as_ist, money, now_ist
-from app.sandbox.shiprocket_remittance import new_batch
-from app.sandbox.shiprocket_remittance import webhook_body as remittance_webhook_body
-from app.sandbox.shiprocket_routes import create_app
-from app.sandbox.shiprocket_statuses import (
+from sandbox.faults import FaultBox
+from sandbox.shiprocket_auth import TokenBook
+from sandbox.shiprocket_couriers import default_couriers
+from sandbox.shiprocket_format import as_ist, money, now_ist
+from sandbox.shiprocket_remittance import new_batch
+from sandbox.shiprocket_remittance import webhook_body as remittance_webhook_body
+from sandbox.shiprocket_routes import create_app
+from sandbox.shiprocket_statuses import (
     ORDER_STATUS,
     POST_PICKUP,
     RTO_STATUSES,
     SHIPMENT_STATUS,
     order_status_for,
 )
-from app.sandbox.shiprocket_tracking import legacy_webhook_body as render_legacy
-from app.sandbox.shiprocket_tracking import make_scan, webhook_body
+from sandbox.shiprocket_tracking import legacy_webhook_body as render_legacy
+from sandbox.shiprocket_tracking import make_scan, webhook_body
 
 __all__ = ["AWB_FAILURE_MODES", "ShiprocketSim", "create_app"]
 
@@ -206,7 +206,7 @@ class ShiprocketSim:
 
     def request_pickup(self, awb: str) -> dict[str, Any]:
         """Play the seller requesting the pickup in Shiprocket's panel (the same rules as the API's)."""
-        from app.sandbox.shiprocket_awb import generate_pickup
+        from sandbox.shiprocket_awb import generate_pickup
 
         with self.lock:
             _, shipment = self._tracked(awb)

@@ -10,15 +10,15 @@ from decimal import Decimal
 from math import ceil
 from typing import TYPE_CHECKING, Any
 
-from app.sandbox.shiprocket_couriers import (
+from sandbox.shiprocket_couriers import (
     place,
     quote,
     serviceability_body,
     unserviceable_body,
     valid_pincode,
 )
-from app.sandbox.shiprocket_format import as_ist, int_param, to_decimal
-from app.sandbox.shiprocket_orders import (
+from sandbox.shiprocket_format import as_ist, int_param, to_decimal
+from sandbox.shiprocket_orders import (
     customer_of,
     invalid,
     order_row,
@@ -28,12 +28,12 @@ from app.sandbox.shiprocket_orders import (
     validate_adhoc,
     validate_return,
 )
-from app.sandbox.shiprocket_remittance import listing
-from app.sandbox.shiprocket_statuses import ORDER_STATUS, POST_PICKUP, SHIPMENT_STATUS
-from app.sandbox.shiprocket_tracking import no_activity, tracking_data
+from sandbox.shiprocket_remittance import listing
+from sandbox.shiprocket_statuses import ORDER_STATUS, POST_PICKUP, SHIPMENT_STATUS
+from sandbox.shiprocket_tracking import no_activity, tracking_data
 
 if TYPE_CHECKING:
-    from app.sandbox.shiprocket import ShiprocketSim
+    from sandbox.shiprocket import ShiprocketSim
 
 Reply = tuple[int, Any]  # (HTTP status, JSON body; None means no content)
 

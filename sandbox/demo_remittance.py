@@ -14,9 +14,9 @@ from sqlalchemy import select
 from app.db import make_engine, make_sessionmaker
 from app.models import Shipment
 from app.remittance.models import CodRemittanceLine, LineState
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.shiprocket_format import now_ist
-from app.sandbox.zoho import ZohoSim
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket_format import now_ist
+from sandbox.zoho import ZohoSim
 
 CHARGES = Decimal("52.40")  # Shiprocket's COD fee and handling on this parcel
 

@@ -14,10 +14,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from app.sandbox.shiplee import MIN_WALLET, Ratecard, quote, zone_for
+from sandbox.shiplee import MIN_WALLET, Ratecard, quote, zone_for
 
 if TYPE_CHECKING:
-    from app.sandbox.shiplee import ShipleeSim
+    from sandbox.shiplee import ShipleeSim
 
 Reply = tuple[int, Any]
 PINCODE = re.compile(r"^[1-9][0-9]{5}$")

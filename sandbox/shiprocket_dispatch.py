@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from app.sandbox import shiprocket_awb as awb_ops
-from app.sandbox import shiprocket_ops as ops
-from app.sandbox.shiprocket_ops import Reply, int_or_none
-from app.sandbox.shiprocket_orders import invalid
-from app.sandbox.shiprocket_statuses import SHIPMENT_STATUS
+from sandbox import shiprocket_awb as awb_ops
+from sandbox import shiprocket_ops as ops
+from sandbox.shiprocket_ops import Reply, int_or_none
+from sandbox.shiprocket_orders import invalid
+from sandbox.shiprocket_statuses import SHIPMENT_STATUS
 
 if TYPE_CHECKING:
-    from app.sandbox.shiprocket import ShiprocketSim
+    from sandbox.shiprocket import ShiprocketSim
 
 S3 = "https://kr-shipmultichannel.s3.ap-southeast-1.amazonaws.com"
 CANCELLED_ORDER = (5, 27)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.shiprocket_format import etd_label, money, money_num, money_str
+from sandbox.shiprocket_format import etd_label, money, money_num, money_str
 
 D = Decimal
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.sandbox.faults import FaultBox
+from sandbox.faults import FaultBox
 
 # Reasons quoted (through a secondary note) from GoKwik's RTO Predict PDF.
 ADDRESS_REASONS = ("Address too short", "Address incomplete", "Address or customer seems fake")

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.sandbox.shiprocket_format import webhook_timestamp, ymd_hms
-from app.sandbox.shiprocket_statuses import ORDER_STATUS, SHIPMENT_STATUS, scan_text, shipment_label
+from sandbox.shiprocket_format import webhook_timestamp, ymd_hms
+from sandbox.shiprocket_statuses import ORDER_STATUS, SHIPMENT_STATUS, scan_text, shipment_label
 
 NO_ACTIVITY = ("Aahh! There is no activities found in our DB. "
                "Please have some patience it will be updated soon.")

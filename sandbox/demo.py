@@ -22,17 +22,17 @@ import httpx
 from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.integrations.shiprocket.mapping import IST
 from app.migrate import upgrade
 from app.models import Alert, Shipment, ShipmentLog
-from app.sandbox.server import ThreadedServer, free_port
-from app.sandbox.shiprocket import ShiprocketSim
-from app.sandbox.shiprocket import create_app as shiprocket_app
-from app.sandbox.zoho import ZohoSim
-from app.sandbox.zoho import create_app as zoho_app
+from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
+from sandbox.server import ThreadedServer, free_port
+from sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket import create_app as shiprocket_app
+from sandbox.zoho import ZohoSim
+from sandbox.zoho import create_app as zoho_app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_SECRET = "demoWebhookSecret2026"
 DEMO_OPS_TOKEN = "demo-ops-token"
 TERMINAL = {"manifested", "serviceability_failed", "awb_failed", "order_failed", "writeback_failed",
@@ -310,11 +310,11 @@ def _run_demo(keep_running: bool) -> int:
         ok = asyncio.run(push_orders(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url, run_tag,
                                      items))
         _say(f"{ok}/{len(ORDERS)} orders ended as expected")
-        from app.sandbox.demo_tracking import run_tracking_demo
+        from sandbox.demo_tracking import run_tracking_demo
 
         tracked = asyncio.run(run_tracking_demo(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url,
                                                 run_tag, "demo-tracking-token", _say))
-        from app.sandbox.demo_remittance import run_remittance_demo
+        from sandbox.demo_remittance import run_remittance_demo
 
         remitted = asyncio.run(run_remittance_demo(sandbox.zoho, sandbox.shiprocket, sandbox.api_url,
                                                    sandbox.db_url, run_tag, "demo-tracking-token", _say))

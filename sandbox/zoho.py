@@ -42,9 +42,9 @@ from urllib.parse import urlencode
 import httpx
 from starlette.requests import Request
 
-from app.sandbox.faults import Fault, FaultBox
-from app.sandbox.zoho_books import BooksMixin
-from app.sandbox.zoho_common import (
+from sandbox.faults import Fault, FaultBox
+from sandbox.zoho_books import BooksMixin
+from sandbox.zoho_common import (
     E_INVALID_TOKEN,
     E_NOT_AUTHORIZED,
     E_WRONG_ORG,
@@ -58,9 +58,9 @@ from app.sandbox.zoho_common import (
     scope_allows,
     wire,
 )
-from app.sandbox.zoho_inventory import ZERO
-from app.sandbox.zoho_quota import ZohoQuota
-from app.sandbox.zoho_routes import create_app
+from sandbox.zoho_inventory import ZERO
+from sandbox.zoho_quota import ZohoQuota
+from sandbox.zoho_routes import create_app
 
 __all__ = ["ZohoSim", "create_app", "ZohoError", "DEFAULT_SO_CUSTOM_FIELDS", "DEFAULT_ITEMS"]
 

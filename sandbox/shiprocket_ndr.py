@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from app.sandbox.shiprocket_ops import Reply, error_reply, missing_fields
+from sandbox.shiprocket_ops import Reply, error_reply, missing_fields
 
 if TYPE_CHECKING:
-    from app.sandbox.shiprocket import ShiprocketSim
+    from sandbox.shiprocket import ShiprocketSim
 
 ACTIONS = ("fake-attempt", "re-attempt", "return")
 NDR_STATUSES = {21, 40, 46}  # Undelivered, RTO_NDR (both numberings of it)

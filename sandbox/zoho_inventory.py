@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.zoho_common import (
+from sandbox.zoho_common import (
     E_NO_STOCK,
     SimState,
     ZohoError,

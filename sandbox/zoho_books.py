@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.zoho_common import (
+from sandbox.zoho_common import (
     E_BAD_STATUS,
     E_EXISTS,
     E_OVER_APPLIED,
@@ -30,8 +30,8 @@ from app.sandbox.zoho_common import (
     text_match,
     zoho_date,
 )
-from app.sandbox.zoho_fulfilment import FulfilmentMixin
-from app.sandbox.zoho_inventory import line_specs, required
+from sandbox.zoho_fulfilment import FulfilmentMixin
+from sandbox.zoho_inventory import line_specs, required
 
 ZERO = Decimal(0)
 INVOICE_FILTERS = {"all": None, "sent": {"sent"}, "draft": {"draft"}, "overdue": {"overdue"},

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox import shiplee_orders as ops
-from app.sandbox.shiplee import AGREEMENT_FREE
+from sandbox import shiplee_orders as ops
+from sandbox.shiplee import AGREEMENT_FREE
 
 if TYPE_CHECKING:
-    from app.sandbox.shiplee import ShipleeSim
+    from sandbox.shiplee import ShipleeSim
 
 
 def _jsonable(value: Any) -> Any:

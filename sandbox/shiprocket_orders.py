@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.shiprocket_couriers import valid_pincode
-from app.sandbox.shiprocket_format import money_num, money_str, panel_time, to_decimal, ymd_hms
+from sandbox.shiprocket_couriers import valid_pincode
+from sandbox.shiprocket_format import money_num, money_str, panel_time, to_decimal, ymd_hms
 
 Errors = dict[str, list[str]]
 

@@ -22,10 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.sandbox.zoho_common import E_BAD_JSON, E_INVALID_URL, ZohoError, paginate, text_match, wire
+from sandbox.zoho_common import E_BAD_JSON, E_INVALID_URL, ZohoError, paginate, text_match, wire
 
 if TYPE_CHECKING:
-    from app.sandbox.zoho import ZohoSim
+    from sandbox.zoho import ZohoSim
 
 INVENTORY, BOOKS = "/inventory/v1", "/books/v3"
 BOTH = (INVENTORY, BOOKS)

