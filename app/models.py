@@ -124,7 +124,10 @@ class Shipment(Base):
     length_cm: Mapped[Decimal] = mapped_column(Numeric(8, 1))
     breadth_cm: Mapped[Decimal] = mapped_column(Numeric(8, 1))
     height_cm: Mapped[Decimal] = mapped_column(Numeric(8, 1))
-    courier_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    courier_id: Mapped[str | None] = mapped_column(String(40), default=None)  # the aggregator's booking key
+    # Which aggregator booked (or is booking) this shipment; tracking, cancellation, returns and remittance
+    # go to that one. sr_order_id / sr_shipment_id hold that aggregator's ids whatever their name says.
+    aggregator: Mapped[str] = mapped_column(String(20), default="shiprocket", server_default="shiprocket")
     courier_name: Mapped[str | None] = mapped_column(String(100), default=None)
     courier_reason: Mapped[str | None] = mapped_column(Text, default=None)
     sr_order_id: Mapped[str | None] = mapped_column(String(40), default=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from app.fulfilment.order_mapping import ParcelDefaults
 from app.integrations.aggregator import Aggregator
 from app.integrations.gokwik.client import GoKwikClient
 from app.integrations.http import RetryPolicy
+from app.integrations.shiplee.client import ShipleeClient
 from app.integrations.shiprocket.client import ShiprocketClient
 from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.client import ZohoClient
@@ -31,11 +32,23 @@ class Services:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
-    aggregator: Aggregator
+    aggregator: Aggregator  # the preferred one (first of settings.aggregator_order)
     zoho: ZohoClient
     rules: CourierRules
     queue: Queue
     gokwik: GoKwikClient | None = None  # used only when settings.gokwik_configured
+    # Every configured aggregator by name, in order of preference. A shipment's work goes to
+    # `aggregator_for(shipment.aggregator)`, the one that booked it.
+    aggregators: dict[str, Aggregator] = field(default_factory=dict)
+
+    def aggregator_for(self, name: str | None) -> Aggregator:
+        """The client of the aggregator `name` (a shipment's `aggregator`); KeyError names one not configured."""
+        if not name or name == self.aggregator.name:
+            return self.aggregator
+        try:
+            return self.aggregators[name]
+        except KeyError:
+            raise KeyError(f"aggregator {name!r} is not configured (AGGREGATORS, SHIPLEE_MOBILE)") from None
 
     @property
     def parcel_defaults(self) -> ParcelDefaults:
@@ -79,12 +92,18 @@ def build_services(settings: Settings, engine: AsyncEngine | None = None, pool_s
     queue = Queue(settings.REDIS_URL)
     limiter = ZohoRateLimiter(queue, settings.ZOHO_ORGANIZATION_ID, settings.ZOHO_MAX_CALLS_PER_WINDOW,
                               settings.ZOHO_RATE_WINDOW_SECONDS)
+    aggregators: dict[str, Aggregator] = {"shiprocket": ShiprocketClient(http, settings, sessionmaker, policy)}
+    if settings.shiplee_configured or "shiplee" in settings.aggregator_order:
+        aggregators["shiplee"] = ShipleeClient(http, settings, sessionmaker, policy)  # type: ignore[assignment]  # until it implements every Aggregator method
+    preferred = [aggregators[name] for name in settings.aggregator_order if name in aggregators]
+    aggregators = {a.name: a for a in preferred} | aggregators  # preference order first, the rest after
     return Services(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
         http=http,
-        aggregator=ShiprocketClient(http, settings, sessionmaker, policy),
+        aggregator=next(iter(aggregators.values())),
+        aggregators=aggregators,
         zoho=ZohoClient(http, settings, sessionmaker, policy, limiter, ZohoDailyBudget.from_settings(queue, settings)),
         rules=load_rules(settings.courier_rules_path),
         queue=queue,

@@ -36,6 +36,9 @@ class MissingSettings(RuntimeError):
         super().__init__("missing required settings: " + ", ".join(names))
 
 
+KNOWN_AGGREGATORS = ("shiprocket", "shiplee")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
                                       case_sensitive=True)
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     SHIPLEE_PASSWORD: SecretStr = SecretStr("")
     SHIPLEE_WAREHOUSE_ID: str = ""  # the warehouse parcels leave from (GET /api/warehouse lists them)
     SHIPLEE_TOKEN_REFRESH_MARGIN_SECONDS: int = 600  # Shiplee tokens live 3 hours
+    # Aggregators in order of preference, comma-separated (shiprocket, shiplee). Empty: `shiprocket`, and
+    # `shiprocket,shiplee` when the Shiplee login is set.
+    AGGREGATORS: str = ""
 
     # Zoho
     ZOHO_ACCOUNTS_URL: str = "https://accounts.zoho.in"
@@ -145,6 +151,14 @@ class Settings(BaseSettings):
     # Also write the remittance id onto the sales order (cf_cod_remittance_id): one more Zoho call per COD order.
     REMITTANCE_WRITE_SALESORDER: bool = False
 
+    @field_validator("AGGREGATORS")
+    @classmethod
+    def _known_aggregators(cls, value: str) -> str:
+        unknown = [n.strip() for n in value.split(",") if n.strip() and n.strip().lower() not in KNOWN_AGGREGATORS]
+        if unknown:
+            raise ValueError(f"unknown aggregator(s) {', '.join(unknown)}; known: {', '.join(KNOWN_AGGREGATORS)}")
+        return value
+
     @field_validator("REMITTANCE_START_DATE", mode="before")
     @classmethod
     def _empty_date_is_unset(cls, value: object) -> object:
@@ -215,6 +229,18 @@ class Settings(BaseSettings):
     RETURNPRIME_BOOK_PICKUPS: bool = True
     RETURNPRIME_POLL_INTERVAL_SECONDS: int = 1800
     RETURNPRIME_LOOKBACK_DAYS: int = 30
+
+    @property
+    def shiplee_configured(self) -> bool:
+        return bool(self.SHIPLEE_MOBILE.strip() and self.SHIPLEE_PASSWORD.get_secret_value())
+
+    @property
+    def aggregator_order(self) -> tuple[str, ...]:
+        """AGGREGATORS as names, in order of preference, each once."""
+        if not self.AGGREGATORS.strip():
+            return ("shiprocket", "shiplee") if self.shiplee_configured else ("shiprocket",)
+        names = [n.strip().lower() for n in self.AGGREGATORS.split(",") if n.strip()]
+        return tuple(dict.fromkeys(names))
 
     def missing(self) -> list[str]:
         out = []

@@ -67,17 +67,22 @@ class ShipOrder:
 
 @dataclass(frozen=True)
 class CourierOption:
-    courier_id: int
+    """One courier service an aggregator offers for a parcel. `courier_id` is the aggregator's own booking
+    key, as a string: Shiprocket's numeric courier_company_id ("12"), Shiplee's carrier_id ("41"); it
+    means nothing without `aggregator`."""
+
+    courier_id: str
     name: str
     rate: Decimal
     etd_days: int | None
     rating: Decimal | None = None
+    aggregator: str = ""  # the aggregator that quoted it ("shiprocket" | "shiplee"); set by the adapter
 
 
 @dataclass(frozen=True)
 class Serviceability:
     options: tuple[CourierOption, ...]
-    recommended_id: int | None = None
+    recommended_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ class CreatedOrder:
 @dataclass(frozen=True)
 class AwbAssignment:
     awb: str
-    courier_id: int | None
+    courier_id: str | None
     courier_name: str
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -154,7 +159,7 @@ class Aggregator(Protocol):
 
     async def find_order(self, channel_order_id: str) -> CreatedOrder | None: ...
 
-    async def assign_awb(self, shipment_id: str, courier_id: int | None) -> AwbAssignment: ...
+    async def assign_awb(self, shipment_id: str, courier_id: str | None) -> AwbAssignment: ...
 
     async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None: ...
 

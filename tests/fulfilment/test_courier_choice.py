@@ -11,12 +11,12 @@ from tests.fulfilment.test_order_mapping import salesorder
 
 RULES = load_rules(Path("app/fulfilment/courier_rules.toml"))
 OPTIONS = (
-    CourierOption(43, "Delhivery Surface", Decimal("54"), 4),
-    CourierOption(10, "Delhivery Air", Decimal("90"), 2),
-    CourierOption(51, "Xpressbees Surface", Decimal("60"), 5),
-    CourierOption(12, "Ekart Logistics Surface", Decimal("58"), 5),
-    CourierOption(7, "Blue Dart Air", Decimal("140"), 2),
-    CourierOption(33, "DTDC Surface", Decimal("50"), 6),
+    CourierOption("43", "Delhivery Surface", Decimal("54"), 4),
+    CourierOption("10", "Delhivery Air", Decimal("90"), 2),
+    CourierOption("51", "Xpressbees Surface", Decimal("60"), 5),
+    CourierOption("12", "Ekart Logistics Surface", Decimal("58"), 5),
+    CourierOption("7", "Blue Dart Air", Decimal("140"), 2),
+    CourierOption("33", "DTDC Surface", Decimal("50"), 6),
 )
 DEFAULTS = ParcelDefaults(Decimal("0.5"), Decimal("20"), Decimal("15"), Decimal("10"))
 
@@ -29,29 +29,29 @@ def order(city="Bengaluru", pincode="560001", cod=True, total="998", weight="0.5
 
 
 def test_cod_tier1_prefers_delhivery_cheapest_variant():
-    d = choose_courier(order(), Serviceability(OPTIONS, 7), RULES)
+    d = choose_courier(order(), Serviceability(OPTIONS, "7"), RULES)
     assert d.courier.name == "Delhivery Surface"
     assert "COD to tier-1 metro" in d.reason
 
 
 def test_cod_tier2_prefers_ekart():
-    d = choose_courier(order(city="Bhilwara", pincode="311001"), Serviceability(OPTIONS, 7), RULES)
+    d = choose_courier(order(city="Bhilwara", pincode="311001"), Serviceability(OPTIONS, "7"), RULES)
     assert d.courier.name == "Ekart Logistics Surface"
 
 
 def test_high_value_prepaid_prefers_blue_dart():
-    d = choose_courier(order(cod=False, total="4999"), Serviceability(OPTIONS, 43), RULES)
+    d = choose_courier(order(cod=False, total="4999"), Serviceability(OPTIONS, "43"), RULES)
     assert d.courier.name == "Blue Dart Air"
 
 
 def test_heavy_parcel_rule_first():
-    d = choose_courier(order(weight="7.5"), Serviceability(OPTIONS, 7), RULES)
+    d = choose_courier(order(weight="7.5"), Serviceability(OPTIONS, "7"), RULES)
     assert d.courier.name == "Xpressbees Surface" and "heavy" in d.reason
 
 
 def test_fallback_recommended_when_no_rule_matches():
-    d = choose_courier(order(cod=False, total="500"), Serviceability(OPTIONS, 10), RULES)
-    assert d.courier.courier_id == 10 and "recommends" in d.reason
+    d = choose_courier(order(cod=False, total="500"), Serviceability(OPTIONS, "10"), RULES)
+    assert d.courier.courier_id == "10" and "recommends" in d.reason
 
 
 def test_rule_skipped_when_preferred_courier_not_serviceable():
@@ -64,7 +64,7 @@ def test_rule_skipped_when_preferred_courier_not_serviceable():
 @pytest.mark.parametrize("mode,expected", [("cheapest", "DTDC Surface"), ("fastest", "Delhivery Air")])
 def test_fallback_modes(mode, expected):
     rules = parse_rules({"fallback": mode, "rules": []})
-    assert choose_courier(order(cod=False, total="500"), Serviceability(OPTIONS, 7), rules).courier.name == expected
+    assert choose_courier(order(cod=False, total="500"), Serviceability(OPTIONS, "7"), rules).courier.name == expected
 
 
 def test_no_options_means_no_decision():

@@ -131,8 +131,9 @@ async def test_quotes_cheapest_first_with_cod_formula(client: ShipleeClient) -> 
     prepaid = await client.quotes(ship_order(cod=False), "110001")
     assert all(q.cod_charges == 0 for q in prepaid)
     view = await client.check_serviceability(ship_order(total=Decimal(2000)), "110001")
-    assert [(o.courier_id, o.name, o.rate) for o in view.options][0] == (60, "Delhivery 2kg Surface", Decimal(164))
-    assert view.recommended_id == 60
+    assert [(o.courier_id, o.name, o.rate, o.aggregator) for o in view.options][0] == (
+            "delhivery_2kg_surface", "Delhivery 2kg Surface", Decimal(164), "shiplee")
+    assert view.recommended_id == "delhivery_2kg_surface"
 
 
 async def test_unserviceable_lane(client: ShipleeClient, shiplee_sim: ShipleeSim) -> None:

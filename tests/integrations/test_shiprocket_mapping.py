@@ -47,9 +47,9 @@ def test_serviceability_parses_strings_and_dict_rates():
          "estimated_delivery_days": ""},
     ], "recommended_courier_company_id": 43}}
     s = mapping.parse_serviceability(body)
-    assert [o.courier_id for o in s.options] == [43, 51]
+    assert [o.courier_id for o in s.options] == ["43", "51"]
     assert s.options[1].rate == Decimal("61.5") and s.options[1].etd_days is None
-    assert s.recommended_id == 43
+    assert s.recommended_id == "43"
     assert mapping.parse_serviceability({"status": 404, "message": "No courier"}).options == ()
 
 
@@ -64,7 +64,7 @@ def test_created_order_fresh_vs_existing_cancelled():
 def test_awb_success_needs_awb_code_whatever_the_status():
     ok = mapping.parse_awb_assignment({"awb_assign_status": 1, "response": {"data": {
         "awb_code": "321055706540", "courier_company_id": 142, "courier_name": "Amazon Surface"}}})
-    assert ok.awb == "321055706540" and ok.courier_id == 142
+    assert ok.awb == "321055706540" and ok.courier_id == "142"
     with pytest.raises(AwbAssignmentFailed, match="recharge"):
         mapping.parse_awb_assignment({"awb_assign_status": 0, "response": {"data": {
             "awb_assign_error": "Insufficient balance, please recharge"}}})

@@ -133,10 +133,10 @@ def parse_quotes(body: Any) -> tuple[ShipleeQuote, ...]:
 
 
 def serviceability(quotes: tuple[ShipleeQuote, ...]) -> Serviceability:
-    """The Aggregator view of a quote. Shiplee's booking key is the string carrier_id, which does not fit
-    CourierOption's integer id: ratecard_id stands in, and callers book with the ShipleeQuote itself.
+    """The Aggregator view of a quote: Shiplee's booking key, the string carrier_id, is the option's id.
     Shiplee quotes no delivery estimate (etd_days None)."""
-    options = tuple(CourierOption(courier_id=q.ratecard_id or 0, name=q.carrier_name, rate=q.cost, etd_days=None)
+    options = tuple(CourierOption(courier_id=q.carrier_id, name=q.carrier_name, rate=q.cost, etd_days=None,
+                                  aggregator="shiplee")
                     for q in quotes)
     return Serviceability(options=options, recommended_id=options[0].courier_id if options else None)
 

@@ -128,10 +128,10 @@ class ShiprocketClient:
                                 cancelled=status.upper().startswith("CANCEL"))
         return None
 
-    async def assign_awb(self, shipment_id: str, courier_id: int | None) -> AwbAssignment:
+    async def assign_awb(self, shipment_id: str, courier_id: str | None) -> AwbAssignment:
         payload: dict[str, Any] = {"shipment_id": int(shipment_id)}
         if courier_id is not None:
-            payload["courier_id"] = courier_id
+            payload["courier_id"] = int(courier_id)  # Shiprocket's ids are numbers; ours are strings
         response = await self.call("POST", "/courier/assign/awb", json_body=payload)
         body = parse_body(response)
         if body is None:
@@ -150,7 +150,7 @@ class ShiprocketClient:
         for ship in shipments if isinstance(shipments, list) else [shipments or {}]:
             if ship.get("awb") and str(ship.get("id") or shipment_id) == str(shipment_id):
                 cid = str(ship.get("courier_id") or "")
-                return AwbAssignment(awb=str(ship["awb"]), courier_id=int(cid) if cid.isdigit() else None,
+                return AwbAssignment(awb=str(ship["awb"]), courier_id=cid or None,
                                      courier_name=str(ship.get("courier") or ""))
         return None
 

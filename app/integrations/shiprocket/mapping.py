@@ -76,7 +76,7 @@ def parse_serviceability(body: Any) -> Serviceability:
     options = []
     for c in data.get("available_courier_companies") or []:
         try:
-            courier_id = int(c["courier_company_id"])
+            courier_id = str(int(c["courier_company_id"]))
         except (KeyError, TypeError, ValueError):
             continue
         rate = to_decimal(c.get("rate"))
@@ -88,10 +88,11 @@ def parse_serviceability(body: Any) -> Serviceability:
         except ValueError:
             etd_days = None
         options.append(CourierOption(courier_id=courier_id, name=str(c.get("courier_name") or courier_id),
-                                     rate=rate, etd_days=etd_days, rating=to_decimal(c.get("rating"))))
+                                     rate=rate, etd_days=etd_days, rating=to_decimal(c.get("rating")),
+                                     aggregator="shiprocket"))
     recommended = data.get("recommended_courier_company_id") or data.get("shiprocket_recommended_courier_id")
     try:
-        recommended_id = int(recommended) if recommended else None
+        recommended_id = str(int(recommended)) if recommended else None
     except (TypeError, ValueError):
         recommended_id = None
     return Serviceability(options=tuple(options), recommended_id=recommended_id)
@@ -191,7 +192,7 @@ def parse_awb_assignment(body: Any) -> AwbAssignment:
     awb = data.get("awb_code")
     if awb:
         courier_id = data.get("courier_company_id")
-        return AwbAssignment(awb=str(awb), courier_id=int(courier_id) if courier_id else None,
+        return AwbAssignment(awb=str(awb), courier_id=str(courier_id) if courier_id else None,
                              courier_name=str(data.get("courier_name") or ""), raw=data)
     message = ""
     if data.get("awb_assign_error"):
