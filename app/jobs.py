@@ -94,7 +94,13 @@ Resumer = Callable[[Services, datetime], Awaitable[int]]
 # returns how many it picked up. The sweeper always runs, so recovery never depends on a poller's switch.
 RESUMERS: dict[str, Resumer] = {"tracking": resume_tracking}
 RESUMERS["remittance"] = resume_remittances
-RESUMERS["zoho_deferred"] = flush_deferred_writes
+
+
+async def _flush_zoho_deferred(svc: Services, _stale: datetime) -> int:
+    return await flush_deferred_writes(svc.zoho, svc.sessionmaker)  # labels parked by the budget or the window
+
+
+RESUMERS["zoho_deferred"] = _flush_zoho_deferred
 
 
 @dataclass

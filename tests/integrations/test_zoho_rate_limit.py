@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import uuid
 
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.queue import Queue
@@ -41,3 +42,41 @@ async def test_limiter_fails_open_without_redis():
     for _ in range(3):
         await limiter.acquire()
     assert time.monotonic() - started < 5 and limiter.waited == 0
+
+
+# --- Priority: status labels yield to AWB and money writes (issue 9, end-to-end p99) ---
+
+async def test_a_label_takes_only_its_share_of_a_quarter_and_never_waits(redis_url):
+    # 16 a window: quarters of 4 calls, of which labels may take 2.
+    limiter = ZohoRateLimiter(Queue(redis_url), f"org-{uuid.uuid4()}", limit=16, window_seconds=600)
+    try:
+        assert await limiter.try_acquire_cosmetic() and await limiter.try_acquire_cosmetic()
+        assert not await limiter.try_acquire_cosmetic()  # the labels' share is spent: refused at once
+        assert limiter.cosmetic_refused == 1
+        await limiter.acquire()  # an AWB write still has the rest of the quarter, without waiting
+        await limiter.acquire()
+        assert limiter.waited == 0
+    finally:
+        await limiter._queue.close()
+
+
+async def test_no_label_goes_while_an_awb_write_waits_for_the_next_quarter(redis_url):
+    # Quarters of a quarter second, 4 calls each (labels 2).
+    limiter = ZohoRateLimiter(Queue(redis_url), f"org-{uuid.uuid4()}", limit=16, window_seconds=1.0)
+    try:
+        for _ in range(5):  # the fifth finds its quarter full and waits for the next
+            await limiter.acquire()
+        assert limiter.waited > 0
+        # The new quarter holds one call, so a label would fit its share; but an AWB write just waited.
+        assert not await limiter.try_acquire_cosmetic()
+        pool = await limiter._queue.pool()
+        assert await pool.exists(limiter.waiting_key)
+        await pool.delete(limiter.waiting_key)  # the flag lapses (two quarters) once nothing waits
+        assert await limiter.try_acquire_cosmetic()
+    finally:
+        await limiter._queue.close()
+
+
+async def test_without_redis_labels_are_not_refused():
+    limiter = ZohoRateLimiter(Queue(f"redis://127.0.0.1:{free_port()}/0"), "org", limit=16, window_seconds=60)
+    assert await limiter.try_acquire_cosmetic() and limiter.cosmetic_refused == 0
