@@ -12,9 +12,12 @@ length of time holds at most (SLOTS + 1) / SLOTS x limit: 100 for the default 80
 
 Two priorities share each quarter. AWB write-backs, stock and money writes (`acquire`) may take the whole
 quarter and wait for the next one when it is spent; cosmetic writes (status labels, `try_acquire_cosmetic`)
-may take only the first COSMETIC_SHARE of it, none while an AWB or money call is waiting, and never wait:
-refused, the caller parks the label in `zoho_deferred_writes` (budget.py) and the sweeper writes it later.
-So a label can delay an AWB by at most a quarter's cosmetic share, never by a queue of labels."""
+may take calls only while less than COSMETIC_SHARE of it is used, none while an AWB or money call is
+waiting, and never wait: refused, the caller parks the label in `zoho_deferred_writes` (budget.py) and the
+sweeper writes it later.
+So a label can delay an AWB by at most a quarter's cosmetic share, never by a queue of labels. The price:
+labels parked by a backlog are written at most at that share of the window (20 a minute at the default
+80) once the AWBs are through."""
 
 from __future__ import annotations
 
@@ -30,7 +33,10 @@ from app.queue import Queue
 
 log = logging.getLogger(__name__)
 SLOTS = 4
-COSMETIC_SHARE = 0.5  # of each quarter's calls a status label may take; the rest is kept for AWB and money
+# A label goes only while the quarter has used less than this share of its calls (AWB writes included), so
+# at least the rest is left for AWB and money writes arriving later in the quarter. A quarter, not a half:
+# one order's AWB and label at 80 orders a minute would otherwise fill a quarter with labels first.
+COSMETIC_SHARE = 0.25
 
 # Take one call of the quarter unless `cap` are already taken (atomic, so two processes never both take
 # the last one). Returns the calls taken after this one, or -1 when the quarter is full for this caller.
