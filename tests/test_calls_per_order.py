@@ -115,14 +115,14 @@ async def test_a_pickup_label_deferred_by_a_busy_window_still_costs_one_call(fru
     from app.integrations.zoho.models import ZohoDeferredWrite
 
     pool = await frugal.queue.pool()
-    await pool.set(frugal.zoho.limiter.waiting_key, "1")  # an AWB write of another order is waiting
+    await pool.set(frugal.zoho.limiter.busy_key, "1")  # an AWB write of another order is waiting
     so_id, zoho_calls, _ = await cod_life(frugal, shiprocket_sim, zoho_sim)
     assert zoho_sim.custom_field(so_id, "cf_awb_number")  # the AWB went, window busy or not
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"  # the label waited
     async with frugal.sessionmaker() as session:
         [row] = (await session.execute(select(ZohoDeferredWrite))).scalars().all()
     assert row.salesorder_id == so_id and row.values == {"cf_shipment_status": "Pickup Scheduled"}
-    await pool.delete(frugal.zoho.limiter.waiting_key)
+    await pool.delete(frugal.zoho.limiter.busy_key)
     mark = len(zoho_sim.calls)
     assert await flush_deferred_writes(frugal.zoho, frugal.sessionmaker) == 1
     assert await flush_deferred_writes(frugal.zoho, frugal.sessionmaker) == 0  # exactly once

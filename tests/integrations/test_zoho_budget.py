@@ -160,11 +160,11 @@ async def test_zohos_own_count_of_the_day_stops_labels_too(svc, zoho_sim):
 
 async def busy_window(svc) -> None:
     """An AWB or money write is waiting for the next quarter (as under a backlog): labels must yield."""
-    await (await svc.queue.pool()).set(svc.zoho.limiter.waiting_key, "1")
+    await (await svc.queue.pool()).set(svc.zoho.limiter.busy_key, "1")
 
 
 async def free_window(svc) -> None:
-    await (await svc.queue.pool()).delete(svc.zoho.limiter.waiting_key)
+    await (await svc.queue.pool()).delete(svc.zoho.limiter.busy_key)
 
 
 async def test_a_label_yields_to_an_awb_write_when_the_window_is_busy(svc, zoho_sim):

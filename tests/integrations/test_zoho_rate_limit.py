@@ -53,14 +53,17 @@ async def test_a_label_takes_only_its_share_of_a_quarter_and_never_waits(redis_u
         assert await limiter.try_acquire_cosmetic() and await limiter.try_acquire_cosmetic()
         assert not await limiter.try_acquire_cosmetic()  # the labels' share is spent: refused at once
         assert limiter.cosmetic_refused == 1
-        for _ in range(6):  # AWB writes still have the rest of the quarter, without waiting
+        pool = await limiter._queue.pool()
+        for n in range(6):  # AWB writes still have the rest of the quarter, without waiting
             await limiter.acquire()
+            # Until an AWB write takes one of the quarter's last two calls, the next quarter is open to labels.
+            assert bool(await pool.exists(limiter.busy_key)) == (n >= 4)
         assert limiter.waited == 0
     finally:
         await limiter._queue.close()
 
 
-async def test_no_label_goes_while_an_awb_write_waits_for_the_next_quarter(redis_url):
+async def test_labels_stand_aside_while_awb_writes_fill_the_quarters(redis_url):
     # Quarters of a quarter second, 8 calls each (labels while fewer than 2 are used).
     limiter = ZohoRateLimiter(Queue(redis_url), f"org-{uuid.uuid4()}", limit=32, window_seconds=1.0)
     try:
@@ -69,11 +72,11 @@ async def test_no_label_goes_while_an_awb_write_waits_for_the_next_quarter(redis
             if limiter.waited:
                 break
         assert limiter.waited > 0
-        # The new quarter holds one call, so a label would fit its share; but an AWB write just waited.
+        # The new quarter holds one call, so a label would fit its share; but AWB writes filled the last one.
         assert not await limiter.try_acquire_cosmetic()
         pool = await limiter._queue.pool()
-        assert await pool.exists(limiter.waiting_key)
-        await pool.delete(limiter.waiting_key)  # the flag lapses (two quarters) once nothing waits
+        assert await pool.exists(limiter.busy_key)
+        await pool.delete(limiter.busy_key)  # the flag lapses (two quarters) once AWB writes ease off
         assert await limiter.try_acquire_cosmetic()
     finally:
         await limiter._queue.close()

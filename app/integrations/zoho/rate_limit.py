@@ -12,12 +12,12 @@ length of time holds at most (SLOTS + 1) / SLOTS x limit: 100 for the default 80
 
 Two priorities share each quarter. AWB write-backs, stock and money writes (`acquire`) may take the whole
 quarter and wait for the next one when it is spent; cosmetic writes (status labels, `try_acquire_cosmetic`)
-may take calls only while less than COSMETIC_SHARE of it is used, none while an AWB or money call is
-waiting, and never wait: refused, the caller parks the label in `zoho_deferred_writes` (budget.py) and the
-sweeper writes it later.
-So a label can delay an AWB by at most a quarter's cosmetic share, never by a queue of labels. The price:
-labels parked by a backlog are written at most at that share of the window (20 a minute at the default
-80) once the AWBs are through."""
+may take calls only while less than COSMETIC_SHARE of it is used, none while AWB and money calls fill
+quarters (one waited, or took one of the last COSMETIC_SHARE of a quarter), and never wait: refused, the
+caller parks the label in `zoho_deferred_writes` (budget.py) and the sweeper writes it later. So a label can
+delay an AWB by at most a quarter's cosmetic share, never by a queue of labels. The price: labels parked by
+a backlog are written at most at that share of the window (20 a minute at the default 80) once the AWBs are
+through."""
 
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ COSMETIC_SHARE = 0.25
 
 # Take one call of the quarter unless `cap` are already taken (atomic, so two processes never both take
 # the last one). Returns the calls taken after this one, or -1 when the quarter is full for this caller.
-# An AWB or money call that finds the quarter full raises the "waiting" flag (KEYS[2]) for two quarters;
-# while it is up no label is let through, so labels never take a call that a waiting AWB could have had.
+# An AWB or money call that finds the quarter full, or takes one of its last `ARGV[4]` calls, raises the
+# "busy" flag (KEYS[2]) for two quarters; while it is up no label is let through, so under sustained AWB
+# load labels stand aside entirely instead of taking calls a later AWB of the quarter will need.
 _TAKE = """
 local cosmetic = ARGV[3] == '1'
 if cosmetic and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -52,6 +53,9 @@ if used >= tonumber(ARGV[1]) then
 end
 used = redis.call('INCR', KEYS[1])
 if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if not cosmetic and used > tonumber(ARGV[1]) - tonumber(ARGV[4]) then
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+end
 return used
 """
 
@@ -64,7 +68,8 @@ class ZohoRateLimiter:
     def __init__(self, queue: Queue, organization_id: str, limit: int, window_seconds: float) -> None:
         self._queue = queue
         self._prefix = f"shipbridge:zoho-calls:{organization_id}"
-        self.waiting_key = f"{self._prefix}:waiting"  # up while an AWB or money call waits for a quarter
+        # Up while AWB or money calls fill quarters: one waited, or took one of a quarter's last calls.
+        self.busy_key = f"{self._prefix}:busy"
         self.limit = limit
         self.window = window_seconds
         slots = SLOTS if limit >= SLOTS else 1
@@ -80,8 +85,9 @@ class ZohoRateLimiter:
         """Calls taken in quarter `window_id` with this one, -1 if full for `cap`, None without Redis."""
         try:
             pool = await self._queue.pool()
-            return int(await pool.eval(_TAKE, 2, f"{self._prefix}:{window_id}", self.waiting_key,  # type: ignore[misc]
-                                       str(cap), str(self._ttl), "1" if cosmetic else "0"))
+            return int(await pool.eval(_TAKE, 2, f"{self._prefix}:{window_id}", self.busy_key,  # type: ignore[misc]
+                                       str(cap), str(self._ttl), "1" if cosmetic else "0",
+                                       str(self._cosmetic_limit)))
         except (RedisError, OSError, ConnectionError) as exc:
             log.warning("Zoho rate limiter unavailable (%s); calling without it", type(exc).__name__)
             return None
