@@ -97,7 +97,8 @@ RESUMERS["remittance"] = resume_remittances
 
 
 async def _flush_zoho_deferred(svc: Services, _stale: datetime) -> int:
-    return await flush_deferred_writes(svc.zoho, svc.sessionmaker)  # labels parked by the budget or the window
+    # Labels parked by the day's budget or the rate window; up to a third of the sweep spent waiting for room.
+    return await flush_deferred_writes(svc.zoho, svc.sessionmaker, max_wait=svc.settings.SWEEP_INTERVAL_SECONDS / 3)
 
 
 RESUMERS["zoho_deferred"] = _flush_zoho_deferred

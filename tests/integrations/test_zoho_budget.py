@@ -215,3 +215,27 @@ async def test_the_flush_stops_when_the_window_turns_busy_and_loses_nothing(svc,
     assert zoho_sim.custom_field(first, "cf_shipment_status") == "Cancelled"
     assert zoho_sim.custom_field(second, "cf_shipment_status") == "Returned"
     assert await deferred(svc) == []
+
+
+async def test_the_flush_waits_for_later_quarters_within_its_time(svc, zoho_sim):
+    """Labels get a share of every quarter: a flush given time writes the whole backlog across quarters;
+    one given none stops at the first refusal and leaves the rest, none lost, for the next sweep."""
+    narrow = svc.settings.model_copy(update={"ZOHO_MAX_CALLS_PER_WINDOW": 8, "ZOHO_RATE_WINDOW_SECONDS": 2.0})
+    proc = build_services(narrow, engine=svc.engine)  # quarters of half a second; labels 1 call in each
+    try:
+        await proc.zoho.token.get()
+        so_ids = [confirmed_order(zoho_sim) for _ in range(3)]
+        await busy_window(proc)
+        for so_id in so_ids:  # no shipment, so each later write reads first: one label a quarter
+            assert await write_status_fields(proc.zoho, proc.sessionmaker, so_id, {"cf_shipment_status": "Lost"}) \
+                is None
+        await free_window(proc)
+        assert await flush_deferred_writes(proc.zoho, proc.sessionmaker) == 1  # then the quarter is full
+        assert len(await deferred(proc)) == 2
+        assert await flush_deferred_writes(proc.zoho, proc.sessionmaker, max_wait=30) == 2
+        assert proc.zoho.limiter.cosmetic_refused > 0  # it did meet full quarters, and waited them out
+    finally:
+        await proc.queue.close()
+        await proc.http.aclose()
+    assert await deferred(svc) == []
+    assert [zoho_sim.custom_field(so_id, "cf_shipment_status") for so_id in so_ids] == ["Lost"] * 3

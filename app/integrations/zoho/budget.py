@@ -15,6 +15,7 @@ Services: client.py imports this module)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.integrations.zoho.models import ZohoDeferredWrite
-from app.integrations.zoho.rate_limit import ZohoWindowBusy
+from app.integrations.zoho.rate_limit import ZohoRateLimiter, ZohoWindowBusy
 from app.queue import Queue
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ class LabelWriter(Protocol):
     """What the label writes need of the Zoho client (ZohoClient is one)."""
 
     budget: ZohoDailyBudget | None
+    limiter: ZohoRateLimiter | None
 
     async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str],
                                              current: dict[str, Any] | None = None, *,
@@ -209,14 +211,19 @@ async def defer(session: AsyncSession, salesorder_id: str, values: dict[str, str
         set_={"values": ZohoDeferredWrite.values.op("||")(stmt.excluded["values"]), "updated_at": now}))
 
 
-async def flush_deferred_writes(zoho: LabelWriter, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+async def flush_deferred_writes(zoho: LabelWriter, sessionmaker: async_sessionmaker[AsyncSession],
+                                max_wait: float = 0.0) -> int:
     """Write what was deferred, first deferred first, while the day's budget and the rate window's share
-    for labels allow (the sweeper calls it every sweep; one query when nothing waits). A row changed while
-    its write was in flight is kept for the next flush. Returns how many were written."""
+    for labels allow (the sweeper calls it every sweep; one query when nothing waits). When the window has
+    no room for a label, wait for the next quarter as long as `max_wait` seconds allow (labels get a share
+    of every quarter; giving up at the first refusal would write a handful a sweep), else stop until the
+    next sweep. A row changed while its write was in flight is kept for the next flush. Returns how many
+    were written."""
     from app.integrations.http import PermanentUpstreamError
 
     budget = zoho.budget
     written = 0
+    deadline = asyncio.get_running_loop().time() + max_wait
     async with sessionmaker() as session:
         rows = (await session.execute(select(ZohoDeferredWrite).order_by(ZohoDeferredWrite.deferred_at,
                                                                           ZohoDeferredWrite.id)
@@ -225,9 +232,8 @@ async def flush_deferred_writes(zoho: LabelWriter, sessionmaker: async_sessionma
         if budget is not None and await budget.deferring():
             break
         try:
-            await zoho.update_salesorder_custom_fields(row.salesorder_id, dict(row.values), cosmetic=True)
-        except ZohoWindowBusy:  # AWB and money writes need the window now: the next sweep goes on
-            break
+            if not await _write_deferred(zoho, row.salesorder_id, dict(row.values), deadline):
+                break  # AWB and money writes need the window now: the next sweep goes on
         except PermanentUpstreamError as exc:  # the order was deleted or the field removed: nothing to keep
             log.warning("deferred write to %s refused (%s); dropped", row.salesorder_id, exc.upstream_message)
         async with sessionmaker.begin() as session:
@@ -237,6 +243,20 @@ async def flush_deferred_writes(zoho: LabelWriter, sessionmaker: async_sessionma
     if written:
         log.info("wrote %d deferred Zoho status write(s)", written)
     return written
+
+
+async def _write_deferred(zoho: LabelWriter, salesorder_id: str, values: dict[str, str], deadline: float) -> bool:
+    """One deferred label, waiting for a later quarter while the deadline allows; False if it never fit."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await zoho.update_salesorder_custom_fields(salesorder_id, values, cosmetic=True)
+            return True
+        except ZohoWindowBusy:
+            pause = zoho.limiter.seconds_to_next_quarter() + 0.05 if zoho.limiter is not None else 0.0
+            if loop.time() + pause > deadline:
+                return False
+            await asyncio.sleep(pause)
 
 
 def next_reset(budget: ZohoDailyBudget, now: datetime | None = None) -> datetime:

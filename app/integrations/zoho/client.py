@@ -160,6 +160,7 @@ class ZohoClient:
         so = current if current is not None else await self._last_seen(salesorder_id)
         if so is None:
             so = await self.get_salesorder(salesorder_id, cosmetic=cosmetic)
+            cosmetic = False  # the read is spent: a label that got this far is finished, not re-read later
         payload = {**salesorder_put_body(so),
                    "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
         body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload,

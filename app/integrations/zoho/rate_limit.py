@@ -92,6 +92,9 @@ class ZohoRateLimiter:
             log.warning("Zoho rate limiter unavailable (%s); calling without it", type(exc).__name__)
             return None
 
+    def seconds_to_next_quarter(self) -> float:
+        return self._slot_seconds - time.time() % self._slot_seconds
+
     async def try_acquire_cosmetic(self) -> bool:
         """Take a call for a status label if the quarter's cosmetic share has room and no AWB or money
         call is waiting for one; never waits itself."""
