@@ -227,8 +227,8 @@ async def test_the_flush_waits_for_later_quarters_within_its_time(svc, zoho_sim)
         so_ids = [confirmed_order(zoho_sim) for _ in range(3)]
         await busy_window(proc)
         for so_id in so_ids:  # no shipment, so each later write reads first: one label a quarter
-            assert await write_status_fields(proc.zoho, proc.sessionmaker, so_id, {"cf_shipment_status": "Lost"}) \
-                is None
+            parked = await write_status_fields(proc.zoho, proc.sessionmaker, so_id, {"cf_shipment_status": "Lost"})
+            assert parked is None
         await free_window(proc)
         assert await flush_deferred_writes(proc.zoho, proc.sessionmaker) == 1  # then the quarter is full
         assert len(await deferred(proc)) == 2
