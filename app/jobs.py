@@ -17,6 +17,7 @@ from app.fulfilment.state import PAST_PICKUP
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.integrations.zoho.budget import flush_deferred_writes
+from app.locks import advisory_lock
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.ops.notify import channels_configured, deliver_pending_alerts
@@ -96,12 +97,18 @@ RESUMERS: dict[str, Resumer] = {"tracking": resume_tracking}
 RESUMERS["remittance"] = resume_remittances
 
 
-async def _flush_zoho_deferred(svc: Services, _stale: datetime) -> int:
-    # Labels parked by the day's budget or the rate window; up to a third of the sweep spent waiting for room.
-    return await flush_deferred_writes(svc.zoho, svc.sessionmaker, max_wait=svc.settings.SWEEP_INTERVAL_SECONDS / 3)
+async def flush_zoho_deferred(svc: Services, _stale: datetime) -> int:
+    """Labels parked by the day's budget or the rate window; up to a third of the sweep spent waiting for
+    room. One flush at a time in any process: a sweep that outlives the interval (it waits) must not meet
+    the next one over the same rows and write a label twice."""
+    async with advisory_lock(svc.engine, "zoho:deferred-flush") as held:
+        if not held:
+            return 0
+        return await flush_deferred_writes(svc.zoho, svc.sessionmaker,
+                                           max_wait=svc.settings.SWEEP_INTERVAL_SECONDS / 3)
 
 
-RESUMERS["zoho_deferred"] = _flush_zoho_deferred
+RESUMERS["zoho_deferred"] = flush_zoho_deferred
 
 
 @dataclass

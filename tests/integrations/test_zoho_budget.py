@@ -239,3 +239,23 @@ async def test_the_flush_waits_for_later_quarters_within_its_time(svc, zoho_sim)
         await proc.http.aclose()
     assert await deferred(svc) == []
     assert [zoho_sim.custom_field(so_id, "cf_shipment_status") for so_id in so_ids] == ["Lost"] * 3
+
+
+async def test_two_sweeps_at_once_write_each_parked_label_once(svc, zoho_sim):
+    """A sweep that waits for room can outlive the sweep interval: the next one must not write the same
+    parked labels again."""
+    import asyncio
+
+    from app.jobs import flush_zoho_deferred
+
+    so_ids = [confirmed_order(zoho_sim) for _ in range(3)]
+    await busy_window(svc)
+    for so_id in so_ids:
+        await write_status_fields(svc.zoho, svc.sessionmaker, so_id, {"cf_shipment_status": "Cancelled"})
+    await free_window(svc)
+    mark = len(zoho_sim.calls)
+    written = await asyncio.gather(*(flush_zoho_deferred(svc, datetime.now(UTC)) for _ in range(2)))
+    assert sorted(written) == [0, 3]
+    puts = [c for c in zoho_sim.calls[mark:] if c[0] == "PUT"]
+    assert sorted(puts) == sorted(("PUT", f"/inventory/v1/salesorders/{so_id}") for so_id in so_ids)
+    assert await deferred(svc) == []
