@@ -152,12 +152,26 @@ def children_of(parent: int) -> list[int]:
     return found
 
 
-def process_groups(pg_data: Path, servers: dict[str, int]) -> dict[str, list[int]]:
+def redis_pids(redis_url: str) -> list[int]:
+    """The embedded redis-server (it daemonizes: found by the address it serves)."""
+    address = redis_url.split("//", 1)[1].split("/", 1)[0]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "redis-server" in cmdline and address in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def process_groups(pg_data: Path, redis_url: str, servers: dict[str, int]) -> dict[str, list[int]]:
     """The processes that share the cores during a run: each uvicorn server, Postgres (postmaster and
-    its backends), Redis (the bench's redis-server child)."""
+    its backends), Redis."""
     postmaster = int((pg_data / "postmaster.pid").read_text().split()[0])
-    redis = [pid for pid in children_of(os.getpid())
-             if "redis" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    redis = redis_pids(redis_url)
     return {**{name: [pid] for name, pid in servers.items()},
             "postgres": [postmaster, *children_of(postmaster)], "redis": redis}
 
@@ -277,7 +291,7 @@ def main() -> None:
                     asyncio.run(reset(database_url, rd.url))
                     time.sleep(0.6)  # pg_stat_database is flushed by backends at most every 500 ms
                     before = asyncio.run(counters(database_url, rd.url))
-                    groups = process_groups(scratch / "pg", {"baseline": naive.pid, "shipbridge": api.pid})
+                    groups = process_groups(scratch / "pg", rd.url, {"baseline": naive.pid, "shipbridge": api.pid})
                     cpu_before = {g: cpu_seconds(pids) for g, pids in groups.items()}
                     wrk_before = os.times()
                     r = wrk(binary, base + path, args, [str(files[name]), str(args.threads), header])
