@@ -97,18 +97,16 @@ RESUMERS: dict[str, Resumer] = {"tracking": resume_tracking}
 RESUMERS["remittance"] = resume_remittances
 
 
-async def flush_zoho_deferred(svc: Services, _stale: datetime) -> int:
-    """Labels parked by the day's budget or the rate window; up to a third of the sweep spent waiting for
-    room. One flush at a time in any process: a sweep that outlives the interval (it waits) must not meet
-    the next one over the same rows and write a label twice."""
+async def flush_zoho_deferred(svc: Services, _stale: datetime | None = None) -> int:
+    """Write the labels parked by the day's budget or the rate window (its own cron job, every
+    SWEEP_INTERVAL_SECONDS, not a sweep step: it may spend most of an interval waiting for room in Zoho's
+    window, and the sweep's recovery and alerts must not wait with it). One flush at a time in any
+    process: two over the same rows would write a label twice."""
     async with advisory_lock(svc.engine, "zoho:deferred-flush") as held:
         if not held:
             return 0
         return await flush_deferred_writes(svc.zoho, svc.sessionmaker,
-                                           max_wait=svc.settings.SWEEP_INTERVAL_SECONDS / 3)
-
-
-RESUMERS["zoho_deferred"] = flush_zoho_deferred
+                                           max_wait=svc.settings.SWEEP_INTERVAL_SECONDS * 0.8)
 
 
 @dataclass

@@ -74,6 +74,10 @@ async def sweep(ctx: dict[str, Any]) -> str:
         return str(await jobs.sweep(ctx["svc"]))
 
 
+async def flush_zoho_labels(ctx: dict[str, Any]) -> str:
+    return str(await jobs.flush_zoho_deferred(ctx["svc"]))
+
+
 async def poll_tracking(ctx: dict[str, Any]) -> str:
     from app.tracking.poller import poll_tracking as poll
 
@@ -111,7 +115,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     functions = [process_inbox_event, fulfil_order, settle_cod_remittance]
-    cron_jobs = [cron(sweep, run_at_startup=True, unique=True, **every(settings.SWEEP_INTERVAL_SECONDS))]
+    cron_jobs = [cron(sweep, run_at_startup=True, unique=True, **every(settings.SWEEP_INTERVAL_SECONDS)),
+                 # Status labels parked for Zoho's window or day (app/integrations/zoho/budget.py).
+                 cron(flush_zoho_labels, unique=True, **every(settings.SWEEP_INTERVAL_SECONDS))]
     if settings.REMITTANCE_POLL_INTERVAL_SECONDS > 0:
         cron_jobs.append(cron(poll_cod_remittances, unique=True, timeout=1800,
                               **every(settings.REMITTANCE_POLL_INTERVAL_SECONDS, minute_offset=7)))

@@ -102,9 +102,9 @@ async def test_near_the_budget_labels_wait_but_awb_and_stock_writes_go(svc, ship
 
 
 async def _flushed(svc) -> bool:
-    from app.jobs import sweep
+    from app.jobs import flush_zoho_deferred
 
-    await sweep(svc)
+    await flush_zoho_deferred(svc)  # the worker's cron job
     return not await deferred(svc)
 
 

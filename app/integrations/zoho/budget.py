@@ -8,7 +8,7 @@ not say more than "per day", see docs/BENCHMARKS.md). If Redis is lost, the coun
 rest of that day: the budget is then spent optimistically, and Zoho's own refusal still protects it.
 
 The same parking serves the per-minute limiter: a label that finds the rate window busy with AWB and money
-writes (rate_limit.py) is deferred here too, and the sweeper writes it within a sweep or two.
+writes (rate_limit.py) is deferred here too, and the worker's flush job writes it within an interval or two.
 
 This module knows the Zoho client only by the `LabelWriter` shape it uses (no import of client.py or
 Services: client.py imports this module)."""
@@ -214,11 +214,11 @@ async def defer(session: AsyncSession, salesorder_id: str, values: dict[str, str
 async def flush_deferred_writes(zoho: LabelWriter, sessionmaker: async_sessionmaker[AsyncSession],
                                 max_wait: float = 0.0) -> int:
     """Write what was deferred, first deferred first, while the day's budget and the rate window's share
-    for labels allow (the sweeper calls it every sweep; one query when nothing waits). When the window has
-    no room for a label, wait for the next quarter as long as `max_wait` seconds allow (labels get a share
-    of every quarter; giving up at the first refusal would write a handful a sweep), else stop until the
-    next sweep. A row changed while its write was in flight is kept for the next flush. Returns how many
-    were written."""
+    for labels allow (the worker's flush job calls it every SWEEP_INTERVAL_SECONDS; one query when nothing
+    waits). When the window has no room for a label, wait for the next quarter as long as `max_wait`
+    seconds allow (labels get a share of every quarter; giving up at the first refusal would write a
+    handful an interval), else stop until the next run. A row changed while its write was in flight is
+    kept for the next flush. Returns how many were written."""
     from app.integrations.http import PermanentUpstreamError
 
     budget = zoho.budget

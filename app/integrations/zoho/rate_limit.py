@@ -14,7 +14,7 @@ Two priorities share each quarter. AWB write-backs, stock and money writes (`acq
 quarter and wait for the next one when it is spent; cosmetic writes (status labels, `try_acquire_cosmetic`)
 may take calls only while less than COSMETIC_SHARE of it is used, none while AWB and money calls fill
 quarters (one waited, or took one of the last COSMETIC_SHARE of a quarter), and never wait: refused, the
-caller parks the label in `zoho_deferred_writes` (budget.py) and the sweeper writes it later. So a label can
+caller parks the label in `zoho_deferred_writes` (budget.py) and a worker job writes it later. So a label can
 delay an AWB by at most a quarter's cosmetic share, never by a queue of labels. The price: labels parked by
 a backlog are written at most at that share of the window (20 a minute at the default 80) once the AWBs are
 through."""
