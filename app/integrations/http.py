@@ -106,16 +106,6 @@ def parse_body(response: httpx.Response) -> Any:
         return None
 
 
-def to_int(value: Any) -> int | None:
-    """An integer however an upstream's JSON wrote it (7, "7", " 7 "); None for anything else, bools included."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 async def request_with_retries(
     client: httpx.AsyncClient,
     service: str,

@@ -4,13 +4,13 @@ OPS_TOKEN) of remittances, their lines and what does not reconcile. Money leaves
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from app.db import SessionDep
 from app.integrations.shiprocket.mapping import IST
+from app.money import rupees_or_none
 from app.ops.auth import OpsAuth
 from app.ops.validation import RemittanceId
 from app.remittance import repository as repo
@@ -20,10 +20,6 @@ from app.remittance.reconcile import DeliveredCod, batch_totals
 from app.remittance.service import enqueue_settle
 
 router = APIRouter()
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def _when(value: datetime | date | None) -> str | None:
@@ -36,9 +32,9 @@ def remittance_view(rem: CodRemittance, lines: list[CodRemittanceLine]) -> dict[
     return {
         "remittance_id": rem.remittance_id, "utr": rem.utr, "remittance_date": rem.remittance_date.isoformat(),
         "sources": [s for s in rem.sources.split(",") if s],
-        "bank_transfer_amount": _money(totals.bank_transfer_amount), "gross": _money(totals.gross),
-        "deductions": _money(totals.deductions), "expected_transfer": _money(totals.expected_transfer),
-        "difference": _money(totals.difference), "mismatch": totals.mismatch,
+        "bank_transfer_amount": rupees_or_none(totals.bank_transfer_amount), "gross": rupees_or_none(totals.gross),
+        "deductions": rupees_or_none(totals.deductions), "expected_transfer": rupees_or_none(totals.expected_transfer),
+        "difference": rupees_or_none(totals.difference), "mismatch": totals.mismatch,
         "lines": len(lines), "paid": states.count(LineState.paid), "pending": states.count(LineState.pending),
         "flagged": states.count(LineState.flagged),
     }
@@ -47,11 +43,11 @@ def remittance_view(rem: CodRemittance, lines: list[CodRemittanceLine]) -> dict[
 def line_view(line: CodRemittanceLine) -> dict[str, Any]:
     return {
         "remittance_id": line.remittance_id, "awb": line.awb, "order_id": line.order_id,
-        "cod_amount": _money(line.cod_amount), "deducted_charges": _money(line.deducted_charges),
+        "cod_amount": rupees_or_none(line.cod_amount), "deducted_charges": rupees_or_none(line.deducted_charges),
         "deductions_allocated": line.deductions_allocated, "source": line.source, "state": line.state,
         "problem": line.problem, "detail": line.detail, "salesorder_id": line.salesorder_id,
         "salesorder_number": line.salesorder_number, "invoice_id": line.invoice_id,
-        "invoice_number": line.invoice_number, "invoice_balance": _money(line.invoice_balance),
+        "invoice_number": line.invoice_number, "invoice_balance": rupees_or_none(line.invoice_balance),
         "payment_id": line.payment_id, "payment_reference": line.payment_reference,
         "paid_at": _when(line.paid_at), "so_updated": line.so_updated, "so_error": line.so_error,
     }
@@ -61,7 +57,7 @@ def overdue_view(order: DeliveredCod, now: datetime) -> dict[str, Any]:
     delivered = order.delivered_at or now
     return {"salesorder_id": order.salesorder_id, "salesorder_number": order.salesorder_number, "awb": order.awb,
             "tracking_status": order.tracking_status, "delivered_at": delivered.isoformat(),
-            "days_since_delivery": (now - delivered).days, "cod_amount": _money(order.declared_value)}
+            "days_since_delivery": (now - delivered).days, "cod_amount": rupees_or_none(order.declared_value)}
 
 
 def poller_view(state: RemittancePollState | None) -> dict[str, Any] | None:

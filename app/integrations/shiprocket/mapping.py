@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from app.integrations.aggregator import (
     Serviceability,
     ShipOrder,
 )
+from app.money import amount_or_none
 from app.money import to_json_number as money  # Shiprocket takes JSON numbers in rupees
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -30,14 +31,9 @@ CANCELLED_STATUS_CODES = {5, 18, 54}  # Canceled, Cancellation Requested, Cancel
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
     if isinstance(value, dict):  # seen in the wild: `rate` arriving as {"rate": ...}
         value = value.get("rate")
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
+    return amount_or_none(value)
 
 
 def token_expiry(token: str, now: datetime | None = None) -> datetime:

@@ -20,7 +20,6 @@ from app.integrations.http import (
     UpstreamAuthError,
     parse_body,
     request_with_retries,
-    to_int,
     upstream_message,
 )
 from app.integrations.paths import checked_path, numeric_id
@@ -29,6 +28,7 @@ from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.integrations.zoho.scopes import scope_for
 from app.models import Shipment
+from app.money import to_int
 from app.ops.alerts import raise_alert
 from app.settings import Settings
 
