@@ -22,9 +22,9 @@ import httpx
 from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
-from app.integrations.shiprocket.mapping import IST
 from app.migrate import upgrade
 from app.models import Alert, Shipment, ShipmentLog
+from app.timeutil import IST
 from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 from sandbox.server import ThreadedServer, free_port
 from sandbox.shiprocket import ShiprocketSim

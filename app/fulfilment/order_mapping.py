@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from app.fulfilment import order_values
 from app.integrations.aggregator import Address, OrderLine, Parcel, ShipOrder
 from app.money import amount_or_none, lenient_amount
+from app.timeutil import parse_date
 
 COD_LABEL = re.compile(r"\bcod\b|cash\s+on\s+delivery", re.IGNORECASE)
 WEIGHT_TO_KG = {"kg": Decimal("1"), "g": Decimal("0.001"), "gm": Decimal("0.001"), "gms": Decimal("0.001"),
@@ -141,13 +142,6 @@ def build_parcel(lines: list[dict[str, Any]], packages: dict[str, dict[str, Any]
         breadth_cm=max(breadth, Decimal("1")).quantize(Decimal("0.1")),
         height_cm=max(height, Decimal("1")).quantize(Decimal("0.1")),
     )
-
-
-def parse_date(value: Any) -> date:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return datetime.now(UTC).date()
 
 
 def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: ParcelDefaults,

@@ -19,11 +19,11 @@ from sqlalchemy import select, update
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import ShipOrder
 from app.integrations.http import PermanentUpstreamError
-from app.integrations.shiprocket.mapping import IST
 from app.models import Shipment, ShipmentLog
 from app.money import lenient_amount
 from app.ops.alerts import raise_alert
 from app.services import Services
+from app.timeutil import zoho_date
 from app.tracking import zoho_writes as zw
 from app.tracking.models import CustomerReturn, TrackingEffect, TrackingEvent
 from app.tracking.parcels import ParcelRef
@@ -65,10 +65,6 @@ class Context:
         if self._salesorder is None or fresh:
             self._salesorder = await self.svc.zoho.get_salesorder(self.ref.salesorder_id)
         return self._salesorder
-
-
-def zoho_date(when: datetime | None = None) -> str:
-    return (when or datetime.now(UTC)).astimezone(IST).date().isoformat()
 
 
 async def once(ctx: Context, effect: str, action: Callable[[], Awaitable[Result]],

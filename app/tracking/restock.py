@@ -20,8 +20,9 @@ from typing import Any
 from app.integrations.http import PermanentUpstreamError
 from app.money import lenient_amount, rupees, to_json_number
 from app.ops.alerts import raise_alert
+from app.timeutil import zoho_date
 from app.tracking import zoho_writes as zw
-from app.tracking.effects import ZERO, Context, Result, effect_state, once, zoho_date
+from app.tracking.effects import ZERO, Context, Result, effect_state, once
 from app.tracking.models import CustomerReturn
 
 

@@ -7,7 +7,6 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import CourierOption, CreatedOrder, Serviceability, ShipOrder
 from app.integrations.shiplee.models import (
@@ -24,10 +23,10 @@ from app.integrations.shiplee.models import (
 )
 from app.money import lenient_amount
 from app.money import to_json_number as money
+from app.timeutil import IST  # Shiplee's timestamps carry no zone; it is an Indian service
 from app.tracking.statuses import TrackingStatus
 
 S = TrackingStatus
-IST = ZoneInfo("Asia/Kolkata")  # Shiplee's timestamps carry no zone; it is an Indian service
 DEFAULT_TOKEN_SECONDS = 10800  # §1: expires_in 10800 (3 hours), used if a login reply omits it
 ADDRESS1_MAX, ADDRESS2_MAX = 100, 110  # §29
 VOLUMETRIC_DIVISOR = 5000  # §28: volumetric kg = L × B × H (cm) / 5000

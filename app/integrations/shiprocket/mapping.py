@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import (
     Address,
@@ -24,8 +23,8 @@ from app.integrations.aggregator import (
 )
 from app.money import amount_or_none
 from app.money import to_json_number as money  # Shiprocket takes JSON numbers in rupees
+from app.timeutil import IST  # kept importable here: the Shiprocket parsers read IST wall-clock times
 
-IST = ZoneInfo("Asia/Kolkata")
 TOKEN_LIFETIME = timedelta(days=10)  # Shiprocket's documented lifetime when the JWT carries no `exp`
 CANCELLED_STATUS_CODES = {5, 18, 54}  # Canceled, Cancellation Requested, Canceled before Dispatched
 
