@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from app.errors import UpstreamUnavailable
 from app.fulfilment.cancel import cancel_shipment
 from app.integrations.http import UpstreamError
 from app.ops.actions import Outcome, record
@@ -32,7 +33,7 @@ async def cancel(salesorder_id: SalesorderId, body: CancelIn, request: Request,
     try:
         outcome = await cancel_shipment(svc, salesorder_id, reason=body.reason[:500], actor=actor)
     except UpstreamError as exc:  # Shiprocket or Zoho unreachable, or the order is busy: try again
-        return JSONResponse({"salesorder_id": salesorder_id, "error": str(exc)}, status_code=503)
+        raise UpstreamUnavailable(str(exc), retryable=True, detail={"salesorder_id": salesorder_id}) from exc
     status = 404 if outcome == "no_shipment" else 200
     await record(svc, actor=actor, action="cancel", target=f"order:{salesorder_id}",
                  params={"reason": body.reason[:500]},

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from app.errors import NotFound
 from app.ops import actions, metrics
 from app.ops.auth import OperatorDep, check_csrf
 from app.ops.health import readiness
@@ -81,7 +82,7 @@ async def order(salesorder_id: SalesorderId, request: Request, operator: Operato
 
         return await order_page(request, operator, salesorder_id, story)
     if story is None:
-        return JSONResponse({"detail": f"no order {salesorder_id} known"}, status_code=404)
+        raise NotFound(f"no order {salesorder_id} known")
     return JSONResponse(story)
 
 
@@ -96,7 +97,7 @@ async def order_action(salesorder_id: SalesorderId, action: str, request: Reques
     body = body or ActionIn.model_validate({})
     check_csrf(request, operator, body.csrf)
     if action not in actions.ORDER_ACTIONS:
-        return JSONResponse({"detail": f"unknown action {action[:40]!r}"}, status_code=404)
+        raise NotFound(f"unknown action {action[:40]!r}")
     return _answer(await actions.run_action(services(request), action, actor=operator.actor,
                                             salesorder_id=salesorder_id, comments=body.comments))
 

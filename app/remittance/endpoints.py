@@ -3,13 +3,13 @@ OPS_TOKEN) of remittances, their lines and what does not reconcile. Money leaves
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from app.db import SessionDep
-from app.integrations.shiprocket.mapping import IST
+from app.errors import NotFound
 from app.money import rupees_or_none
 from app.ops.auth import OpsAuth
 from app.ops.validation import RemittanceId
@@ -18,6 +18,7 @@ from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, R
 from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
 from app.remittance.reconcile import DeliveredCod, batch_totals
 from app.remittance.service import enqueue_settle
+from app.timeutil import ist_midnight, ist_today
 
 router = APIRouter()
 
@@ -97,8 +98,8 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
     lines = await repo.lines_of(session, [r.remittance_id for r in rems])
     state = await repo.poll_state(session)
     since = overdue_since(settings.REMITTANCE_START_DATE, state.polled_from if state else None,
-                          now.astimezone(IST).date())
-    overdue = await repo.overdue_cod(session, datetime.combine(since, time(0), IST), now - timedelta(days=days))
+                          ist_today(now))
+    overdue = await repo.overdue_cod(session, ist_midnight(since), now - timedelta(days=days))
     return {
         "mismatches": [remittance_view(r, lines[r.remittance_id]) for r in rems],
         "lines": [line_view(ln) for ln in await repo.exception_lines(session)],
@@ -112,7 +113,7 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
 async def remittance_detail(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep) -> dict[str, Any]:
     rem = await repo.remittance(session, remittance_id)
     if rem is None:
-        raise HTTPException(404, f"no remittance {remittance_id}")
+        raise NotFound(f"no remittance {remittance_id}")
     lines = await repo.lines(session, remittance_id)
     return {**remittance_view(rem, lines), "orders": [line_view(ln) for ln in lines]}
 
@@ -122,7 +123,7 @@ async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, session: Ses
                            request: Request) -> dict[str, Any]:
     """After fixing the cause in Zoho (e.g. creating the missing invoice): settle flagged lines again."""
     if await repo.remittance(session, remittance_id) is None:
-        raise HTTPException(404, f"no remittance {remittance_id}")
+        raise NotFound(f"no remittance {remittance_id}")
     reopened = await repo.reopen_flagged(session, remittance_id)
     await session.commit()
     enqueued = await enqueue_settle(request.app.state.services, remittance_id)

@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from app.errors import NotFound, UpstreamUnavailable
 from app.integrations.http import UpstreamError
 from app.models import Shipment
 from app.ops.auth import OpsAuth
 from app.ops.validation import Awb, RowId
 from app.services import Services
 from app.tracking.models import CustomerReturn, TrackingEvent
-from app.tracking.returns import ReturnLine, ReturnRefused, advance_return, request_return
+from app.tracking.returns import ReturnLine, advance_return, request_return
 
 router = APIRouter()
 
@@ -48,12 +49,11 @@ def _services(request: Request) -> Services:
 
 
 async def _answer(call: Any, status: int) -> JSONResponse:
+    """A refusal (ReturnRefused) goes to the one DomainError handler as it is."""
     try:
         ret = await call
-    except ReturnRefused as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
     except UpstreamError as exc:
-        return JSONResponse({"detail": f"upstream failed: {exc}"}, status_code=503 if exc.retryable else 502)
+        raise UpstreamUnavailable(f"upstream failed: {exc}", retryable=exc.retryable) from exc
     return JSONResponse(return_view(ret), status_code=status)
 
 
@@ -75,7 +75,7 @@ async def get_return(return_id: RowId, request: Request, _: OpsAuth) -> JSONResp
     async with _services(request).sessionmaker() as session:
         ret = await session.get(CustomerReturn, return_id)
     if ret is None:
-        return JSONResponse({"detail": f"no customer return {return_id}"}, status_code=404)
+        raise NotFound(f"no customer return {return_id}")
     return JSONResponse(return_view(ret))
 
 
@@ -89,7 +89,7 @@ async def tracking_history(awb: Awb, request: Request, _: OpsAuth) -> JSONRespon
         events = (await session.execute(select(TrackingEvent).where(TrackingEvent.awb == awb)
                                         .order_by(TrackingEvent.event_at, TrackingEvent.id))).scalars().all()
     if parcel is None:
-        return JSONResponse({"detail": f"unknown AWB {awb}"}, status_code=404)
+        raise NotFound(f"unknown AWB {awb}")
     return JSONResponse({
         "awb": awb, "salesorder_id": parcel.salesorder_id, "is_return": isinstance(parcel, CustomerReturn),
         "tracking_status": parcel.tracking_status, "label": parcel.zoho_synced_label,
