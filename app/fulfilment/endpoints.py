@@ -24,7 +24,12 @@ class CancelIn(BaseModel):
     csrf: str = ""
 
 
-@router.post("/ops/shipments/{salesorder_id}/cancel")
+class CancelAnswer(BaseModel):
+    salesorder_id: str
+    outcome: str  # cancelled | already_cancelled | no_shipment (404) | ...
+
+
+@router.post("/ops/shipments/{salesorder_id}/cancel", response_model=CancelAnswer)
 async def cancel(salesorder_id: SalesorderId, body: CancelIn, request: Request,
                  operator: OperatorDep) -> JSONResponse:
     check_csrf(request, operator, body.csrf)
@@ -38,4 +43,4 @@ async def cancel(salesorder_id: SalesorderId, body: CancelIn, request: Request,
     await record(svc, actor=actor, action="cancel", target=f"order:{salesorder_id}",
                  params={"reason": body.reason[:500]},
                  result=Outcome("noop" if outcome == "already_cancelled" else "done", outcome, status))
-    return JSONResponse({"salesorder_id": salesorder_id, "outcome": outcome}, status_code=status)
+    return JSONResponse(CancelAnswer(salesorder_id=salesorder_id, outcome=outcome).model_dump(), status_code=status)

@@ -17,6 +17,7 @@ from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
 from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
 from app.remittance.reconcile import DeliveredCod, batch_totals
+from app.remittance.schemas import RemittanceDetail, RemittanceExceptions, RemittanceList, RemittanceRetry
 from app.remittance.service import enqueue_settle
 from app.timeutil import ist_midnight, ist_today
 
@@ -75,7 +76,7 @@ def overdue_since(start_date: date | None, polled_from: date | None, today: date
     return start_date or polled_from or today - timedelta(days=DEFAULT_LOOKBACK_DAYS)
 
 
-@router.get("/ops/remittances")
+@router.get("/ops/remittances", response_model=RemittanceList)
 async def list_remittances(_: OpsAuth, session: SessionDep,
                            limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Recent remittances, newest first, each with its totals check and line counts; and where the
@@ -86,7 +87,7 @@ async def list_remittances(_: OpsAuth, session: SessionDep,
             "poller": poller_view(await repo.poll_state(session))}
 
 
-@router.get("/ops/remittances/exceptions")
+@router.get("/ops/remittances/exceptions", response_model=RemittanceExceptions)
 async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Request) -> dict[str, Any]:
     """Everything that does not reconcile: batch totals that differ from the bank transfer, lines not
     recorded (unknown AWB, no invoice, amount differing from the balance...), and COD orders delivered
@@ -109,7 +110,7 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
     }
 
 
-@router.get("/ops/remittances/{remittance_id}")
+@router.get("/ops/remittances/{remittance_id}", response_model=RemittanceDetail)
 async def remittance_detail(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep) -> dict[str, Any]:
     rem = await repo.remittance(session, remittance_id)
     if rem is None:
@@ -118,7 +119,7 @@ async def remittance_detail(remittance_id: RemittanceId, _: OpsAuth, session: Se
     return {**remittance_view(rem, lines), "orders": [line_view(ln) for ln in lines]}
 
 
-@router.post("/ops/remittances/{remittance_id}/retry")
+@router.post("/ops/remittances/{remittance_id}/retry", response_model=RemittanceRetry)
 async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep,
                            request: Request) -> dict[str, Any]:
     """After fixing the cause in Zoho (e.g. creating the missing invoice): settle flagged lines again."""
