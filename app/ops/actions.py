@@ -20,6 +20,7 @@ from app.integrations.http import UpstreamError
 from app.logging import log_context
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.models import OpsAction
+from app.queue import commit_then_enqueue
 from app.services import Services
 from app.tracking.parcels import ref_of
 from app.tracking.payload import tracking_update
@@ -88,13 +89,13 @@ async def retry_order(svc: Services, salesorder_id: str) -> Outcome:
                               "next_attempt_at": None}
     if restart == ShipmentState.order_created:
         values["awb_attempts"] = 0
-    async with svc.sessionmaker.begin() as session:
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         moved = await session.execute(update(Shipment).where(Shipment.id == shipment.id, Shipment.state == state)
                                       .values(**values))
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             return Outcome("noop", "the order changed meanwhile; nothing done")
         session.add(ShipmentLog(shipment_id=shipment.id, step="ops_retry", detail=f"{state} -> {restart}"))
-    await svc.queue.enqueue(FULFIL_JOB, salesorder_id)
+        jobs.add(FULFIL_JOB, salesorder_id)
     return Outcome("done", f"{state} -> {restart}; fulfilment queued")
 
 
@@ -147,7 +148,7 @@ async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
 
 
 async def replay_event(svc: Services, event_id: int) -> Outcome:
-    async with svc.sessionmaker.begin() as session:
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         event = await session.get(InboxEvent, event_id, with_for_update=True)
         if event is None:
             return Outcome("refused", f"no inbox event {event_id}", 404)
@@ -156,9 +157,9 @@ async def replay_event(svc: Services, event_id: int) -> Outcome:
         event.state, event.attempts = InboxState.pending, 0
         event.reason = f"replayed (was: {event.reason or '-'})"[:1000]
         event.enqueued_at = datetime.now(UTC)
-    # A fresh job id per replay: arq keeps a finished job's id for an hour and would refuse the same one.
-    stamp = int(datetime.now(UTC).timestamp() * 1000)
-    await svc.queue.enqueue(PROCESS_JOB, event_id, job_id=job_id(event_id, f"replay-{stamp}"))
+        # A fresh job id per replay: arq keeps a finished job's id for an hour and would refuse the same one.
+        stamp = int(datetime.now(UTC).timestamp() * 1000)
+        jobs.add(PROCESS_JOB, event_id, job_id=job_id(event_id, f"replay-{stamp}"))
     return Outcome("done", f"event {event_id} queued again")
 
 
