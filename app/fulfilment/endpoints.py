@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from app.errors import UpstreamUnavailable
 from app.fulfilment.cancel import cancel_shipment
 from app.integrations.http import UpstreamError
-from app.ops.actions import Outcome, record
 from app.ops.auth import OperatorDep, check_csrf
+from app.ops.outcome import Outcome, record
 from app.ops.validation import SalesorderId
 from app.services import Services
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.integrations.http import UpstreamError
 from app.logging import log_context
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.models import OpsAction
+from app.ops.outcome import Outcome, record
 from app.queue import commit_then_enqueue
 from app.services import Services
 from app.tracking.parcels import ref_of
@@ -30,25 +30,6 @@ from app.tracking.statuses import TrackingStatus
 log = logging.getLogger("shipbridge.ops.actions")
 
 NDR_ACTIONS = {"ndr_reattempt": "re-attempt", "ndr_return": "return"}
-
-
-@dataclass
-class Outcome:
-    outcome: str  # done | noop | refused | failed
-    detail: str
-    status: int = 200  # for HTTP answers: 404 unknown target, 409 wrong state, 502 upstream refused
-
-    def view(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "detail": self.detail}
-
-
-async def record(svc: Services, *, actor: str, action: str, target: str, params: dict[str, Any],
-                 result: Outcome) -> Outcome:
-    async with svc.sessionmaker.begin() as session:
-        session.add(OpsAction(actor=actor, action=action, target=target, params=params, outcome=result.outcome,
-                              detail=result.detail[:2000]))
-    log.info("ops action %s on %s by %s: %s (%s)", action, target, actor, result.outcome, result.detail)
-    return result
 
 
 async def _shipment(svc: Services, salesorder_id: str) -> Shipment | None:

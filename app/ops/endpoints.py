@@ -15,6 +15,7 @@ from app.ops.auth import OperatorDep, check_csrf
 from app.ops.health import readiness
 from app.ops.models import OpsAction
 from app.ops.order_story import order_story
+from app.ops.outcome import Outcome
 from app.ops.schemas import ActionOutcome, OrderStory, RecentActions, Summary
 from app.ops.summary import build_summary, queue_state, shipments_by_state, zoho_budget_snapshot
 from app.ops.validation import RowId, SalesorderId
@@ -87,7 +88,7 @@ async def order(salesorder_id: SalesorderId, request: Request, operator: Operato
     return JSONResponse(OrderStory.model_validate(story).model_dump(mode="json"))
 
 
-def _answer(result: actions.Outcome) -> JSONResponse:
+def _answer(result: Outcome) -> JSONResponse:
     """The status varies with the outcome (404 unknown target, 409 wrong state, 502 upstream refused)."""
     return JSONResponse(ActionOutcome.model_validate(result.view()).model_dump(), status_code=result.status)
 
