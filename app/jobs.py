@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from app.alerts import raise_alert, raise_credentials_alert
 from app.fulfilment.intake import accept_salesorder
 from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.fulfilment.state import PAST_PICKUP
@@ -18,7 +19,6 @@ from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.integrations.zoho.budget import flush_deferred_writes
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
-from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.ops.notify import channels_configured, deliver_pending_alerts
 from app.remittance.service import handle_remittance_event, resume_remittances
 from app.returns_portal.service import handle_returnprime_event

@@ -17,8 +17,8 @@ from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.inbox import PROCESS_JOB
 from app.integrations.http import RetryableUpstreamError, UpstreamError
 from app.logging import configure_logging, log_context
+from app.metrics import JobTimer
 from app.ops.health import heartbeat_loop
-from app.ops.metrics import JobTimer
 from app.queue import redis_settings
 from app.remittance import poller as remittance_poller
 from app.remittance import service as remittance_service

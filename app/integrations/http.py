@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from app.ops.metrics import observe_upstream
+from app.metrics import observe_upstream
 
 log = logging.getLogger(__name__)
 

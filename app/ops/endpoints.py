@@ -9,8 +9,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from app import metrics
 from app.errors import NotFound
-from app.ops import actions, metrics
+from app.ops import actions
 from app.ops.auth import OperatorDep, check_csrf
 from app.ops.health import readiness
 from app.ops.models import OpsAction

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
 from app.integrations.zoho.budget import daily_budget, zoho_usage_today
 from app.models import Alert, ApiToken, InboxEvent, Shipment
-from app.ops import metrics
 from app.ops.attention import attention_list
 from app.ops.health import REDIS_ERRORS, iso, upstream_health
 from app.queue import Queue

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from app.alerts import raise_alert
 from app.inbox import Source, store_event
 from app.integrations.shiprocket.client import ShiprocketClient
-from app.ops.alerts import raise_alert
 from app.remittance import repository as repo
 from app.remittance import shiprocket_source as source
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json

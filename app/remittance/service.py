@@ -26,10 +26,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
 from app.locks import advisory_lock
 from app.models import InboxEvent, InboxState
-from app.ops.alerts import raise_alert
 from app.remittance import books
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineProblem, LineState

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.alerts import raise_alert
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.http import RetryableUpstreamError, RetryPolicy, UpstreamError
 from app.integrations.returnprime.client import SERVICE, ReturnPrimeClient
 from app.integrations.returnprime.models import RequestLine, ReturnRequest
 from app.locks import advisory_lock
 from app.models import InboxEvent, InboxState, Shipment
-from app.ops.alerts import raise_alert
 from app.returns_portal.mapping import ParcelGroup, Unmappable, channel_order_id, map_lines
 from app.returns_portal.models import ReturnPrimeLine
 from app.services import Services

@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from app.alerts import raise_alert
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import ShipOrder
 from app.integrations.http import PermanentUpstreamError
 from app.models import Shipment, ShipmentLog
 from app.money import lenient_amount
-from app.ops.alerts import raise_alert
 from app.services import Services
 from app.timeutil import zoho_date
 from app.tracking import zoho_writes as zw

@@ -17,9 +17,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
 from app.money import lenient_amount, rupees, to_json_number
-from app.ops.alerts import raise_alert
 from app.timeutil import zoho_date
 from app.tracking import zoho_writes as zw
 from app.tracking.effects import ZERO, Context, Result, effect_state, once

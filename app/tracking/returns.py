@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.alerts import raise_alert
 from app.errors import DomainError
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import (
@@ -29,7 +30,6 @@ from app.integrations.aggregator import (
 from app.integrations.http import PermanentUpstreamError
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
-from app.ops.alerts import raise_alert
 from app.services import Services
 from app.timeutil import ist_today
 from app.tracking.models import CustomerReturn

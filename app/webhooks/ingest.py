@@ -24,8 +24,8 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.inbox import Source
+from app.metrics import WEBHOOKS
 from app.models import InboxState
-from app.ops.metrics import WEBHOOKS
 from app.queue import Queue
 from app.settings import Settings
 from app.webhooks import remittance, returnprime, tracking, zoho

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from app.integrations.aggregator import ShipOrder
+from app.metrics import observe_upstream
 from app.money import rupees
-from app.ops.metrics import observe_upstream
 from app.settings import Settings
 
 SERVICE = "gokwik"

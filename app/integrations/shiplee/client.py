@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.alerts import raise_alert
 from app.integrations.aggregator import CreatedOrder, Serviceability, ShipOrder
 from app.integrations.http import (
     PermanentUpstreamError,
@@ -44,7 +45,6 @@ from app.integrations.shiplee.models import (
 )
 from app.integrations.tokens import SharedToken
 from app.money import lenient_amount
-from app.ops.alerts import raise_alert
 from app.settings import Settings
 
 SERVICE = "shiplee"

@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.alerts import raise_alert
 from app.integrations.http import (
     PermanentUpstreamError,
     RetryableUpstreamError,
@@ -29,7 +30,6 @@ from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.integrations.zoho.scopes import scope_for
 from app.models import Shipment
 from app.money import to_int
-from app.ops.alerts import raise_alert
 from app.settings import Settings
 
 SERVICE = "zoho"
