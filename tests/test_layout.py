@@ -63,3 +63,16 @@ def test_import_contracts_name_every_domain() -> None:
     domains |= {p.stem for p in (ROOT / "app").glob("*.py") if p.stem not in ("__init__", "__main__")}
     unplaced = {d for d in domains if f"app.{d}" not in layered}
     assert unplaced <= {"services"}, sorted(unplaced)  # services: see the comment on the layers contract
+
+
+def test_every_domain_keeps_each_role_in_its_file(settings: object) -> None:  # workers.main reads them
+    """Inbox handlers live in <domain>/handler.py, webhook classifiers in <domain>/endpoints.py, and jobs
+    are registered in <domain>/tasks.py (the spine's own in app/jobs.py)."""
+    from app.jobs import HANDLERS
+    from app.webhooks.ingest import ENDPOINTS
+    from workers.main import TASKS
+
+    assert {h.__module__.rsplit(".", 1)[1] for h in HANDLERS.values()} == {"handler"}
+    assert {e.classify.__module__.rsplit(".", 1)[1] for e in ENDPOINTS.values()} == {"endpoints"}
+    assert {m.__name__ for m in TASKS} - {"app.jobs"} == {
+        f"app.{domain}.tasks" for domain in ("fulfilment", "tracking", "remittance", "returns_portal")}

@@ -10,10 +10,19 @@ from pydantic import BaseModel
 from app.errors import UpstreamUnavailable
 from app.fulfilment.cancel import cancel_shipment
 from app.integrations.http import UpstreamError
+from app.models import InboxState
 from app.ops.auth import OperatorDep, check_csrf
 from app.ops.outcome import Outcome, record
 from app.ops.validation import SalesorderId
 from app.services import Services
+from app.webhooks.payloads import (
+    WORK_STATUSES,
+    Delivery,
+    Malformed,
+    salesorder_status,
+    zoho_dedupe_key,
+    zoho_salesorder,
+)
 
 router = APIRouter()
 
@@ -44,3 +53,19 @@ async def cancel(salesorder_id: SalesorderId, body: CancelIn, request: Request,
                  params={"reason": body.reason[:500]},
                  result=Outcome("noop" if outcome == "already_cancelled" else "done", outcome, status))
     return JSONResponse(CancelAnswer(salesorder_id=salesorder_id, outcome=outcome).model_dump(), status_code=status)
+
+
+# Zoho Inventory's workflow-rule webhook for sales orders (POST /webhooks/zoho/salesorders, served by
+# app.webhooks.ingest): what a delivery is. Confirmed orders become work, and so do voided ones or ones
+# back in draft (a shipment may have to be cancelled); other statuses are recorded as ignored, and
+# malformed bodies are kept as invalid for inspection.
+def classify(raw: bytes, content_type: str) -> Delivery:
+    try:
+        so = zoho_salesorder(raw, content_type)
+    except Malformed as exc:
+        return Delivery.invalid(str(exc), raw)
+    status = salesorder_status(so)
+    if status in WORK_STATUSES:
+        return Delivery(InboxState.pending, None, so["salesorder_id"], zoho_dedupe_key(so, raw))
+    return Delivery(InboxState.ignored, f"sales order status is {status[:100] or 'missing'}, not confirmed",
+                    so["salesorder_id"], zoho_dedupe_key(so, raw))

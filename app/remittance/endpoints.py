@@ -10,16 +10,19 @@ from fastapi import APIRouter, Query, Request
 
 from app.db import SessionDep
 from app.errors import NotFound
+from app.models import InboxState
 from app.money import rupees_or_none
 from app.ops.auth import OpsAuth
 from app.ops.validation import RemittanceId
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
+from app.remittance.payloads import dedupe_key, parse_remittance
 from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
 from app.remittance.reconcile import DeliveredCod, batch_totals
 from app.remittance.schemas import RemittanceDetail, RemittanceExceptions, RemittanceList, RemittanceRetry
 from app.remittance.service import enqueue_settle
 from app.timeutil import ist_midnight, ist_today
+from app.webhooks.payloads import Delivery, Malformed
 
 router = APIRouter()
 
@@ -129,3 +132,19 @@ async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, session: Ses
     await session.commit()
     enqueued = await enqueue_settle(request.app.state.services, remittance_id)
     return {"remittance_id": remittance_id, "reopened": reopened, "enqueued": enqueued}
+
+
+# The integration guide's COD_REMITTANCE push, POST /webhooks/cod-remittance, served by
+# app.webhooks.ingest: what a delivery is.
+#
+# Authenticated by `x-api-key` (= SHIPROCKET_WEBHOOK_TOKEN, as Shiprocket's tracking webhook is),
+# deduplicated, and handled by the same job as the poller's batches. A malformed body is kept as invalid
+# for a person to inspect. (Shiprocket documents no such webhook; the poller is what works against the
+# real API. This endpoint serves feeds that push the guide's shape.)
+def classify(raw: bytes, content_type: str) -> Delivery:
+    try:
+        remittance = parse_remittance(raw, content_type)
+    except Malformed as exc:
+        return Delivery(InboxState.invalid, str(exc), None, dedupe_key("hook", None, raw))
+    return Delivery(InboxState.pending, None, remittance.remittance_id,
+                    dedupe_key("hook", remittance.remittance_id, raw))
