@@ -45,5 +45,6 @@ class UpstreamUnavailable(DomainError):
 
 
 async def domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)  # registered for DomainError only
+    if not isinstance(exc, DomainError):  # registered for DomainError only; anything else is not ours to shape
+        raise exc
     return JSONResponse(exc.body(), status_code=exc.status)
