@@ -9,8 +9,8 @@ after the commit; a body we cannot read is kept as `invalid` for a person to loo
 
 from __future__ import annotations
 
+from app.integrations.shiprocket.tracking import parse_webhook
 from app.models import InboxState
-from app.tracking.payload import parse_webhook
 from app.webhooks.payloads import Delivery, Malformed
 
 

@@ -22,7 +22,7 @@ from app.integrations.shiplee.models import (
 )
 from app.models import Alert
 from app.settings import Settings
-from app.tracking.statuses import TrackingStatus
+from app.integrations.shipping import TrackingStatus
 from sandbox.shiplee import ShipleeSim
 
 POLICY = RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)
@@ -252,7 +252,7 @@ async def test_cod_remittance_and_weight_disputes(client: ShipleeClient, shiplee
     shiplee_sim.advance(awb, "delivered")
     shiplee_sim.add_remittance(["AWB001", "AWB002"], Decimal(3500), status="completed", utr="UTR123",
                                remittance_date=date.today() - timedelta(days=1))
-    listing = await client.remittances()
+    listing = await client.remittance_listing()
     pending = next(r for r in listing.rows if r.awbs == (awb,))
     assert pending.cod_amount == Decimal("1299") and pending.status == "pending" and pending.utr is None
     done = next(r for r in listing.rows if r.utr == "UTR123")
@@ -262,7 +262,7 @@ async def test_cod_remittance_and_weight_disputes(client: ShipleeClient, shiplee
 
     fresh = shiplee_sim.add_dispute(awb, 500, 1000, Decimal(41))
     shiplee_sim.add_dispute(awb, 500, 1500, Decimal(80), created_at=shiplee_sim.clock() - timedelta(days=5))
-    disputes = await client.weight_disputes()
+    disputes = await client.weight_dispute_rows()
     assert {(d.dispute_id, d.status, d.auto_accepted) for d in disputes} >= {(str(fresh["id"]), "DISPUTE", False)}
     old = next(d for d in disputes if d.applied_grams == 1500)
     assert (old.status, old.auto_accepted) == ("CLOSED", True)  # closed after 4 days (seed §23)

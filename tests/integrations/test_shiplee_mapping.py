@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from app.integrations.shiplee import mapping
-from app.tracking.statuses import TrackingStatus
+from app.integrations.shipping import TrackingStatus
 from tests.integrations.test_shiplee_client import ship_order
 
 S = TrackingStatus

@@ -10,6 +10,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import CourierOption, CreatedOrder, Serviceability, ShipOrder
+from app.integrations.shipping import (
+    RemittanceBatch,
+    RemittanceItem,
+    TrackingStatus,
+    TrackingUpdate,
+    WeightDispute,
+)
 from app.integrations.shiplee.models import (
     ShipleeAgreement,
     ShipleeBooking,
@@ -23,7 +30,6 @@ from app.integrations.shiplee.models import (
     ShipleeWeightDispute,
 )
 from app.money import to_json_number as money
-from app.tracking.statuses import TrackingStatus
 
 S = TrackingStatus
 IST = ZoneInfo("Asia/Kolkata")  # Shiplee's timestamps carry no zone; it is an Indian service
@@ -288,3 +294,45 @@ def agreement(body: Any) -> ShipleeAgreement:
     data = _obj(body.get("data"))
     return ShipleeAgreement(required=True, agreement_id=str(data["id"]) if data.get("id") is not None else None,
                             title=str(data.get("title") or ""))
+
+
+# --- the neutral models (app.integrations.shipping) ------------------------------------------------------
+
+# Remittance rows whose money has left Shiplee. The seed shows only `pending` (utr_number null); the
+# words for a paid row are not documented (UNCERTAIN, docs/fidelity.md), so a UTR alone also counts.
+PAID_WORDS = frozenset({"completed", "complete", "remitted", "paid", "success", "settled"})
+
+
+def tracking_update(row: ShipleeShipmentStatus, polled_at: datetime) -> TrackingUpdate:
+    """A search_orders row as a tracking report. Shiplee gives a status word and no event time, so the
+    event is dated when we saw it, and the word alone keys it (stamp empty): polling the same status
+    again is the same event, stored once. A word we have no mapping for is kept raw as `unknown`."""
+    word = row.raw_status.strip()[:100]
+    return TrackingUpdate(
+        awb=row.awb, status=row.status, scheme="shiplee:status", shipment_status_id=None, shipment_status=word,
+        current_status_id=None, current_status="", event_at=polled_at.astimezone(UTC), stamp="",
+        aggregator_order_id=row.order_id, aggregator="shiplee")
+
+
+def remittance_batch(row: ShipleeRemittance) -> RemittanceBatch | None:
+    """One grouped §17a row as a batch, or None when it cannot be one (no ids, no date). Shiplee names the
+    AWBs of a group but gives amounts only for the group: a one-AWB group is fully itemised; in a larger
+    one each item's amount is left for the domain to take from what it expected (and reconcile)."""
+    if not row.remittance_ids or not row.awbs or row.remittance_date is None:
+        return None
+    deductions = row.base_charge + row.gst
+    single = len(row.awbs) == 1
+    items = tuple(RemittanceItem(awb=awb, cod_amount=row.cod_amount if single else None,
+                                 deductions=deductions if single else None) for awb in row.awbs)
+    # Each id belongs to one AWB's remittance, so the group's first id names the group for good.
+    return RemittanceBatch(
+        batch_id=f"SL-{row.remittance_ids[0]}", utr=row.utr, remittance_date=row.remittance_date,
+        gross=row.cod_amount, deductions=deductions, remitted=row.net_remittance,
+        paid=bool(row.utr) or status_key(row.status) in PAID_WORDS, itemised=True, items=items)
+
+
+def weight_dispute(row: ShipleeWeightDispute) -> WeightDispute:
+    return WeightDispute(dispute_id=row.dispute_id, awb=row.awb, order_id=row.order_id, courier=row.carrier,
+                         booked_grams=row.booked_grams, applied_grams=row.applied_grams, charges=row.charges,
+                         status=row.status, closed=row.auto_accepted or row.status.upper() != "DISPUTE",
+                         raised_at=row.created_at)
