@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from app.integrations.http import PermanentUpstreamError
 from app.integrations.shipping import OrderRemittance, RemittanceListing, TrackingUpdate, WeightDispute
@@ -156,8 +156,8 @@ class DuplicateOrder(PermanentUpstreamError):
 
 class Aggregator(Protocol):
     name: str
-    pushes_tracking: ClassVar[bool]  # sends tracking webhooks (polling then only catches what they missed)
-    track_batch: ClassVar[int]  # most AWBs one track() call takes
+    pushes_tracking: bool  # sends tracking webhooks (polling then only catches what they missed)
+    track_batch: int  # most AWBs one track() call takes
 
     async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability: ...
 

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from app.fulfilment.service import FULFIL_JOB
 from app.fulfilment.state import state_label
 from app.inbox import PROCESS_JOB, job_id
-from app.integrations.shipping import UnsupportedByAggregator
 from app.integrations.http import UpstreamError
+from app.integrations.shipping import UnsupportedByAggregator
 from app.logging import log_context
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.models import OpsAction

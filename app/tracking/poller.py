@@ -87,7 +87,8 @@ async def _poll(svc: Services, client: Aggregator, due: list[ParcelRef], now: da
 
 async def _due(svc: Services, name: str, client: Aggregator, now: datetime) -> list[ParcelRef]:
     """`name`'s parcels due a poll: forward shipments it booked, and return parcels of those shipments."""
-    age = svc.settings.TRACKING_POLL_AGE_SECONDS if client.pushes_tracking else svc.settings.TRACKING_POLL_INTERVAL_SECONDS
+    s = svc.settings
+    age = s.TRACKING_POLL_AGE_SECONDS if client.pushes_tracking else s.TRACKING_POLL_INTERVAL_SECONDS
     stale = now - timedelta(seconds=age)
     since = now - timedelta(days=svc.settings.TRACKING_LOOKBACK_DAYS)
     refs: list[ParcelRef] = []

@@ -20,9 +20,9 @@ from app.integrations.shiplee.models import (
     ShipleeInsufficientBalance,
     ShipleeNotServiceable,
 )
+from app.integrations.shipping import TrackingStatus
 from app.models import Alert
 from app.settings import Settings
-from app.integrations.shipping import TrackingStatus
 from sandbox.shiplee import ShipleeSim
 
 POLICY = RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.models import InboxEvent, Shipment
 from app.remittance.models import CodRemittance, CodRemittanceLine
-from app.remittance.shiprocket_source import ist_today
+from app.remittance.poller import ist_today
 from app.services import Services
 from sandbox.shiprocket import ShiprocketSim
 from sandbox.zoho import ZohoSim

@@ -10,13 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import CourierOption, CreatedOrder, Serviceability, ShipOrder
-from app.integrations.shipping import (
-    RemittanceBatch,
-    RemittanceItem,
-    TrackingStatus,
-    TrackingUpdate,
-    WeightDispute,
-)
 from app.integrations.shiplee.models import (
     ShipleeAgreement,
     ShipleeBooking,
@@ -28,6 +21,13 @@ from app.integrations.shiplee.models import (
     ShipleeShipmentStatus,
     ShipleeWarehouse,
     ShipleeWeightDispute,
+)
+from app.integrations.shipping import (
+    RemittanceBatch,
+    RemittanceItem,
+    TrackingStatus,
+    TrackingUpdate,
+    WeightDispute,
 )
 from app.money import to_json_number as money
 
