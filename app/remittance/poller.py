@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from app.inbox import Source, store_event
 from app.integrations.aggregator import Aggregator
+from app.integrations.http import UpstreamError
 from app.integrations.shipping import AggregatorNeedsPerson, OrderRemittance, RemittanceBatch
 from app.integrations.shiprocket.mapping import IST
 from app.ops.alerts import raise_alert
@@ -79,17 +80,23 @@ async def poll_remittances(svc: Services, today: date | None = None, since: date
     earlier polls read: a back-fill."""
     today = today or ist_today()
     result = PollResult()
+    failed: UpstreamError | None = None
     for name, client in svc.aggregators.items():
-        waiting = await client.blocked()
-        if waiting:
-            result.skipped.append(f"{name}: {waiting}")
-            continue
         try:
+            waiting = await client.blocked()
+            if waiting:
+                result.skipped.append(f"{name}: {waiting}")
+                continue
             await _poll(svc, name, client, today, since, result)
         except AggregatorNeedsPerson as exc:  # the client alerted; nothing more this run
             result.skipped.append(f"{name}: {exc.upstream_message}")
+        except UpstreamError as exc:  # one aggregator down does not keep the others' money from Books
+            log.warning("remittance poll of %s failed: %s", name, exc)
+            failed = failed or exc
     if result.batches_new or result.rows_skipped or result.skipped:
         log.info("remittance poll: %s", result)
+    if failed is not None:
+        raise failed  # the job fails as before, and the next run reads that aggregator again
     return result
 
 

@@ -47,7 +47,10 @@ async def poll_tracking(svc: Services, now: datetime | None = None) -> PollResul
         due = await _due(svc, name, client, now)
         if not due:
             continue
-        waiting = await client.blocked()
+        try:
+            waiting = await client.blocked()
+        except UpstreamError as exc:  # cannot tell: leave it for the next run, poll the others
+            waiting = f"not reachable ({exc})"
         if waiting:
             result.skipped.append(f"{name}: {waiting}")
             continue

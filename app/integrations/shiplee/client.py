@@ -21,6 +21,7 @@ from app.integrations.http import (
     PermanentUpstreamError,
     RetryPolicy,
     UpstreamAuthError,
+    UpstreamError,
     parse_body,
     request_with_retries,
     upstream_message,
@@ -329,7 +330,7 @@ class ShipleeClient:
             return None
         try:
             agreement = await self.agreement()
-        except PermanentUpstreamError as exc:
+        except UpstreamError as exc:
             return f"agreement status unreadable ({exc.upstream_message}); trying again next run"
         if agreement.required:
             return (f"waiting for Shiplee's agreement {agreement.agreement_id or ''} to be accepted in its panel"
