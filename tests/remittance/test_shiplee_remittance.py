@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from app.main import create_app
 from app.remittance.poller import poll_remittances
 from sandbox.shiplee import ShipleeSim
@@ -104,3 +106,19 @@ async def test_poller_reads_both_aggregators_in_one_run(svc, shiplee_sim, shipro
     assert (result.batches_new, result.events_stored) == (2, 2)
     assert {(ln.awb, ln.state) for ln in found} == {(sr_shipment.awb, "paid"), (sl_shipment.awb, "paid")}
     assert {ln.remittance_id.startswith("SL-") for ln in found} == {True, False}
+
+
+async def test_shiprocket_down_does_not_keep_shiplees_money_from_books(svc, shiplee_sim, shiprocket_sim,  # noqa: F811
+                                                                       zoho_sim):
+    from app.integrations.http import UpstreamError
+
+    async with api_client(create_app(svc.settings, svc)) as client, worker(svc):
+        _, sh = await _delivered(svc, client, zoho_sim, shiplee_sim)
+        shiplee_sim.add_remittance([sh.awb], sh.declared_value, status="completed", utr="SLUTR0005",
+                                   remittance_date=TODAY)
+        shiprocket_sim.faults.server_error("/account/details/remittance", status=503, times=50)
+        with pytest.raises(UpstreamError):  # the job still fails, so the next run reads Shiprocket again
+            await poll_remittances(svc)
+        [line] = await eventually(settled(svc, 1))
+
+    assert (line.awb, line.state) == (sh.awb, "paid")
