@@ -133,6 +133,11 @@ async def poll_state(session: AsyncSession, aggregator: str = POLLER) -> Remitta
     return await session.get(RemittancePollState, aggregator)
 
 
+async def poll_states(session: AsyncSession) -> list[RemittancePollState]:
+    """Every aggregator's poll state, by name."""
+    return list((await session.execute(select(RemittancePollState).order_by(RemittancePollState.name))).scalars())
+
+
 async def polled_through(session: AsyncSession, aggregator: str = POLLER) -> date | None:
     state = await poll_state(session, aggregator)
     return state.polled_through if state else None

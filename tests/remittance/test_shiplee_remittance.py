@@ -14,6 +14,7 @@ from app.remittance.poller import poll_remittances
 from sandbox.shiplee import ShipleeSim
 from tests.harness import api_client, eventually
 from tests.remittance.helpers import (
+    OPS,
     TODAY,
     books_posts,
     inbox_settled,
@@ -102,8 +103,10 @@ async def test_poller_reads_both_aggregators_in_one_run(svc, shiplee_sim, shipro
                                    utr="SLUTR0004", remittance_date=TODAY)
         result = await poll_remittances(svc)
         found = await eventually(settled(svc, 2))
+        view = (await client.get("/ops/remittances", headers=OPS)).json()
 
     assert (result.batches_new, result.events_stored) == (2, 2)
+    assert set(view["pollers"]) == {"shiprocket", "shiplee"} and view["pollers"]["shiplee"]["polled_through"]
     assert {(ln.awb, ln.state) for ln in found} == {(sr_shipment.awb, "paid"), (sl_shipment.awb, "paid")}
     assert {ln.remittance_id.startswith("SL-") for ln in found} == {True, False}
 
