@@ -62,21 +62,27 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _rows(value: Any) -> list[dict[str, Any]]:
+    """A listing's rows: the objects of a list, whatever else the field holds."""
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
 def status_key(raw: str) -> str:
     return "_".join(raw.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
-def to_status(raw: str | None) -> TrackingStatus:
-    return STATUSES.get(status_key(raw or ""), S.unknown)
+def to_status(raw: Any) -> TrackingStatus:
+    return STATUSES.get(status_key(str(raw or "")), S.unknown)
 
 
 def dec(value: Any, default: Decimal = Decimal(0)) -> Decimal:
     if value is None or value == "" or isinstance(value, bool):
         return default
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return default
+    return amount if amount.is_finite() else default  # NaN or Infinity is no amount
 
 
 def stamp(value: Any) -> datetime | None:
@@ -239,7 +245,7 @@ def warehouses(body: Any) -> tuple[ShipleeWarehouse, ...]:
         warehouse_id=str(w.get("id")), nickname=str(w.get("nickname") or ""), address1=str(w.get("address1") or ""),
         address2=str(w.get("address2") or ""), city=str(w.get("city") or ""), state=str(w.get("state") or ""),
         pincode=str(w.get("pincode") or ""), mobile=str(w.get("mobile_number") or ""),
-        primary=w.get("address_type") == "primary") for w in rows or [] if isinstance(w, dict) and w.get("id"))
+        primary=w.get("address_type") == "primary") for w in _rows(rows) if w.get("id"))
 
 
 def order_rows(body: Any) -> tuple[ShipleeOrderRow, ...]:
@@ -247,7 +253,7 @@ def order_rows(body: Any) -> tuple[ShipleeOrderRow, ...]:
     return tuple(ShipleeOrderRow(
         order_id=str(r.get("id")), channel_order_id=str(r.get("customer_order_id") or ""),
         status=str(r.get("status") or ""), total=dec(r.get("total_price")), payment_type=str(r.get("ptype") or ""),
-        order_date=stamp(r.get("order_date"))) for r in rows or [] if isinstance(r, dict) and r.get("id"))
+        order_date=stamp(r.get("order_date"))) for r in _rows(rows) if r.get("id"))
 
 
 def shipment_statuses(body: Any) -> tuple[ShipleeShipmentStatus, ...]:
@@ -255,7 +261,7 @@ def shipment_statuses(body: Any) -> tuple[ShipleeShipmentStatus, ...]:
     return tuple(ShipleeShipmentStatus(
         order_id=str(r.get("customer_info_id")), awb=str(r.get("awb_number") or ""),
         raw_status=str(r.get("status") or ""), status=to_status(r.get("status")),
-        order_date=stamp(r.get("order_date"))) for r in rows or [] if isinstance(r, dict))
+        order_date=stamp(r.get("order_date"))) for r in _rows(rows))
 
 
 def _ids(value: Any) -> tuple[str, ...]:
@@ -271,8 +277,7 @@ def remittances(body: Any) -> ShipleeRemittances:
         net_remittance=dec(r.get("total_net_remittance")), base_charge=dec(r.get("total_base_charge")),
         gst=dec(r.get("total_gst_component")), status=str(r.get("remittance_status") or ""),
         remittance_date=day(r.get("remittance_date")), utr=str(r["utr_number"]) if r.get("utr_number") else None,
-        wallet_convertible=bool(r.get("wallet_convertible"))) for r in data.get("remittances") or []
-        if isinstance(r, dict))
+        wallet_convertible=bool(r.get("wallet_convertible"))) for r in _rows(data.get("remittances")))
     return ShipleeRemittances(remitted_till_date=dec(summary.get("remitted_till_date")),
                               total_pending=dec(summary.get("total_pending")),
                               open_disputes=int(dec(data.get("open_disputes"))), rows=rows)
@@ -285,7 +290,7 @@ def weight_disputes(body: Any) -> tuple[ShipleeWeightDispute, ...]:
         carrier=str(r.get("carrier") or ""), booked_grams=int(dec(r.get("chargeable_booked_weight"))),
         applied_grams=int(dec(r.get("chargeable_applied_weight"))), charges=dec(r.get("upcoming_charges")),
         status=str(r.get("status") or ""), auto_accepted=bool(r.get("auto_accepted")),
-        created_at=stamp(r.get("created_at"))) for r in rows or [] if isinstance(r, dict))
+        created_at=stamp(r.get("created_at"))) for r in _rows(rows))
 
 
 def agreement(body: Any) -> ShipleeAgreement:
