@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert, raise_credentials_alert
 from app.fulfilment import dispatch
 from app.fulfilment.courier_choice import choose_courier
 from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
@@ -25,7 +26,6 @@ from app.integrations.http import PermanentUpstreamError, UpstreamAuthError, Ups
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")

@@ -29,17 +29,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from app.alerts import raise_alert
 from app.inbox import Source, store_event
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
 from app.integrations.shipping import AggregatorNeedsPerson, OrderRemittance, RemittanceBatch
-from app.integrations.shiprocket.mapping import IST
-from app.ops.alerts import raise_alert
 from app.remittance import repository as repo
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json
 from app.remittance.reconcile import allocate, expects_remittance
 from app.remittance.repository import UnremittedCod
 from app.services import Services
+from app.timeutil import IST, ist_today
 from app.webhooks.payloads import Malformed
 from app.webhooks.storage import enqueue_after_commit
 
@@ -60,11 +60,6 @@ class PollResult:
     events_stored: int = 0
     rows_skipped: list[str] = field(default_factory=list)  # unreadable listing rows, with the reason
     skipped: list[str] = field(default_factory=list)  # aggregators waiting for a person, with why
-
-
-def ist_today(now: datetime | None = None) -> date:
-    """Remittances are dated by Indian banking days."""
-    return (now or datetime.now(UTC)).astimezone(IST).date()
 
 
 def poll_window(today: date, start: date | None, polled_through: date | None,

@@ -1,6 +1,7 @@
 """The inbox handler for tracking webhooks (registered in app.jobs.HANDLERS). Only Shiprocket pushes
-tracking (Shiplee is polled), so the one webhook is Shiprocket's and its parser is named here, the single
-place the tracking domain meets an aggregator's JSON; everything after it is the neutral TrackingUpdate."""
+tracking (Shiplee is polled), so the one webhook is Shiprocket's and its parser is named here and in
+endpoints.py's classify, the only places the tracking domain meets an aggregator's JSON; everything after
+it is the neutral TrackingUpdate."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ Shiprocket writes money as "186895.00" strings or numbers; an unusable amount ra
 listing reports that row as unreadable and goes on).
 
 `money` is remittance's strict amount parser (non-negative, to the paisa, fits Numeric(12, 2)); it is
-imported from there until money helpers get their one home (issue 11), not copied."""
+imported from there, not copied, until it moves to the foundation (pyproject's import contracts list
+this import as the one to remove then)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.integrations.shipping import OrderRemittance, RemittanceBatch
-from app.integrations.shiprocket.mapping import IST
 from app.remittance.payloads import ZERO, money
+from app.timeutil import IST
 
 WINDOW_DAYS = 28  # other public clients read the listing in 28-day windows
 PAGE_SIZE = 100

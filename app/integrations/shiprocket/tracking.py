@@ -15,10 +15,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from app.integrations.http import to_int
 from app.integrations.shipping import TrackingStatus, TrackingUpdate
-from app.integrations.shiprocket.mapping import IST
 from app.integrations.shiprocket.statuses import from_label, from_order_id, from_shipment_id, shipment_label
+from app.money import to_int
+from app.timeutil import IST
 from app.webhooks.payloads import Malformed, body_digest, decode_json_body
 
 # A scan time outside these years is a corrupt body, not a parcel (and year 1 in IST cannot even become UTC).
