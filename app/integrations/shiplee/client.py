@@ -4,11 +4,12 @@ message, and the agreement gate turned into one alert and a typed error, never a
 
 What Shiplee lacks next to the Aggregator protocol: no pickup request (the seed has only pickup dates
 on /api/home), no label endpoint, no tracking API or webhook (status is polled with search_orders), no
-NDR action, no courier numeric ids (carrier_id strings). See docs/shiplee.md."""
+NDR action, no return booking (§9 only lists reverse orders made in its panel), no courier numeric ids
+(carrier_id strings). What it lacks raises UnsupportedByAggregator. See docs/shiplee.md."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,11 +17,12 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts import raise_alert
-from app.integrations.aggregator import CreatedOrder, Serviceability, ShipOrder
+from app.integrations.aggregator import Address, CreatedOrder, ReturnOrder, Serviceability, ShipOrder
 from app.integrations.http import (
     PermanentUpstreamError,
     RetryPolicy,
     UpstreamAuthError,
+    UpstreamError,
     parse_body,
     request_with_retries,
     upstream_message,
@@ -43,6 +45,13 @@ from app.integrations.shiplee.models import (
     ShipleeWarehouse,
     ShipleeWeightDispute,
 )
+from app.integrations.shipping import (
+    OrderRemittance,
+    RemittanceListing,
+    TrackingUpdate,
+    UnsupportedByAggregator,
+    WeightDispute,
+)
 from app.integrations.tokens import SharedToken
 from app.money import lenient_amount
 from app.settings import Settings
@@ -53,6 +62,8 @@ MANIFEST_MAX = 500  # §25: at most 500 order ids a manifest
 
 class ShipleeClient:
     name = SERVICE
+    pushes_tracking = False  # no webhook: open parcels are polled on every tracking poll
+    track_batch = 20  # one search_orders call per AWB; a batch is only how often the poller checks in
 
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
@@ -65,6 +76,9 @@ class ShipleeClient:
         self._sessionmaker = sessionmaker
         self.token = SharedToken(SERVICE, sessionmaker, self._login,
                                  timedelta(seconds=settings.SHIPLEE_TOKEN_REFRESH_MARGIN_SECONDS))
+        # Set when the agreement gate refused a call (this process): blocked() then asks the exempt
+        # GET /api/agreement instead of sending work into the gate again.
+        self._gated = False
 
     async def _login(self) -> tuple[str, datetime]:
         """§1. A 401 (bad credentials) or 403 (account pending or blocked) is a credentials problem."""
@@ -99,6 +113,7 @@ class ShipleeClient:
         body = parse_body(response)
         code = body.get("error_code") if isinstance(body, dict) else None
         if code == "AGREEMENT_REQUIRED":
+            self._gated = True
             agreement = await self._pending_agreement()
             key = agreement.agreement_id or "current"
             async with self._sessionmaker.begin() as session:
@@ -264,12 +279,74 @@ class ShipleeClient:
         filename = disposition.split("filename=")[-1].strip('"') if "filename=" in disposition else "manifest.pdf"
         return ShipleeManifest(pdf=response.content, filename=filename)
 
-    async def remittances(self) -> ShipleeRemittances:
+    async def remittance_listing(self) -> ShipleeRemittances:
         """§17a: the whole remittance listing (the seed shows no date filter or paging)."""
         return mapping.remittances(await self._json_ok("GET", "/api/cod_remittance"))
 
-    async def weight_disputes(self, start: date | None = None, end: date | None = None) -> tuple[
+    async def weight_dispute_rows(self, start: date | None = None, end: date | None = None) -> tuple[
             ShipleeWeightDispute, ...]:
         """§23a; Shiplee's default window is the last 7 days."""
         params = {k: v.isoformat() for k, v in (("start_date", start), ("end_date", end)) if v}
         return mapping.weight_disputes(await self._json_ok("GET", "/api/weight_disputes", params=params))
+
+    # --- the Aggregator protocol's after-booking half ----------------------------------------------------
+
+    async def track(self, awbs: list[str]) -> dict[str, TrackingUpdate]:
+        """Each AWB's status from search_orders (no tracking API), dated now; unknown AWBs are left out."""
+        if len(awbs) > self.track_batch:
+            raise ValueError(f"track takes at most {self.track_batch} AWBs a call, not {len(awbs)}")
+        now = datetime.now(UTC)
+        found: dict[str, TrackingUpdate] = {}
+        for awb in awbs:
+            row = await self.shipment_status(awb)
+            if row is not None:
+                found[awb] = mapping.tracking_update(row, now)
+        return found
+
+    async def remittances(self, start: date, end: date) -> RemittanceListing:
+        """§17a rows dated `start`..`end` (the listing is read whole and filtered: no date filter in the
+        seed), itemised by AWB. A row that cannot be a batch is reported as unreadable."""
+        listing = await self.remittance_listing()
+        batches, unreadable = [], []
+        for row in listing.rows:
+            batch = mapping.remittance_batch(row)
+            if batch is None:
+                unreadable.append(f"{','.join(row.remittance_ids) or '?'}: no remittance ids, AWBs or date")
+            elif start <= batch.remittance_date <= end:
+                batches.append(batch)
+        batches.sort(key=lambda b: (b.remittance_date, b.batch_id))
+        return RemittanceListing(batches=tuple(batches), unreadable=tuple(unreadable))
+
+    async def remittance_order(self, order_id: str) -> OrderRemittance | None:
+        """Never needed: Shiplee's listing names the AWBs it paid."""
+        return None
+
+    async def weight_disputes(self, start: date, end: date) -> list[WeightDispute]:
+        return [mapping.weight_dispute(row) for row in await self.weight_dispute_rows(start, end)]
+
+    async def blocked(self) -> str | None:
+        """While the agreement gate is known to be closed, look (GET /api/agreement is exempt) instead of
+        calling into it: the alert is raised already, and a poll must not knock on the gate every run."""
+        if not self._gated:
+            return None
+        try:
+            agreement = await self.agreement()
+        except UpstreamError as exc:
+            return f"agreement status unreadable ({exc.upstream_message}); trying again next run"
+        if agreement.required:
+            return (f"waiting for Shiplee's agreement {agreement.agreement_id or ''} to be accepted in its panel"
+                    .replace("  ", " "))
+        self._gated = False
+        return None
+
+    async def create_return(self, order: ReturnOrder) -> CreatedOrder:
+        raise UnsupportedByAggregator(SERVICE, "book a customer return (Reverse Orders)")
+
+    async def pickup_address(self, location: str) -> Address | None:
+        raise UnsupportedByAggregator(SERVICE, "book a customer return (Reverse Orders)")
+
+    async def pickup_location(self, location: str) -> tuple[str, Address] | None:
+        raise UnsupportedByAggregator(SERVICE, "book a customer return (Reverse Orders)")
+
+    async def ndr_action(self, awb: str, action: str, comments: str) -> None:
+        raise UnsupportedByAggregator(SERVICE, f"ask the courier to {action} undelivered AWB {awb} (NDR)")

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from app.integrations.http import PermanentUpstreamError
-from app.tracking.statuses import TrackingStatus
+from app.integrations.shipping import AggregatorNeedsPerson, TrackingStatus
 
 
-class ShipleeAgreementRequired(PermanentUpstreamError):
+class ShipleeAgreementRequired(AggregatorNeedsPerson):
     """403 AGREEMENT_REQUIRED (seed §8): Shiplee refuses every call until a person accepts its current
     terms. Retrying cannot help and accepting is a legal act, so callers alert ops and stop."""
 
