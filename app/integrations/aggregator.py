@@ -150,6 +150,16 @@ class DuplicateOrder(PermanentUpstreamError):
     """The aggregator refused an order id it already knows, without saying which order that is."""
 
 
+class AccountActionRequired(PermanentUpstreamError):
+    """The aggregator refuses to book anything for this account until a person acts (terms to accept, a
+    wallet to recharge). The client has alerted ops; fulfilment routes around it or parks the order."""
+
+
+class StepNotOffered(Exception):
+    """The aggregator has no such step (Shiplee: no pickup request, no label API) or not yet (a manifest
+    before the aggregator manifested the parcel). Not a failure: dispatch records the reason and moves on."""
+
+
 class Aggregator(Protocol):
     name: str
 
