@@ -24,8 +24,12 @@ from app.services import Services
 log = logging.getLogger("shipbridge.fulfilment")
 
 WHOLE_AGGREGATOR = "*"  # a booking_hops entry's courier_id when the booking left the aggregator itself
-_FAILING_SINCE = "shipbridge:aggregator-failing-since:{}"
-_FAILING_TTL_SECONDS = 7 * 86400  # an aggregator silent for a week is forgotten, not remembered as down
+_FAILING_SINCE = "shipbridge:aggregator-failing-since:{}"  # first failure of the current run of failures
+_LAST_FAILURE = "shipbridge:aggregator-last-failure:{}"
+_FORGET_SECONDS = 7 * 86400  # a run of failures this old is forgotten, not remembered as down
+# A down aggregator gets no calls, so nothing would ever say it is back: once it has been quiet this
+# long, the next order tries it again (a success clears it; a failure makes it down again at once).
+RECHECK_SECONDS = 60.0
 
 
 def display(name: str) -> str:
@@ -36,9 +40,11 @@ def display(name: str) -> str:
 
 async def record_failure(svc: Services, name: str) -> None:
     """A call to `name` failed after its retries (5xx, timeout): start its clock if it is not running."""
+    now = repr(time.time())
     try:
         redis = await svc.queue.pool()
-        await redis.set(_FAILING_SINCE.format(name), repr(time.time()), nx=True, ex=_FAILING_TTL_SECONDS)
+        await redis.set(_FAILING_SINCE.format(name), now, nx=True, ex=_FORGET_SECONDS)
+        await redis.set(_LAST_FAILURE.format(name), now, ex=_FORGET_SECONDS)
     except (RedisError, OSError):
         log.warning("could not record %s's failure in Redis", name)
 
@@ -46,23 +52,27 @@ async def record_failure(svc: Services, name: str) -> None:
 async def record_success(svc: Services, name: str) -> None:
     try:
         redis = await svc.queue.pool()
-        await redis.delete(_FAILING_SINCE.format(name))
+        await redis.delete(_FAILING_SINCE.format(name), _LAST_FAILURE.format(name))
     except (RedisError, OSError):
         log.warning("could not record %s's recovery in Redis", name)
 
 
 async def down_for(svc: Services, name: str) -> float | None:
-    """How long `name` has failed every call, when that is past AGGREGATOR_DOWN_AFTER_SECONDS; else None.
-    Redis unreachable: nothing is down (the calls themselves will say)."""
+    """How long `name` has been failing, when it has failed every call for AGGREGATOR_DOWN_AFTER_SECONDS
+    and failed again within RECHECK_SECONDS; else None. Redis unreachable: nothing is down (the calls
+    themselves will say)."""
     try:
         redis = await svc.queue.pool()
-        raw = await redis.get(_FAILING_SINCE.format(name))
+        since, last = await redis.mget(_FAILING_SINCE.format(name), _LAST_FAILURE.format(name))
     except (RedisError, OSError):
         return None
-    if raw is None:
+    if since is None or last is None:
         return None
-    failing = time.time() - float(raw)
-    return failing if failing >= svc.settings.AGGREGATOR_DOWN_AFTER_SECONDS else None
+    now = time.time()
+    failing = float(last) - float(since)
+    if failing < svc.settings.AGGREGATOR_DOWN_AFTER_SECONDS or now - float(last) > RECHECK_SECONDS:
+        return None
+    return now - float(since)
 
 
 # --- hops ---------------------------------------------------------------------------------------------
@@ -99,7 +109,7 @@ class Route:
 
 async def down_now(svc: Services) -> dict[str, float]:
     """Every configured aggregator that is down now, with how long it has been failing."""
-    return {n: s for n in svc.aggregators if (s := await down_for(svc, n)) is not None}
+    return {n: s for n in svc.settings.aggregator_order if (s := await down_for(svc, n)) is not None}
 
 
 async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
@@ -109,8 +119,11 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
     when the caller has just read it."""
     tried, left = given_up(hops, svc.settings.AWB_COURIERS_PER_AGGREGATOR)
     result = Route(decision=None)
-    names = [n for n in svc.aggregators if n not in left]
-    result.notes += [f"{display(n)} already given up on" for n in svc.aggregators if n in left]
+    # AGGREGATORS decides where new bookings go; svc.aggregators also holds ones kept only for the
+    # shipments they booked before.
+    ordered = [n for n in svc.settings.aggregator_order if n in svc.aggregators] or [svc.aggregator.name]
+    names = [n for n in ordered if n not in left]
+    result.notes += [f"{display(n)} already given up on" for n in ordered if n in left]
     down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
     up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
     result.notes += [f"{display(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
