@@ -252,3 +252,22 @@ async def test_agreement_gate_with_shiprocket_configured_books_on_shiprocket(mak
     sh = await ship(svc, zoho_sim, so_id, "manifested")
     assert sh.aggregator == "shiprocket" and "Shiplee is waiting for the seller" in (sh.courier_reason or "")
     assert len(await alerts(svc, "shiplee_agreement_required")) == 1
+
+
+async def test_an_aggregator_is_down_only_after_failing_for_the_configured_time(make_svc):
+    import time
+
+    from app.fulfilment import routing
+
+    svc = make_svc(AGGREGATOR_DOWN_AFTER_SECONDS=300)
+    await routing.record_failure(svc, "shiprocket")
+    assert await routing.down_for(svc, "shiprocket") is None  # one failure is not an outage
+    redis = await svc.queue.pool()
+    await redis.set("shipbridge:aggregator-failing-since:shiprocket", repr(time.time() - 400))
+    await routing.record_failure(svc, "shiprocket")
+    assert (await routing.down_for(svc, "shiprocket") or 0) >= 400 and "shiprocket" in await routing.down_now(svc)
+    # Quiet past the re-check window: the next order may try it again.
+    await redis.set("shipbridge:aggregator-last-failure:shiprocket", repr(time.time() - routing.RECHECK_SECONDS - 1))
+    assert await routing.down_for(svc, "shiprocket") is None
+    await routing.record_success(svc, "shiprocket")
+    assert await redis.get("shipbridge:aggregator-failing-since:shiprocket") is None
