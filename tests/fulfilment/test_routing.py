@@ -271,3 +271,21 @@ async def test_an_aggregator_is_down_only_after_failing_for_the_configured_time(
     assert await routing.down_for(svc, "shiprocket") is None
     await routing.record_success(svc, "shiprocket")
     assert await redis.get("shipbridge:aggregator-failing-since:shiprocket") is None
+
+
+async def test_shiplee_assign_awb_is_idempotent_and_dispatch_steps_say_why_they_are_skipped(make_svc, shiplee_sim):
+    from app.integrations.aggregator import StepNotOffered
+    from tests.integrations.test_shiplee_client import ship_order
+
+    client = make_svc("shiplee").aggregator_for("shiplee")
+    created = await client.create_order(ship_order("SO-9"), "SO-9")
+    first = await client.assign_awb(created.shipment_id, "delhivery_2kg_surface")
+    again = await client.assign_awb(created.shipment_id, "delhivery_2kg_surface")  # a lost reply, repeated
+    assert first.awb == again.awb and first.courier_name == "Delhivery 2kg Surface"
+    assert len(shiplee_sim.orders) == 1 and shiplee_sim.orders[int(created.order_id)]["status"] == "booked"
+    with pytest.raises(StepNotOffered, match="no pickup request API"):
+        await client.request_pickup(created.shipment_id)
+    with pytest.raises(StepNotOffered, match="no label API"):
+        await client.generate_label(created.shipment_id)
+    with pytest.raises(StepNotOffered, match="not manifested"):
+        await client.generate_manifest(created.shipment_id, created.order_id)
