@@ -341,12 +341,13 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     failure = ""
     give_up_aggregator = False  # the aggregator itself cannot book now (down, or waiting for the seller)
     blocked: AccountActionRequired | None = None
+    already_assigned = False  # the aggregator says this courier gave an AWB: never hop away from it
     try:
         assignment = await client.assign_awb(shipment.sr_shipment_id, shipment.courier_id)
     except AwbAlreadyAssigned as exc:
         # An earlier attempt got through after all (its reply was lost): read the AWB it produced.
         assignment = await client.shipment_awb(shipment.sr_order_id or "", shipment.sr_shipment_id)
-        failure = exc.upstream_message
+        failure, already_assigned = exc.upstream_message, True
     except UpstreamAuthError:
         raise  # our credentials, not this shipment: retry the job later, spend no AWB attempt
     except AccountActionRequired as exc:
@@ -363,7 +364,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     settings = svc.settings
     enqueue_retry_in: float | None = None
     attempts = shipment.awb_attempts + 1
-    if assignment is None and (give_up_aggregator or attempts >= settings.AWB_MAX_ATTEMPTS):
+    if assignment is None and not already_assigned and (give_up_aggregator or attempts >= settings.AWB_MAX_ATTEMPTS):
         if await _next_courier(svc, shipment, failure, give_up_aggregator, attempts):
             return
         if blocked is not None:  # nowhere else to book: wait for the seller, no retry loop

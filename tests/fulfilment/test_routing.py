@@ -289,3 +289,19 @@ async def test_shiplee_assign_awb_is_idempotent_and_dispatch_steps_say_why_they_
         await client.generate_label(created.shipment_id)
     with pytest.raises(StepNotOffered, match="not manifested"):
         await client.generate_manifest(created.shipment_id, created.order_id)
+
+
+async def test_a_refused_cancel_of_the_abandoned_booking_stops_the_hop(make_svc, shiplee_sim, shiprocket_sim,
+                                                                      zoho_sim):
+    """Booking on Shiplee while the Shiprocket order may still be live would be two bookings: no hop."""
+    svc = make_svc()
+    shiprocket_sim.fail_awb_assignments(10, mode="http_400")
+    refusal = {"message": "Order cannot be cancelled in its current state.", "status_code": 400}
+    shiprocket_sim.faults.inject("/orders/cancel", status=400, times=10, body=refusal)
+    so_id = confirmed_order(zoho_sim)
+    sh = await ship(svc, zoho_sim, so_id, "awb_failed")
+    assert sh.aggregator == "shiprocket" and shiplee_sim.orders == {}
+    refused = dict(await steps(svc, sh.id))["hop_refused"]
+    assert "refused to cancel order" in refused and "cannot be cancelled" in refused
+    [alert] = await alerts(svc, "awb_failed")
+    assert "Shiprocket's panel" in alert.message
