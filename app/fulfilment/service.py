@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.fulfilment import dispatch, routing
+from app.fulfilment import dispatch, fallback, routing
 from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
 from app.fulfilment.risk_check import held_for_rto_risk
 from app.fulfilment.state import STATUS_LABELS, Step, next_step, state_label
@@ -190,7 +190,7 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
         reason += await _cancel_order_creation(svc, shipment)
     async with svc.sessionmaker.begin() as session:
         if decision is None and found.blocked:
-            await _park(session, shipment, f"{reason}. Waiting for the seller: "
+            await fallback.park(session, shipment, f"{reason}. Waiting for the seller: "
                                            f"{'; '.join(e.upstream_message for e in found.blocked)}")
         elif decision is None:
             await _transition(session, shipment, "serviceability_failed", reason,
@@ -205,18 +205,6 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
                               state=ShipmentState.courier_chosen, courier_id=decision.courier.courier_id,
                               courier_name=decision.courier.name, courier_reason=reason,
                               aggregator=found.aggregator)
-
-
-async def _park(session: AsyncSession, shipment: Shipment, reason: str) -> None:
-    """Out of the job's loop until a person acts (accept terms, recharge): retrying cannot help, and the
-    ops Retry action resumes the shipment from the state it was parked in."""
-    # "gave up in <state>" is what the Retry action reads back to resume from.
-    await _transition(session, shipment, "stalled", f"gave up in {shipment.state} until the seller acts: {reason}",
-                      state=ShipmentState.stalled, last_error=reason[:1000])
-    await raise_alert(session, kind="fulfilment_parked", key=shipment.salesorder_id,
-                      salesorder_id=shipment.salesorder_id,
-                      message=f"{shipment.salesorder_number} is parked: {reason}. Once that is done, Retry it "
-                              "from the dashboard.")
 
 
 async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
@@ -275,7 +263,8 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
             return
     except AccountActionRequired as exc:
         async with svc.sessionmaker.begin() as session:
-            await _park(session, shipment, f"{name} refused the order until the seller acts: {exc.upstream_message}")
+            await fallback.park(session, shipment,
+                                f"{name} refused the order until the seller acts: {exc.upstream_message}")
         return
     except PermanentUpstreamError as exc:
         await _order_failed(svc, shipment, f"{name} refused the order: {exc.upstream_message}")
@@ -365,11 +354,11 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     enqueue_retry_in: float | None = None
     attempts = shipment.awb_attempts + 1
     if assignment is None and not already_assigned and (give_up_aggregator or attempts >= settings.AWB_MAX_ATTEMPTS):
-        if await _next_courier(svc, shipment, failure, give_up_aggregator, attempts):
+        if await fallback.next_courier(svc, shipment, failure, give_up_aggregator, attempts):
             return
         if blocked is not None:  # nowhere else to book: wait for the seller, no retry loop
             async with svc.sessionmaker.begin() as session:
-                await _park(session, shipment, failure)
+                await fallback.park(session, shipment, failure)
             return
     async with svc.sessionmaker.begin() as session:
         if assignment is not None:
@@ -399,50 +388,6 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     if enqueue_retry_in is not None:  # only after the commit, so the job sees the retry state
         await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=enqueue_retry_in,
                                 job_id=_awb_retry_job(shipment, shipment.awb_attempts + 1))
-
-
-async def _next_courier(svc: Services, shipment: Shipment, failure: str, leave_aggregator: bool,
-                        attempts: int) -> bool:
-    """The chosen courier failed for good: hop to the next eligible courier (same aggregator first, in
-    sequential routing), then to the next aggregator. Leaving an aggregator cancels the order booked
-    there first, so an order never has two live bookings. False: nowhere left to go (AWB Failed)."""
-    old = shipment.aggregator
-    why = f"{attempts} attempt(s) failed: {failure}"
-    hops = [*(shipment.booking_hops or []), routing.hop(old, shipment.courier_id or "", why)]
-    if leave_aggregator:
-        hops.append(routing.hop(old, routing.WHOLE_AGGREGATOR, why))
-    found = await routing.route(svc, ship_order_from_json(shipment.order), hops)
-    if found.decision is None:
-        return False
-    courier = found.decision.courier
-    detail = (f"{shipment.courier_name} ({routing.display(old)}) given up after {why}; next: {courier.name} on "
-              f"{routing.display(found.aggregator)} ({found.decision.reason})")
-    if found.aggregator == old:
-        async with svc.sessionmaker.begin() as session:
-            await _transition(session, shipment, "courier_hop", detail, state=ShipmentState.order_created,
-                              courier_id=courier.courier_id, courier_name=courier.name,
-                              courier_reason=found.decision.reason, awb_attempts=0, next_attempt_at=None,
-                              last_error=failure[:1000], booking_hops=hops)
-        return True
-    if shipment.sr_order_id:
-        # The abandoned booking must not stay live next to the new one.
-        try:
-            await svc.aggregator_for(old).cancel([shipment.sr_order_id])
-        except UpstreamAuthError:
-            raise
-        except PermanentUpstreamError as exc:
-            async with svc.sessionmaker.begin() as session:
-                session.add(ShipmentLog(shipment_id=shipment.id, step="hop_refused",
-                                        detail=f"{detail}; but {routing.display(old)} refused to cancel order "
-                                               f"{shipment.sr_order_id}: {exc.upstream_message}"))
-            return False
-        detail += f"; {routing.display(old)} order {shipment.sr_order_id} cancelled"
-    async with svc.sessionmaker.begin() as session:
-        await _transition(session, shipment, "aggregator_hop", detail, state=ShipmentState.courier_chosen,
-                          aggregator=found.aggregator, courier_id=courier.courier_id, courier_name=courier.name,
-                          courier_reason=found.decision.reason, sr_order_id=None, sr_shipment_id=None,
-                          awb_attempts=0, next_attempt_at=None, last_error=failure[:1000], booking_hops=hops)
-    return True
 
 
 async def _schedule_awb_retry(svc: Services, shipment: Shipment) -> None:
