@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from app.fulfilment.courier_choice import CourierDecision, choose_courier
 from app.integrations.aggregator import AccountActionRequired, CourierOption, Serviceability, ShipOrder
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
+from app.ops.alerts import raise_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")
@@ -73,6 +74,17 @@ async def down_for(svc: Services, name: str) -> float | None:
     if failing < svc.settings.AGGREGATOR_DOWN_AFTER_SECONDS or now - float(last) > RECHECK_SECONDS:
         return None
     return now - float(since)
+
+
+async def alert_blocked(svc: Services, name: str, exc: AccountActionRequired) -> None:
+    """Once per aggregator and refusal: the seller must act (recharge the wallet...). Shiplee's agreement
+    gate alerts from the client itself, with the terms' title."""
+    if exc.code == "AGREEMENT_REQUIRED":
+        return
+    async with svc.sessionmaker.begin() as session:
+        await raise_alert(session, kind="aggregator_blocked", key=f"{name}:{exc.code or type(exc).__name__}",
+                          message=f"{display(name)} refuses bookings until the seller acts: {exc.upstream_message}"
+                                  f". Meanwhile orders go to the next aggregator in AGGREGATORS, or wait parked.")
 
 
 # --- hops ---------------------------------------------------------------------------------------------
@@ -139,6 +151,7 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
             result.notes.append(f"{display(name)} refused our credentials")
             continue
         except AccountActionRequired as exc:
+            await alert_blocked(svc, name, exc)
             result.blocked.append(exc)
             result.notes.append(f"{display(name)} is waiting for the seller: {exc.upstream_message}")
             continue

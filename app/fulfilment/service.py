@@ -340,6 +340,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     except UpstreamAuthError:
         raise  # our credentials, not this shipment: retry the job later, spend no AWB attempt
     except AccountActionRequired as exc:
+        await routing.alert_blocked(svc, client.name, exc)
         blocked, give_up_aggregator = exc, True
         failure = f"{routing.display(client.name)} waits for the seller: {exc.upstream_message}"
     except RetryableUpstreamError as exc:
