@@ -320,3 +320,20 @@ async def test_shiplee_wallet_below_minimum_alerts_and_books_on_shiprocket(make_
     assert sl_first["status"] == sl_second["status"] == "cancelled"  # each abandoned booking cancelled
     [alert] = await alerts(svc, "aggregator_blocked")  # once, not once per order
     assert "Shiplee refuses bookings" in alert.message and "500" in alert.message
+
+
+async def test_a_shiplee_booking_is_cancelled_on_shiplee(make_svc, shiplee_sim, shiprocket_sim, zoho_sim):
+    from app.fulfilment.cancel import cancel_shipment
+
+    svc = make_svc()
+    shiprocket_sim.unserviceable_pincodes.add("744101")
+    so_id = confirmed_order(zoho_sim, pincode="744101", city="Port Blair")
+    sh = await ship(svc, zoho_sim, so_id, "manifested")
+    assert sh.aggregator == "shiplee"
+    sr_cancels = sum(1 for _, p in shiprocket_sim.calls if p == "/orders/cancel")
+    assert await cancel_shipment(svc, so_id, reason="customer cancelled") == "cancelled"
+    # The booked parcel is cancelled where it was booked (cancel_shipments, refunded), not on Shiprocket.
+    assert shiplee_sim.orders[int(sh.sr_order_id)]["status"] == "cancelled"
+    assert calls(shiplee_sim, "/api/cancel_shipments") == 1
+    assert sum(1 for _, p in shiprocket_sim.calls if p == "/orders/cancel") == sr_cancels
+    await eventually(lambda: _zoho(zoho_sim, so_id, "Cancelled"))
