@@ -189,6 +189,8 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     if creation is not None and (decision is None or found.aggregator != preferred.name):
         reason += await _cancel_order_creation(svc, shipment)
     async with svc.sessionmaker.begin() as session:
+        for refused in found.auth:  # routed around, but our credentials there still need fixing
+            await raise_credentials_alert(session, refused)
         if decision is None and found.blocked:
             await fallback.park(session, shipment, f"{reason}. Waiting for the seller: "
                                            f"{'; '.join(e.upstream_message for e in found.blocked)}")

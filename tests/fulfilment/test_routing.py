@@ -337,3 +337,15 @@ async def test_a_shiplee_booking_is_cancelled_on_shiplee(make_svc, shiplee_sim, 
     assert calls(shiplee_sim, "/api/cancel_shipments") == 1
     assert sum(1 for _, p in shiprocket_sim.calls if p == "/orders/cancel") == sr_cancels
     await eventually(lambda: _zoho(zoho_sim, so_id, "Cancelled"))
+
+
+async def test_refused_shiplee_credentials_alert_and_the_order_books_on_shiprocket(make_svc, shiplee_sim,
+                                                                                   shiprocket_sim, zoho_sim):
+    from pydantic import SecretStr
+
+    svc = make_svc("shiplee,shiprocket", SHIPLEE_PASSWORD=SecretStr("not-the-password"))
+    so_id = confirmed_order(zoho_sim)
+    sh = await ship(svc, zoho_sim, so_id, "manifested")
+    assert sh.aggregator == "shiprocket" and "Shiplee refused our credentials" in (sh.courier_reason or "")
+    [alert] = await alerts(svc, "credentials_refused")
+    assert "shiplee" in alert.message and "not-the-password" not in alert.message
