@@ -11,17 +11,20 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from app.fulfilment.intake import accept_salesorder
+from app.alerts import raise_alert, raise_credentials_alert
+from app.fulfilment.handler import accept_salesorder
 from app.fulfilment.service import FULFIL_JOB, fulfil
 from app.fulfilment.state import PAST_PICKUP
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.integrations.zoho.budget import flush_deferred_writes
+from app.metrics import JobTimer
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
-from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.ops.notify import channels_configured, deliver_pending_alerts
-from app.remittance.service import handle_remittance_event, resume_remittances
-from app.returns_portal.service import handle_returnprime_event
+from app.remittance.handler import handle_remittance_event
+from app.remittance.service import resume_remittances
+from app.returns_portal.handler import handle_returnprime_event
+from app.schedule import Cron, Job
 from app.services import Services
 from app.tracking.handler import handle_tracking_event
 from app.tracking.service import resume_tracking
@@ -153,3 +156,13 @@ async def sweep(svc: Services, now: datetime | None = None) -> SweepResult:
     if result != SweepResult():
         log.info("sweep: %s", result)
     return result
+
+
+async def timed_sweep(svc: Services) -> str:
+    with JobTimer("sweep"):
+        return str(await sweep(svc))
+
+
+# The spine's own jobs, collected by workers/main.py beside each domain's tasks.py.
+JOBS = [Job(PROCESS_JOB, process_inbox_event, subject="event_id")]
+CRONS = [Cron("sweep", timed_sweep, interval=lambda s: s.SWEEP_INTERVAL_SECONDS, timeout=None, run_at_startup=True)]

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
+from app.errors import DomainError, domain_error
 from app.fulfilment import endpoints as fulfilment_endpoints
 from app.logging import configure_logging
 from app.ops import dashboard as ops_dashboard
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="Shipbridge", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(RefuseNulBytes)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DomainError, domain_error)
     app.add_middleware(WebhookIngest)  # POST /webhooks/zoho/salesorders, /webhooks/tracking, /webhooks/cod-remittance
     app.include_router(tracking_endpoints.router)
     app.include_router(remittance_endpoints.router)

@@ -4,7 +4,7 @@ persisted state machine of one sales order's fulfilment (unique per Zoho salesor
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from app.timeutil import utcnow
 
 
 class Base(DeclarativeBase):

@@ -1,10 +1,55 @@
-"""Money leaving Shipbridge as a JSON number: rounded in Decimal first, converted at the edge."""
+"""The one home of money and number parsing: what an upstream's JSON wrote (499, "499.00", " 7 ", null)
+becomes a Decimal or an int here, and money leaves Shipbridge as rupees to two places from here.
+
+Two kinds of parsing on purpose: `lenient_amount` / `amount_or_none` for fields that are only hints (a missing weight, a
+quantity Zoho left out) where a default is the right answer, and the remittance's strict parser
+(`app.remittance.payloads.money`), which refuses what it cannot read, because a wrong amount there
+becomes a wrong payment in Books."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+def amount_or_none(value: Any) -> Decimal | None:
+    """A Decimal however the JSON wrote it (499, 499.5, "499.00", " 7 "); None for anything unreadable:
+    None, "", a bool, a dict or list, words. No rounding: the caller decides what precision it needs."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def lenient_amount(value: Any, default: Decimal = ZERO) -> Decimal:
+    """`amount_or_none`, with `default` (zero unless given) where the value is unreadable."""
+    parsed = amount_or_none(value)
+    return default if parsed is None else parsed
+
+
+def to_int(value: Any) -> int | None:
+    """An integer however an upstream's JSON wrote it (7, "7", " 7 "); None for anything else, bools included."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def rupees(value: Decimal) -> str:
+    """Rupees as text with two places ("499.00"), as Zoho's and GoKwik's JSON write amounts."""
+    return str(value.quantize(CENT))
+
+
+def rupees_or_none(value: Decimal | None) -> str | None:
+    """`rupees` for a column that may be empty (the dashboard's views): None stays None."""
+    return None if value is None else rupees(value)
 
 
 def to_json_number(value: Decimal) -> float:

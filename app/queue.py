@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from arq.connections import RedisSettings
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +91,33 @@ class Queue:
             except (RedisError, OSError, ConnectionError):
                 pass
             self._pool = None
+
+
+class AfterCommit:
+    """Jobs that a transaction makes necessary, held until it has committed: a job must never run before
+    the rows it reads exist, and a rolled-back change must queue nothing (the buffer is then dropped)."""
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+        self._jobs: list[tuple[str, tuple[Any, ...], str | None, float | None]] = []
+
+    def add(self, function: str, *args: Any, job_id: str | None = None, defer_by: float | None = None) -> None:
+        self._jobs.append((function, args, job_id, defer_by))
+
+    async def flush(self) -> bool:
+        """Enqueue what was added, in order; False if any could not be (the sweeper recovers those)."""
+        jobs, self._jobs = self._jobs, []
+        results = [await self._queue.enqueue(function, *args, job_id=job_id, defer_by=defer_by)
+                   for function, args, job_id, defer_by in jobs]
+        return all(results)
+
+
+@asynccontextmanager
+async def commit_then_enqueue(sessionmaker: async_sessionmaker[AsyncSession],
+                              queue: Queue) -> AsyncIterator[tuple[AsyncSession, AfterCommit]]:
+    """`async with commit_then_enqueue(sm, queue) as (session, jobs)`: one transaction; the jobs added
+    to `jobs` are enqueued after it commits, and dropped if it raises."""
+    jobs = AfterCommit(queue)
+    async with sessionmaker.begin() as session:
+        yield session, jobs
+    await jobs.flush()

@@ -22,17 +22,17 @@ import httpx
 from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
-from app.integrations.shiprocket.mapping import IST
 from app.migrate import upgrade
 from app.models import Alert, Shipment, ShipmentLog
+from app.timeutil import IST
 from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 from sandbox.server import ThreadedServer, free_port
 from sandbox.shiplee import ShipleeSim
 from sandbox.shiplee_routes import create_app as shiplee_app
 from sandbox.shiprocket import ShiprocketSim
-from sandbox.shiprocket import create_app as shiprocket_app
+from sandbox.shiprocket_routes import create_app as shiprocket_app
 from sandbox.zoho import ZohoSim
-from sandbox.zoho import create_app as zoho_app
+from sandbox.zoho_routes import create_app as zoho_app
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_SECRET = "demoWebhookSecret2026"

@@ -30,7 +30,6 @@ from sandbox.shiprocket_couriers import default_couriers
 from sandbox.shiprocket_format import as_ist, money, now_ist
 from sandbox.shiprocket_remittance import new_batch
 from sandbox.shiprocket_remittance import webhook_body as remittance_webhook_body
-from sandbox.shiprocket_routes import create_app
 from sandbox.shiprocket_statuses import (
     ORDER_STATUS,
     POST_PICKUP,
@@ -41,7 +40,7 @@ from sandbox.shiprocket_statuses import (
 from sandbox.shiprocket_tracking import legacy_webhook_body as render_legacy
 from sandbox.shiprocket_tracking import make_scan, webhook_body
 
-__all__ = ["AWB_FAILURE_MODES", "ShiprocketSim", "create_app"]
+__all__ = ["AWB_FAILURE_MODES", "ShiprocketSim"]
 
 AWB_FAILURE_MODES = ("error_in_200", "http_400", "http_500")
 DUPLICATE_MODES = ("existing_200", "error_422")
@@ -203,17 +202,6 @@ class ShiprocketSim:
                 shipment["rto_delivered_date"] = at
             order.update(status_code=order_status, status=ORDER_STATUS[order_status], updated_at=at)
             return webhook_body(order, shipment, at)
-
-    def request_pickup(self, awb: str) -> dict[str, Any]:
-        """Play the seller requesting the pickup in Shiprocket's panel (the same rules as the API's)."""
-        from sandbox.shiprocket_awb import generate_pickup
-
-        with self.lock:
-            _, shipment = self._tracked(awb)
-            status, body = generate_pickup(self, {"shipment_id": [shipment["shipment_id"]]})
-        if status != 200:
-            raise ValueError(f"AWB {awb}: pickup refused ({body})")
-        return dict(body or {})
 
     def legacy_webhook_body(self, awb: str) -> dict[str, Any]:
         """The shipment's current state in the older Sample-B webhook shape."""

@@ -137,3 +137,11 @@ def generate_pickup(sim: ShiprocketSim, body: dict[str, Any]) -> Reply:
         "data": f"Pickup is confirmed by {shipment['courier_name']} For AWB :- {shipment['awb']}"}}
 
 
+def request_pickup_in_panel(sim: ShiprocketSim, awb: str) -> dict[str, Any]:
+    """Play the seller requesting the pickup in Shiprocket's panel (the same rules as the API's)."""
+    with sim.lock:
+        _, shipment = sim._tracked(awb)
+        status, body = generate_pickup(sim, {"shipment_id": [shipment["shipment_id"]]})
+    if status != 200:
+        raise ValueError(f"AWB {awb}: pickup refused ({body})")
+    return dict(body or {})

@@ -6,7 +6,7 @@ HTTP 200, expired tokens, a missing `organization_id`, errors inside HTTP 200, 4
 pages, 19-digit ids, custom fields addressed by `api_name`, stock that only moves on shipment and
 receive, and invoice balances that refuse over-application — without a live org. Shapes follow
 Zoho's OpenAPI files (see /work/shared/reference); where they are silent the choice is documented
-where it is made. `ZohoSim` holds the state and the test-facing helpers; `create_app` serves it.
+where it is made. `ZohoSim` holds the state and the test-facing helpers; `sandbox.zoho_routes.create_app` serves it.
 
 Strict where the specs are: tokens carry the scopes granted to the self client (`scopes`) and a call
 outside them gets code 57 under HTTP 401 (or `scope_refusal_status`); a sales-order PUT needs the
@@ -60,9 +60,8 @@ from sandbox.zoho_common import (
 )
 from sandbox.zoho_inventory import ZERO
 from sandbox.zoho_quota import ZohoQuota
-from sandbox.zoho_routes import create_app
 
-__all__ = ["ZohoSim", "create_app", "ZohoError", "DEFAULT_SO_CUSTOM_FIELDS", "DEFAULT_ITEMS"]
+__all__ = ["ZohoSim", "ZohoError", "DEFAULT_SO_CUSTOM_FIELDS", "DEFAULT_ITEMS"]
 
 TOO_MANY_TOKEN_REQUESTS = {
     "error_description": "You have made too many requests continuously. Please try again after some time.",

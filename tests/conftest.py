@@ -34,9 +34,9 @@ from sandbox.server import ThreadedServer
 from sandbox.shiplee import ShipleeSim
 from sandbox.shiplee_routes import create_app as shiplee_app
 from sandbox.shiprocket import ShiprocketSim
-from sandbox.shiprocket import create_app as shiprocket_app
+from sandbox.shiprocket_routes import create_app as shiprocket_app
 from sandbox.zoho import ZohoSim
-from sandbox.zoho import create_app as zoho_app
+from sandbox.zoho_routes import create_app as zoho_app
 from tests.harness import OPS_TOKEN, RETURNPRIME_WEBHOOK_KEY, SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET
 
 

@@ -69,7 +69,7 @@ async def cod_life(svc: Services, shiprocket_sim, zoho_sim, *, invoice_at_confir
 async def test_a_cod_order_costs_six_zoho_calls_from_confirmation_to_remittance(frugal, shiprocket_sim, zoho_sim):
     so_id, zoho_calls, sr_calls = await cod_life(frugal, shiprocket_sim, zoho_sim)
     print(f"\nZoho calls for a COD life: {len(zoho_calls)}: {zoho_calls}\nShiprocket: {len(sr_calls)}: {sr_calls}")
-    # An item's package details are read once and cached for every later order of it (intake.py).
+    # An item's package details are read once and cached for every later order of it (app/fulfilment/handler.py).
     item_reads = [c for c in zoho_calls if c[0] == "GET" and c[1].startswith("/inventory/v1/items/")]
     assert len(item_reads) == 1
     assert len(zoho_calls) - len(item_reads) == COD_LIFE_ZOHO_CALLS

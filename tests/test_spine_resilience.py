@@ -19,6 +19,7 @@ from app.main import create_app
 from app.models import InboxEvent, InboxState
 from app.services import build_services
 from sandbox.server import free_port
+from sandbox.shiprocket_awb import request_pickup_in_panel
 from tests.harness import OPS_TOKEN, WEBHOOK_SECRET, api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, count, deliver, in_state, inbox, shipment
 
@@ -264,7 +265,7 @@ async def test_late_write_back_does_not_overwrite_a_newer_tracking_label(svc, sh
     sh = await shipment(svc, so_id)
     assert sh.state == "awb_assigned"
     zoho_sim.faults.reset()
-    shiprocket_sim.request_pickup(sh.awb)  # the seller requested it in Shiprocket's panel meanwhile
+    request_pickup_in_panel(shiprocket_sim, sh.awb)  # the seller requested it in Shiprocket's panel meanwhile
     body = shiprocket_sim.advance(sh.awb, 42)  # PICKED UP
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         token = svc.settings.SHIPROCKET_WEBHOOK_TOKEN.get_secret_value()

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.alerts import raise_alert
 from app.fulfilment.service import fulfil
 from app.fulfilment.state import PAST_PICKUP
 from app.fulfilment.transition import transition
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert
 from app.services import Services
 from app.tracking.service import LOCK_WAIT_SECONDS, OrderBusy
 

@@ -19,11 +19,11 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from app.alerts import raise_alert
 from app.fulfilment.transition import transition
 from app.integrations.aggregator import StepNotOffered
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
 from app.models import Shipment, ShipmentState
-from app.ops.alerts import raise_alert
 from app.services import Services
 
 T = TypeVar("T")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert
 from app.fulfilment import routing
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.transition import transition
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert
 from app.services import Services
 
 

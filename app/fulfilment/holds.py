@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert
 from app.fulfilment.order_mapping import ship_order_to_json
 from app.integrations.aggregator import ShipOrder
 from app.models import InboxState, Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert
 from app.services import Services
 
 UNKNOWN = "Unknown"  # Shipment.payment_method while nobody knows it

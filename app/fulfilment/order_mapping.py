@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, overload
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from app.fulfilment import order_values
 from app.integrations.aggregator import Address, OrderLine, Parcel, ShipOrder
+from app.money import amount_or_none, lenient_amount
+from app.timeutil import parse_date
 
 COD_LABEL = re.compile(r"\bcod\b|cash\s+on\s+delivery", re.IGNORECASE)
 WEIGHT_TO_KG = {"kg": Decimal("1"), "g": Decimal("0.001"), "gm": Decimal("0.001"), "gms": Decimal("0.001"),
@@ -34,19 +36,6 @@ class ParcelDefaults:
     length_cm: Decimal
     breadth_cm: Decimal
     height_cm: Decimal
-
-
-@overload
-def dec(value: Any, default: Decimal) -> Decimal: ...
-@overload
-def dec(value: Any, default: None = None) -> Decimal | None: ...
-def dec(value: Any, default: Decimal | None = None) -> Decimal | None:
-    if value is None or value == "":
-        return default
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return default
 
 
 def custom_field_value(so: dict[str, Any], api_name: str) -> str | None:
@@ -124,7 +113,7 @@ def missing_fields(so: dict[str, Any]) -> list[str]:
         missing.append("phone")
     if not _first(so.get("email"), contact.get("email"), contact.get("contact_person_email")):
         missing.append("email")
-    if dec(so.get("total")) is None:
+    if amount_or_none(so.get("total")) is None:
         missing.append("total")
     return missing
 
@@ -136,15 +125,15 @@ def build_parcel(lines: list[dict[str, Any]], packages: dict[str, dict[str, Any]
     weight = Decimal("0")
     length = breadth = height = Decimal("0")
     for line in lines:
-        qty = dec(line.get("quantity"), Decimal("1")) or Decimal("1")
+        qty = lenient_amount(line.get("quantity"), Decimal("1")) or Decimal("1")
         details = line.get("package_details") or packages.get(str(line.get("item_id") or "")) or {}
         w_unit = WEIGHT_TO_KG.get(str(details.get("weight_unit") or "kg").lower(), Decimal("1"))
         d_unit = LENGTH_TO_CM.get(str(details.get("dimension_unit") or "cm").lower(), Decimal("1"))
-        unit_weight = (dec(details.get("weight")) or Decimal("0")) * w_unit or defaults.weight_kg
+        unit_weight = (amount_or_none(details.get("weight")) or Decimal("0")) * w_unit or defaults.weight_kg
         weight += unit_weight * qty
-        length = max(length, (dec(details.get("length")) or Decimal("0")) * d_unit or defaults.length_cm)
-        breadth = max(breadth, (dec(details.get("width")) or Decimal("0")) * d_unit or defaults.breadth_cm)
-        height += ((dec(details.get("height")) or Decimal("0")) * d_unit or defaults.height_cm) * qty
+        length = max(length, (amount_or_none(details.get("length")) or Decimal("0")) * d_unit or defaults.length_cm)
+        breadth = max(breadth, (amount_or_none(details.get("width")) or Decimal("0")) * d_unit or defaults.breadth_cm)
+        height += ((amount_or_none(details.get("height")) or Decimal("0")) * d_unit or defaults.height_cm) * qty
     if weight <= 0:
         weight = defaults.weight_kg
     return Parcel(
@@ -153,13 +142,6 @@ def build_parcel(lines: list[dict[str, Any]], packages: dict[str, dict[str, Any]
         breadth_cm=max(breadth, Decimal("1")).quantize(Decimal("0.1")),
         height_cm=max(height, Decimal("1")).quantize(Decimal("0.1")),
     )
-
-
-def parse_date(value: Any) -> date:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return datetime.now(UTC).date()
 
 
 def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: ParcelDefaults,
@@ -177,7 +159,7 @@ def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: Parce
             item_id=str(line.get("item_id") or ""),
             sku=_first(line.get("sku"), line.get("item_id")),
             name=_first(line.get("name"), line.get("description"), line.get("sku")),
-            quantity=dec(line.get("quantity"), Decimal("1")) or Decimal("1"),
+            quantity=lenient_amount(line.get("quantity"), Decimal("1")) or Decimal("1"),
             rate=order_values.unit_selling_price(line, inclusive=inclusive),
             hsn=_first(line.get("hsn_or_sac")),
             tax_percent=order_values.tax_percent(line),
@@ -204,7 +186,7 @@ def to_ship_order(so: dict[str, Any], *, cf_payment_method: str, defaults: Parce
         customer_id=str(so.get("customer_id") or ""),
         address=address,
         lines=tuple(lines),
-        total=(dec(so.get("total")) or Decimal("0")).quantize(Decimal("0.01")),
+        total=(amount_or_none(so.get("total")) or Decimal("0")).quantize(Decimal("0.01")),
         payment_method=payment or payment_method(so, cf_payment_method),
         parcel=build_parcel(so["line_items"], packages or {}, defaults),
         location_id=str(so.get("location_id") or ""),

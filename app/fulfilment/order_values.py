@@ -8,48 +8,40 @@ mapping balances against the order total (see docs/fidelity.md, "Shiprocket payl
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.money import ZERO, lenient_amount
+
 PAISA = Decimal("0.01")
-ZERO = Decimal("0")
 HUNDRED = Decimal("100")
-
-
-def _dec(value: Any) -> Decimal:
-    if value is None or value == "" or isinstance(value, bool):
-        return ZERO
-    try:
-        return Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return ZERO
 
 
 def line_discount(line: dict[str, Any], gross: Decimal) -> Decimal:
     """Zoho writes a line discount as "12.5%" (of the line) or as an amount for the whole line."""
     raw = line.get("discount")
     if isinstance(raw, str) and raw.strip().endswith("%"):
-        return gross * _dec(raw.strip()[:-1]) / HUNDRED
-    amount = _dec(raw)
+        return gross * lenient_amount(raw.strip()[:-1]) / HUNDRED
+    amount = lenient_amount(raw)
     if amount == ZERO and line.get("discount_amount") not in (None, ""):
-        amount = _dec(line.get("discount_amount"))
+        amount = lenient_amount(line.get("discount_amount"))
     return amount
 
 
 def tax_percent(line: dict[str, Any]) -> Decimal:
-    return _dec(line.get("tax_percentage"))
+    return lenient_amount(line.get("tax_percentage"))
 
 
 def line_total_incl_tax(line: dict[str, Any], *, inclusive: bool) -> Decimal:
     """What the customer pays for the whole line, unrounded: (rate x quantity - discount) plus GST."""
-    gross = _dec(line.get("rate")) * _dec(line.get("quantity") or 1)
+    gross = lenient_amount(line.get("rate")) * lenient_amount(line.get("quantity") or 1)
     net = gross - line_discount(line, gross)
     return net if inclusive else net * (1 + tax_percent(line) / HUNDRED)
 
 
 def unit_selling_price(line: dict[str, Any], *, inclusive: bool) -> Decimal:
     """Per-unit, GST-inclusive, rounded up to the paisa (the difference goes into total_discount)."""
-    quantity = _dec(line.get("quantity") or 1) or Decimal(1)
+    quantity = lenient_amount(line.get("quantity") or 1) or Decimal(1)
     return (line_total_incl_tax(line, inclusive=inclusive) / quantity).quantize(PAISA, rounding=ROUND_CEILING)
 
 
@@ -61,9 +53,9 @@ def shipping_charge(so: dict[str, Any]) -> Decimal:
     """The shipping the customer pays; Zoho may tax it, and then says so in its own fields."""
     inclusive = so.get("shipping_charge_inclusive_of_tax")
     if inclusive not in (None, ""):
-        return _dec(inclusive).quantize(PAISA, rounding=ROUND_HALF_UP)
-    amount = _dec(so.get("shipping_charge"))
-    rate = _dec(so.get("shipping_charge_tax_percentage"))
+        return lenient_amount(inclusive).quantize(PAISA, rounding=ROUND_HALF_UP)
+    amount = lenient_amount(so.get("shipping_charge"))
+    rate = lenient_amount(so.get("shipping_charge_tax_percentage"))
     if rate and not is_inclusive(so):
         amount = amount * (1 + rate / HUNDRED)
     return amount.quantize(PAISA, rounding=ROUND_HALF_UP)

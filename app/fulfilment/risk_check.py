@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert
 from app.fulfilment.risk import decide, needs_check
 from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
 from app.fulfilment.transition import transition
 from app.integrations.aggregator import ShipOrder
 from app.integrations.gokwik.client import GoKwikUnavailable, RiskPrediction
 from app.models import Shipment, ShipmentState
-from app.ops.alerts import raise_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment.risk")

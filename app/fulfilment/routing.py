@@ -16,10 +16,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from app.alerts import raise_alert
 from app.fulfilment.courier_choice import CourierDecision, choose_courier
 from app.integrations.aggregator import AccountActionRequired, CourierOption, Serviceability, ShipOrder
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
-from app.ops.alerts import raise_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, utcnow
+from app.models import Base
+from app.timeutil import utcnow
 
 UNAVAILABLE = "Unavailable"  # GoKwik down or answering an error: the order shipped unchecked
 

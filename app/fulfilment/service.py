@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert, raise_credentials_alert
 from app.fulfilment import dispatch, fallback, routing
 from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
 from app.fulfilment.risk_check import held_for_rto_risk
@@ -30,7 +31,6 @@ from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert, raise_credentials_alert
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")

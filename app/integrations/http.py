@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from app.ops.metrics import observe_upstream
+from app.metrics import observe_upstream
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +103,6 @@ def parse_body(response: httpx.Response) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return None
-
-
-def to_int(value: Any) -> int | None:
-    """An integer however an upstream's JSON wrote it (7, "7", " 7 "); None for anything else, bools included."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
         return None
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,8 @@ from app.integrations.http import UpstreamError
 from app.logging import log_context
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.models import OpsAction
+from app.ops.outcome import Outcome, record
+from app.queue import commit_then_enqueue
 from app.services import Services
 from app.tracking.parcels import ref_of
 from app.tracking.payload import tracking_update
@@ -29,25 +30,6 @@ from app.tracking.statuses import TrackingStatus
 log = logging.getLogger("shipbridge.ops.actions")
 
 NDR_ACTIONS = {"ndr_reattempt": "re-attempt", "ndr_return": "return"}
-
-
-@dataclass
-class Outcome:
-    outcome: str  # done | noop | refused | failed
-    detail: str
-    status: int = 200  # for HTTP answers: 404 unknown target, 409 wrong state, 502 upstream refused
-
-    def view(self) -> dict[str, Any]:
-        return {"outcome": self.outcome, "detail": self.detail}
-
-
-async def record(svc: Services, *, actor: str, action: str, target: str, params: dict[str, Any],
-                 result: Outcome) -> Outcome:
-    async with svc.sessionmaker.begin() as session:
-        session.add(OpsAction(actor=actor, action=action, target=target, params=params, outcome=result.outcome,
-                              detail=result.detail[:2000]))
-    log.info("ops action %s on %s by %s: %s (%s)", action, target, actor, result.outcome, result.detail)
-    return result
 
 
 async def _shipment(svc: Services, salesorder_id: str) -> Shipment | None:
@@ -88,13 +70,13 @@ async def retry_order(svc: Services, salesorder_id: str) -> Outcome:
                               "next_attempt_at": None}
     if restart == ShipmentState.order_created:
         values["awb_attempts"] = 0
-    async with svc.sessionmaker.begin() as session:
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         moved = await session.execute(update(Shipment).where(Shipment.id == shipment.id, Shipment.state == state)
                                       .values(**values))
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             return Outcome("noop", "the order changed meanwhile; nothing done")
         session.add(ShipmentLog(shipment_id=shipment.id, step="ops_retry", detail=f"{state} -> {restart}"))
-    await svc.queue.enqueue(FULFIL_JOB, salesorder_id)
+        jobs.add(FULFIL_JOB, salesorder_id)
     return Outcome("done", f"{state} -> {restart}; fulfilment queued")
 
 
@@ -147,7 +129,7 @@ async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
 
 
 async def replay_event(svc: Services, event_id: int) -> Outcome:
-    async with svc.sessionmaker.begin() as session:
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         event = await session.get(InboxEvent, event_id, with_for_update=True)
         if event is None:
             return Outcome("refused", f"no inbox event {event_id}", 404)
@@ -156,9 +138,9 @@ async def replay_event(svc: Services, event_id: int) -> Outcome:
         event.state, event.attempts = InboxState.pending, 0
         event.reason = f"replayed (was: {event.reason or '-'})"[:1000]
         event.enqueued_at = datetime.now(UTC)
-    # A fresh job id per replay: arq keeps a finished job's id for an hour and would refuse the same one.
-    stamp = int(datetime.now(UTC).timestamp() * 1000)
-    await svc.queue.enqueue(PROCESS_JOB, event_id, job_id=job_id(event_id, f"replay-{stamp}"))
+        # A fresh job id per replay: arq keeps a finished job's id for an hour and would refuse the same one.
+        stamp = int(datetime.now(UTC).timestamp() * 1000)
+        jobs.add(PROCESS_JOB, event_id, job_id=job_id(event_id, f"replay-{stamp}"))
     return Outcome("done", f"event {event_id} queued again")
 
 

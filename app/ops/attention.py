@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
 from app.fulfilment.state import PAST_PICKUP
-from app.integrations.shiprocket.mapping import IST
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.remittance import repository as remittance_repo
 from app.remittance.endpoints import overdue_since
 from app.settings import Settings
+from app.timeutil import ist_midnight, ist_today
 from app.tracking.statuses import TrackingStatus
 
 LIMIT = 200  # per rule: a page a person can read; the counts say when there are more
@@ -176,8 +176,8 @@ async def remittance_problems(session: AsyncSession, settings: Settings, now: da
             detail=line.detail or line.so_error or "", since=line.updated_at, ref=f"remittance:{line.remittance_id}"))
     state = await remittance_repo.poll_state(session)
     since = overdue_since(settings.REMITTANCE_START_DATE, state.polled_from if state else None,
-                          now.astimezone(IST).date())
-    overdue = await remittance_repo.overdue_cod(session, datetime.combine(since, time(0), IST),
+                          ist_today(now))
+    overdue = await remittance_repo.overdue_cod(session, ist_midnight(since),
                                                 now - timedelta(days=settings.REMITTANCE_OVERDUE_DAYS), limit=LIMIT)
     for order in overdue:
         out.append(Attention(

@@ -9,11 +9,15 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from app.ops import actions, metrics
+from app import metrics
+from app.errors import NotFound
+from app.ops import actions
 from app.ops.auth import OperatorDep, check_csrf
 from app.ops.health import readiness
 from app.ops.models import OpsAction
 from app.ops.order_story import order_story
+from app.ops.outcome import Outcome
+from app.ops.schemas import ActionOutcome, OrderStory, RecentActions, Summary
 from app.ops.summary import build_summary, queue_state, shipments_by_state, zoho_budget_snapshot
 from app.ops.validation import RowId, SalesorderId
 from app.services import Services
@@ -65,13 +69,13 @@ async def prometheus_metrics(request: Request) -> Response:
     return Response(payload, media_type=content_type)
 
 
-@router.get("/ops/summary", tags=["ops"])
+@router.get("/ops/summary", tags=["ops"], response_model=Summary, response_model_exclude_unset=True)
 async def summary(request: Request, _: OperatorDep) -> dict[str, Any]:
     """What needs attention and what to do, shipments by state, queue, webhooks, upstream health, today."""
     return await build_summary(services(request))
 
 
-@router.get("/ops/orders/{salesorder_id}", tags=["ops"])
+@router.get("/ops/orders/{salesorder_id}", tags=["ops"], response_model=OrderStory)
 async def order(salesorder_id: SalesorderId, request: Request, operator: OperatorDep) -> Response:
     """One order's whole story. Browsers (Accept: text/html) get the page; everything else JSON."""
     async with services(request).sessionmaker() as session:
@@ -81,27 +85,28 @@ async def order(salesorder_id: SalesorderId, request: Request, operator: Operato
 
         return await order_page(request, operator, salesorder_id, story)
     if story is None:
-        return JSONResponse({"detail": f"no order {salesorder_id} known"}, status_code=404)
-    return JSONResponse(story)
+        raise NotFound(f"no order {salesorder_id} known")
+    return JSONResponse(OrderStory.model_validate(story).model_dump(mode="json"))
 
 
-def _answer(result: actions.Outcome) -> JSONResponse:
-    return JSONResponse(result.view(), status_code=result.status)
+def _answer(result: Outcome) -> JSONResponse:
+    """The status varies with the outcome (404 unknown target, 409 wrong state, 502 upstream refused)."""
+    return JSONResponse(ActionOutcome.model_validate(result.view()).model_dump(), status_code=result.status)
 
 
-@router.post("/ops/orders/{salesorder_id}/{action}", tags=["ops"])
+@router.post("/ops/orders/{salesorder_id}/{action}", tags=["ops"], response_model=ActionOutcome)
 async def order_action(salesorder_id: SalesorderId, action: str, request: Request, operator: OperatorDep,
                        body: ActionIn | None = Body(None)) -> JSONResponse:
     """`retry`, `resync`, `ndr_reattempt`, `ndr_return`: idempotent, each recorded."""
     body = body or ActionIn.model_validate({})
     check_csrf(request, operator, body.csrf)
     if action not in actions.ORDER_ACTIONS:
-        return JSONResponse({"detail": f"unknown action {action[:40]!r}"}, status_code=404)
+        raise NotFound(f"unknown action {action[:40]!r}")
     return _answer(await actions.run_action(services(request), action, actor=operator.actor,
                                             salesorder_id=salesorder_id, comments=body.comments))
 
 
-@router.post("/ops/events/{event_id}/replay", tags=["ops"])
+@router.post("/ops/events/{event_id}/replay", tags=["ops"], response_model=ActionOutcome)
 async def replay(event_id: RowId, request: Request, operator: OperatorDep,
                  body: ActionIn | None = Body(None)) -> JSONResponse:
     """Replay a failed or invalid inbox event (after fixing its cause)."""
@@ -110,7 +115,7 @@ async def replay(event_id: RowId, request: Request, operator: OperatorDep,
     return _answer(await actions.run_action(services(request), "replay", actor=operator.actor, event_id=event_id))
 
 
-@router.post("/ops/alerts/{alert_id}/resolve", tags=["ops"])
+@router.post("/ops/alerts/{alert_id}/resolve", tags=["ops"], response_model=ActionOutcome)
 async def resolve(alert_id: RowId, request: Request, operator: OperatorDep,
                   body: ActionIn | None = Body(None)) -> JSONResponse:
     body = body or ActionIn.model_validate({})
@@ -119,7 +124,7 @@ async def resolve(alert_id: RowId, request: Request, operator: OperatorDep,
                                             alert_id=alert_id))
 
 
-@router.get("/ops/actions", tags=["ops"])
+@router.get("/ops/actions", tags=["ops"], response_model=RecentActions)
 async def recent_actions(request: Request, _: OperatorDep, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Who did what, newest first."""
     from sqlalchemy import select

@@ -15,8 +15,8 @@ from alembic.script import ScriptDirectory
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
+from app.metrics import UPSTREAM_HEALTH
 from app.migrate import alembic_config
-from app.ops.metrics import UPSTREAM_HEALTH
 from app.queue import Queue
 from app.services import Services
 

@@ -10,15 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
 from app.models import Alert, InboxEvent, Shipment, ShipmentLog, ShipmentState
+from app.money import rupees_or_none
 from app.ops.attention import FAILED_STATES, TRACKING_RULES
 from app.ops.health import iso
 from app.ops.models import OpsAction
 from app.remittance.models import CodRemittanceLine
 from app.tracking.models import TrackingEvent
-
-
-def _money(value: Any) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, Any] | None:
@@ -48,7 +45,7 @@ async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, An
     s = shipment
     story["shipment"] = {
         "salesorder_number": s.salesorder_number, "channel_order_id": s.channel_order_id, "state": s.state,
-        "payment_method": s.payment_method, "declared_value": _money(s.declared_value),
+        "payment_method": s.payment_method, "declared_value": rupees_or_none(s.declared_value),
         "courier_name": s.courier_name, "courier_reason": s.courier_reason, "sr_order_id": s.sr_order_id,
         "sr_shipment_id": s.sr_shipment_id, "awb": s.awb, "awb_attempts": s.awb_attempts,
         "status_label": s.status_label, "zoho_synced_label": s.zoho_synced_label, "last_error": s.last_error,
@@ -74,7 +71,8 @@ async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, An
         CodRemittanceLine.salesorder_id == salesorder_id,
         CodRemittanceLine.awb == (s.awb or "-"))).order_by(CodRemittanceLine.id))).scalars().all()
     story["remittance_lines"] = [{"remittance_id": ln.remittance_id, "awb": ln.awb, "state": ln.state,
-                                  "cod_amount": _money(ln.cod_amount), "deducted_charges": _money(ln.deducted_charges),
+                                  "cod_amount": rupees_or_none(ln.cod_amount),
+                                  "deducted_charges": rupees_or_none(ln.deducted_charges),
                                   "problem": ln.problem, "payment_id": ln.payment_id} for ln in lines]
     available = list(FAILED_STATES.get(s.state, (None, None, []))[2])
     available += [a for a in TRACKING_RULES.get(s.tracking_status or "", (None, None, []))[2] if a not in available]

@@ -13,7 +13,7 @@ from app.fulfilment.risk import RTO_RISK
 from app.fulfilment.service import FULFIL_JOB
 from app.integrations.http import UpstreamError
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.actions import Outcome
+from app.ops.outcome import Outcome
 from app.services import Services
 
 

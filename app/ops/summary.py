@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
-from app.integrations.shiprocket.mapping import IST
 from app.integrations.zoho.budget import daily_budget, zoho_usage_today
 from app.models import Alert, ApiToken, InboxEvent, Shipment
-from app.ops import metrics
 from app.ops.attention import attention_list
 from app.ops.health import REDIS_ERRORS, iso, upstream_health
 from app.queue import Queue
 from app.services import Services
+from app.timeutil import ist_midnight, ist_today
 
 ARQ_QUEUE = "arq:queue"
 
@@ -73,7 +73,7 @@ async def token_state(session: AsyncSession, now: datetime) -> dict[str, Any]:
 
 
 async def today_counts(session: AsyncSession, now: datetime) -> dict[str, int]:
-    start = datetime.combine(now.astimezone(IST).date(), datetime.min.time(), IST)  # the seller's day
+    start = ist_midnight(ist_today(now))  # the seller's day
 
     async def count(stmt: Any) -> int:
         return int((await session.execute(stmt)).scalar_one())

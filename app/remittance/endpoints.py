@@ -3,27 +3,28 @@ OPS_TOKEN) of remittances, their lines and what does not reconcile. Money leaves
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from app.db import SessionDep
-from app.integrations.shiprocket.mapping import IST
+from app.errors import NotFound
+from app.models import InboxState
+from app.money import rupees_or_none
 from app.ops.auth import OpsAuth
 from app.ops.validation import RemittanceId
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
+from app.remittance.payloads import dedupe_key, parse_remittance
 from app.remittance.poller import DEFAULT_LOOKBACK_DAYS
 from app.remittance.reconcile import DeliveredCod, batch_totals
+from app.remittance.schemas import RemittanceDetail, RemittanceExceptions, RemittanceList, RemittanceRetry
 from app.remittance.service import enqueue_settle
+from app.timeutil import ist_midnight, ist_today
+from app.webhooks.payloads import Delivery, Malformed
 
 router = APIRouter()
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def _when(value: datetime | date | None) -> str | None:
@@ -36,9 +37,9 @@ def remittance_view(rem: CodRemittance, lines: list[CodRemittanceLine]) -> dict[
     return {
         "remittance_id": rem.remittance_id, "utr": rem.utr, "remittance_date": rem.remittance_date.isoformat(),
         "sources": [s for s in rem.sources.split(",") if s],
-        "bank_transfer_amount": _money(totals.bank_transfer_amount), "gross": _money(totals.gross),
-        "deductions": _money(totals.deductions), "expected_transfer": _money(totals.expected_transfer),
-        "difference": _money(totals.difference), "mismatch": totals.mismatch,
+        "bank_transfer_amount": rupees_or_none(totals.bank_transfer_amount), "gross": rupees_or_none(totals.gross),
+        "deductions": rupees_or_none(totals.deductions), "expected_transfer": rupees_or_none(totals.expected_transfer),
+        "difference": rupees_or_none(totals.difference), "mismatch": totals.mismatch,
         "lines": len(lines), "paid": states.count(LineState.paid), "pending": states.count(LineState.pending),
         "flagged": states.count(LineState.flagged),
     }
@@ -47,11 +48,11 @@ def remittance_view(rem: CodRemittance, lines: list[CodRemittanceLine]) -> dict[
 def line_view(line: CodRemittanceLine) -> dict[str, Any]:
     return {
         "remittance_id": line.remittance_id, "awb": line.awb, "order_id": line.order_id,
-        "cod_amount": _money(line.cod_amount), "deducted_charges": _money(line.deducted_charges),
+        "cod_amount": rupees_or_none(line.cod_amount), "deducted_charges": rupees_or_none(line.deducted_charges),
         "deductions_allocated": line.deductions_allocated, "source": line.source, "state": line.state,
         "problem": line.problem, "detail": line.detail, "salesorder_id": line.salesorder_id,
         "salesorder_number": line.salesorder_number, "invoice_id": line.invoice_id,
-        "invoice_number": line.invoice_number, "invoice_balance": _money(line.invoice_balance),
+        "invoice_number": line.invoice_number, "invoice_balance": rupees_or_none(line.invoice_balance),
         "payment_id": line.payment_id, "payment_reference": line.payment_reference,
         "paid_at": _when(line.paid_at), "so_updated": line.so_updated, "so_error": line.so_error,
     }
@@ -61,7 +62,7 @@ def overdue_view(order: DeliveredCod, now: datetime) -> dict[str, Any]:
     delivered = order.delivered_at or now
     return {"salesorder_id": order.salesorder_id, "salesorder_number": order.salesorder_number, "awb": order.awb,
             "tracking_status": order.tracking_status, "delivered_at": delivered.isoformat(),
-            "days_since_delivery": (now - delivered).days, "cod_amount": _money(order.declared_value)}
+            "days_since_delivery": (now - delivered).days, "cod_amount": rupees_or_none(order.declared_value)}
 
 
 def poller_view(state: RemittancePollState | None) -> dict[str, Any] | None:
@@ -78,7 +79,7 @@ def overdue_since(start_date: date | None, polled_from: date | None, today: date
     return start_date or polled_from or today - timedelta(days=DEFAULT_LOOKBACK_DAYS)
 
 
-@router.get("/ops/remittances")
+@router.get("/ops/remittances", response_model=RemittanceList)
 async def list_remittances(_: OpsAuth, session: SessionDep,
                            limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Recent remittances, newest first, each with its totals check and line counts; and where the
@@ -89,7 +90,7 @@ async def list_remittances(_: OpsAuth, session: SessionDep,
             "poller": poller_view(await repo.poll_state(session))}
 
 
-@router.get("/ops/remittances/exceptions")
+@router.get("/ops/remittances/exceptions", response_model=RemittanceExceptions)
 async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Request) -> dict[str, Any]:
     """Everything that does not reconcile: batch totals that differ from the bank transfer, lines not
     recorded (unknown AWB, no invoice, amount differing from the balance...), and COD orders delivered
@@ -101,8 +102,8 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
     lines = await repo.lines_of(session, [r.remittance_id for r in rems])
     state = await repo.poll_state(session)
     since = overdue_since(settings.REMITTANCE_START_DATE, state.polled_from if state else None,
-                          now.astimezone(IST).date())
-    overdue = await repo.overdue_cod(session, datetime.combine(since, time(0), IST), now - timedelta(days=days))
+                          ist_today(now))
+    overdue = await repo.overdue_cod(session, ist_midnight(since), now - timedelta(days=days))
     return {
         "mismatches": [remittance_view(r, lines[r.remittance_id]) for r in rems],
         "lines": [line_view(ln) for ln in await repo.exception_lines(session)],
@@ -112,22 +113,38 @@ async def remittance_exceptions(_: OpsAuth, session: SessionDep, request: Reques
     }
 
 
-@router.get("/ops/remittances/{remittance_id}")
+@router.get("/ops/remittances/{remittance_id}", response_model=RemittanceDetail)
 async def remittance_detail(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep) -> dict[str, Any]:
     rem = await repo.remittance(session, remittance_id)
     if rem is None:
-        raise HTTPException(404, f"no remittance {remittance_id}")
+        raise NotFound(f"no remittance {remittance_id}")
     lines = await repo.lines(session, remittance_id)
     return {**remittance_view(rem, lines), "orders": [line_view(ln) for ln in lines]}
 
 
-@router.post("/ops/remittances/{remittance_id}/retry")
+@router.post("/ops/remittances/{remittance_id}/retry", response_model=RemittanceRetry)
 async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep,
                            request: Request) -> dict[str, Any]:
     """After fixing the cause in Zoho (e.g. creating the missing invoice): settle flagged lines again."""
     if await repo.remittance(session, remittance_id) is None:
-        raise HTTPException(404, f"no remittance {remittance_id}")
+        raise NotFound(f"no remittance {remittance_id}")
     reopened = await repo.reopen_flagged(session, remittance_id)
     await session.commit()
     enqueued = await enqueue_settle(request.app.state.services, remittance_id)
     return {"remittance_id": remittance_id, "reopened": reopened, "enqueued": enqueued}
+
+
+# The integration guide's COD_REMITTANCE push, POST /webhooks/cod-remittance, served by
+# app.webhooks.ingest: what a delivery is.
+#
+# Authenticated by `x-api-key` (= SHIPROCKET_WEBHOOK_TOKEN, as Shiprocket's tracking webhook is),
+# deduplicated, and handled by the same job as the poller's batches. A malformed body is kept as invalid
+# for a person to inspect. (Shiprocket documents no such webhook; the poller is what works against the
+# real API. This endpoint serves feeds that push the guide's shape.)
+def classify(raw: bytes, content_type: str) -> Delivery:
+    try:
+        remittance = parse_remittance(raw, content_type)
+    except Malformed as exc:
+        return Delivery(InboxState.invalid, str(exc), None, dedupe_key("hook", None, raw))
+    return Delivery(InboxState.pending, None, remittance.remittance_id,
+                    dedupe_key("hook", remittance.remittance_id, raw))

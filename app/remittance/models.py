@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, utcnow
+from app.models import Base
+from app.timeutil import utcnow
 
 
 class LineState(enum.StrEnum):

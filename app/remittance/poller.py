@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from app.alerts import raise_alert
 from app.inbox import Source, store_event
 from app.integrations.shiprocket.client import ShiprocketClient
-from app.integrations.shiprocket.mapping import IST
-from app.ops.alerts import raise_alert
 from app.remittance import repository as repo
 from app.remittance import shiprocket_source as source
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json
 from app.remittance.reconcile import allocate, expects_remittance
 from app.remittance.repository import UnremittedCod
 from app.services import Services
+from app.timeutil import IST, ist_today
 from app.webhooks.payloads import Malformed
 from app.webhooks.storage import enqueue_after_commit
 
@@ -66,7 +66,7 @@ async def poll_remittances(svc: Services, today: date | None = None, since: date
     client = svc.aggregator
     if not isinstance(client, ShiprocketClient):
         return PollResult()
-    today = today or source.ist_today()
+    today = today or ist_today()
     async with svc.sessionmaker() as session:
         start = since or poll_window(today, svc.settings.REMITTANCE_START_DATE, await repo.polled_through(session),
                                      await repo.first_shipment_day(session, IST))

@@ -1,14 +1,14 @@
 """Recording COD remittances in Zoho Books, exactly once per line.
 
-The inbox handler (webhook and poller deliveries alike) only stores: the batch and each line not yet
-stored, briefly under the `cod-remittance-store` lock (so a batch named by its crf_id by one source and
-by its UTR by the other is still stored once); it checks the batch's totals (a `remittance_mismatch`
-alert) and queues `settle_cod_remittance`. That job settles up to SETTLE_CHUNK lines per run under its
-remittance's own lock: find the shipment by AWB in our database, its invoice in Zoho, record one
-customer payment per line (gross COD applied in full, Shiprocket's deductions as bank charges), then
-write cf_cod_remittance_id on the sales order. Each outcome is committed per line; the rest of a batch
-continues in follow-up jobs, and the sweeper (`resume_remittances`) re-queues any remittance whose lines
-still wait with no job at work on them.
+The inbox handler (app/remittance/handler.py; webhook and poller deliveries alike) only stores: the
+batch and each line not yet stored, briefly under the `cod-remittance-store` lock (so a batch named by
+its crf_id by one source and by its UTR by the other is still stored once); it checks the batch's totals
+(a `remittance_mismatch` alert) and queues `settle_cod_remittance`. That job settles up to SETTLE_CHUNK
+lines per run under its remittance's own lock: find the shipment by AWB in our database, its invoice in
+Zoho, record one customer payment per line (gross COD applied in full, Shiprocket's deductions as bank
+charges), then write cf_cod_remittance_id on the sales order. Each outcome is committed per line; the
+rest of a batch continues in follow-up jobs, and the sweeper (`resume_remittances`) re-queues any
+remittance whose lines still wait with no job at work on them.
 
 Exactly once: a line already paid in our table is skipped. A line is stamped `posting_at` just before
 its payment is POSTed; when a run meets stamped lines still unpaid (the reply was lost, or the worker
@@ -26,14 +26,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
 from app.locks import advisory_lock
-from app.models import InboxEvent, InboxState
-from app.ops.alerts import raise_alert
 from app.remittance import books
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineProblem, LineState
-from app.remittance.payloads import parse_remittance
 from app.remittance.reconcile import InvoiceChoice, batch_totals, choose_invoice, payment_body, payment_reference_prefix
 from app.services import Services
 from app.webhooks.payloads import Malformed
@@ -42,8 +40,6 @@ log = logging.getLogger("shipbridge.remittance")
 
 SETTLE_JOB = "settle_cod_remittance"
 SETTLE_CHUNK = 25  # lines per job run: 3 Zoho calls each keeps one run well inside the job timeout
-STORE_LOCK = "cod-remittance-store"
-STORE_LOCK_WAIT_SECONDS = 30.0  # storing takes milliseconds; only another store can hold it
 BUSY_RETRY_SECONDS = 30.0
 
 
@@ -60,21 +56,6 @@ class Settled:
     def __str__(self) -> str:
         more = "; more lines queued" if self.remaining else ""
         return f"{self.paid} paid, {self.flagged} flagged{more}"
-
-
-async def handle_remittance_event(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
-    """Inbox handler for Source.cod_remittance: store, check the totals, queue the settling."""
-    remittance = parse_remittance(event.body, event.content_type or "application/json")
-    source = "poller" if event.dedupe_key.startswith("poll:") else "webhook"
-    async with advisory_lock(svc.engine, STORE_LOCK, wait=STORE_LOCK_WAIT_SECONDS) as held:
-        if not held:
-            return InboxState.pending, "another remittance is being stored; the sweeper retries this"
-        async with svc.sessionmaker.begin() as session:
-            rid, new_lines = await repo.store_remittance(session, remittance, source)
-            await _check_totals(session, rid)
-    queued = await enqueue_settle(svc, rid)
-    then = "settling queued" if queued else "settling left to the sweeper (queue unavailable)"
-    return InboxState.done, f"remittance {rid} via {source}: {new_lines} new line(s); {then}"
 
 
 async def settle_remittance(svc: Services, remittance_id: str) -> str:
@@ -262,7 +243,7 @@ async def _write_back(svc: Services, remittance: CodRemittance, line: CodRemitta
         await repo.update_line(session, line.id, so_updated=True)
 
 
-async def _check_totals(session: AsyncSession, remittance_id: str) -> None:
+async def check_totals(session: AsyncSession, remittance_id: str) -> None:
     """Once per remittance, as soon as it is stored: a bank transfer its lines do not add up to."""
     amount = await repo.bank_transfer_amount(session, remittance_id)
     gross, deductions = await repo.recorded_totals(session, remittance_id)

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.integrations.shiprocket.mapping import IST
 from app.remittance.payloads import ZERO, money
+from app.timeutil import IST
 
 WINDOW_DAYS = 28  # other public clients read the listing in 28-day windows
 PAGE_SIZE = 100

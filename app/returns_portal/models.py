@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, utcnow
+from app.models import Base
+from app.timeutil import utcnow
 
 
 class ReturnPrimeLine(Base):

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.alerts import raise_alert
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.http import RetryableUpstreamError, RetryPolicy, UpstreamError
 from app.integrations.returnprime.client import SERVICE, ReturnPrimeClient
 from app.integrations.returnprime.models import RequestLine, ReturnRequest
 from app.locks import advisory_lock
-from app.models import InboxEvent, InboxState, Shipment
-from app.ops.alerts import raise_alert
+from app.models import Shipment
 from app.returns_portal.mapping import ParcelGroup, Unmappable, channel_order_id, map_lines
 from app.returns_portal.models import ReturnPrimeLine
 from app.services import Services
@@ -42,14 +42,6 @@ def returnprime_client(svc: Services) -> ReturnPrimeClient:
     policy = RetryPolicy(max_retries=s.HTTP_MAX_RETRIES, base_delay=s.HTTP_BACKOFF_BASE_SECONDS,
                          max_delay=s.HTTP_BACKOFF_MAX_SECONDS)
     return ReturnPrimeClient(svc.http, s.RETURNPRIME_API_URL, s.RETURNPRIME_TOKEN.get_secret_value(), policy)
-
-
-async def handle_returnprime_event(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
-    """The inbox job: the body only named the request; act on Return Prime's own copy of it."""
-    if not event.subject:
-        return InboxState.invalid, "no request id"
-    request = await returnprime_client(svc).get_request(event.subject)
-    return InboxState.done, await sync_request(svc, request)
 
 
 async def poll_returnprime(svc: Services, now: datetime | None = None) -> int:

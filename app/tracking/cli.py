@@ -54,7 +54,7 @@ def _create_return(args: argparse.Namespace) -> int:
             return 1
         finally:
             await svc.close()
-        print(json.dumps(return_view(ret), indent=2, default=str))
+        print(json.dumps(return_view(ret).model_dump(mode="json"), indent=2, default=str))
         return 0 if ret.state == "awb_assigned" else 1
 
     return asyncio.run(run())

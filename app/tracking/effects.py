@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app.fulfilment.order_mapping import dec, ship_order_from_json
+from app.alerts import raise_alert
+from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import ShipOrder
 from app.integrations.http import PermanentUpstreamError
-from app.integrations.shiprocket.mapping import IST
 from app.models import Shipment, ShipmentLog
-from app.ops.alerts import raise_alert
+from app.money import lenient_amount
 from app.services import Services
+from app.timeutil import zoho_date
 from app.tracking import zoho_writes as zw
 from app.tracking.models import CustomerReturn, TrackingEffect, TrackingEvent
 from app.tracking.parcels import ParcelRef
@@ -64,10 +65,6 @@ class Context:
         if self._salesorder is None or fresh:
             self._salesorder = await self.svc.zoho.get_salesorder(self.ref.salesorder_id)
         return self._salesorder
-
-
-def zoho_date(when: datetime | None = None) -> str:
-    return (when or datetime.now(UTC)).astimezone(IST).date().isoformat()
 
 
 async def once(ctx: Context, effect: str, action: Callable[[], Awaitable[Result]],
@@ -176,7 +173,8 @@ async def record_shipment(ctx: Context) -> None:
                 return {"package_id": str(p["package_id"]), "shipment_order_id": str(p["shipment_id"])}
         lines = so.get("line_items") or []
         shipped = [p for p in packages if p.get("shipment_id")]
-        if shipped and all(dec(ln.get("quantity_shipped"), ZERO) >= dec(ln.get("quantity"), ZERO) for ln in lines):
+        if shipped and all(lenient_amount(ln.get("quantity_shipped")) >= lenient_amount(ln.get("quantity"))
+                           for ln in lines):
             # Someone recorded the shipment in Zoho already: adopt it rather than ship twice.
             return {"package_id": str(shipped[0]["package_id"]), "shipment_order_id": str(shipped[0]["shipment_id"]),
                     "adopted": "already shipped in Zoho"}

@@ -11,7 +11,8 @@ from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, utcnow
+from app.models import Base
+from app.timeutil import utcnow
 
 
 class TrackingEvent(Base):

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.integrations.http import to_int
-from app.integrations.shiprocket.mapping import IST
+from app.money import to_int
+from app.timeutil import IST
 from app.tracking.statuses import (
     TrackingStatus,
     from_label,

@@ -17,18 +17,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from app.fulfilment.order_mapping import dec
+from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
-from app.money import to_json_number
-from app.ops.alerts import raise_alert
+from app.money import lenient_amount, rupees, to_json_number
+from app.timeutil import zoho_date
 from app.tracking import zoho_writes as zw
-from app.tracking.effects import ZERO, Context, Result, effect_state, once, zoho_date
+from app.tracking.effects import ZERO, Context, Result, effect_state, once
 from app.tracking.models import CustomerReturn
-
-
-def money(value: Any) -> str:
-    """Rupees with two places, however Zoho's JSON wrote the number (499, 499.0, "499.00")."""
-    return str(dec(value, ZERO).quantize(Decimal("0.01")))
 
 
 def is_non_returnable(exc: PermanentUpstreamError) -> bool:
@@ -40,11 +35,11 @@ def returned_quantities(ctx: Context, so: dict[str, Any]) -> list[tuple[dict[str
     """(sales-order line, quantity coming back), never more than Zoho shows shipped."""
     so_lines = {str(line.get("line_item_id")): line for line in so.get("line_items") or []}
     if isinstance(ctx.parcel, CustomerReturn):
-        chosen = [(so_lines.get(str(c["line_item_id"])), dec(c["quantity"], ZERO)) for c in ctx.parcel.lines]
-        return [(line, min(qty, dec(line.get("quantity_shipped"), ZERO))) for line, qty in chosen
-                if line is not None and min(qty, dec(line.get("quantity_shipped"), ZERO)) > 0]
-    return [(line, dec(line.get("quantity_shipped"), ZERO)) for line in so_lines.values()
-            if dec(line.get("quantity_shipped"), ZERO) > 0]
+        chosen = [(so_lines.get(str(c["line_item_id"])), lenient_amount(c["quantity"])) for c in ctx.parcel.lines]
+        return [(line, min(qty, lenient_amount(line.get("quantity_shipped")))) for line, qty in chosen
+                if line is not None and min(qty, lenient_amount(line.get("quantity_shipped"))) > 0]
+    return [(line, lenient_amount(line.get("quantity_shipped"))) for line in so_lines.values()
+            if lenient_amount(line.get("quantity_shipped")) > 0]
 
 
 def credit_lines(ctx: Context, so: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,23 +47,23 @@ def credit_lines(ctx: Context, so: dict[str, Any]) -> list[dict[str, Any]]:
     so_lines = {str(line.get("line_item_id")): line for line in so.get("line_items") or []}
     wanted: list[tuple[dict[str, Any], Decimal]]
     if isinstance(ctx.parcel, CustomerReturn):
-        wanted = [(so_lines[str(c["line_item_id"])], dec(c["quantity"], ZERO)) for c in ctx.parcel.lines
+        wanted = [(so_lines[str(c["line_item_id"])], lenient_amount(c["quantity"])) for c in ctx.parcel.lines
                   if str(c["line_item_id"]) in so_lines]
     else:
-        wanted = [(line, dec(line.get("quantity"), ZERO)) for line in so_lines.values()]
+        wanted = [(line, lenient_amount(line.get("quantity"))) for line in so_lines.values()]
     out = []
     for line, qty in wanted:
-        invoiced = dec(line.get("quantity_invoiced", line.get("quantity")), ZERO)
+        invoiced = lenient_amount(line.get("quantity_invoiced", line.get("quantity")))
         qty = min(qty, invoiced)
         if qty <= 0:
             continue
-        percent = dec(line.get("tax_percentage"), ZERO)
+        percent = lenient_amount(line.get("tax_percentage"))
         tax = ({"tax_id": line["tax_id"]} if line.get("tax_id") else {"tax_percentage": float(percent)} if percent
                else {})
         out.append({"item_id": line.get("item_id"), "name": line.get("name"),
-                    "rate": to_json_number(dec(line.get("rate"), ZERO)), "quantity": float(qty),
+                    "rate": to_json_number(lenient_amount(line.get("rate"))), "quantity": float(qty),
                     "description": ctx.marker, **tax})
-    shipping = dec(so.get("shipping_charge"), ZERO)
+    shipping = lenient_amount(so.get("shipping_charge"))
     if out and not isinstance(ctx.parcel, CustomerReturn) and shipping > 0:
         out.append({"name": "Shipping charge", "description": ctx.marker, "rate": to_json_number(shipping),
                     "quantity": 1})
@@ -138,12 +133,13 @@ async def _find_return(ctx: Context) -> Result | None:
 
 
 async def _receive(ctx: Context, returned: Result) -> Result:
-    lines = [{"line_item_id": line["line_item_id"], "quantity": float(dec(line["quantity"], ZERO)),
+    lines = [{"line_item_id": line["line_item_id"], "quantity": float(lenient_amount(line["quantity"])),
               **({"location_id": line["location_id"]} if line.get("location_id") else {})}
-             for line in returned["lines"] if dec(line["quantity"], ZERO) > 0]
+             for line in returned["lines"] if lenient_amount(line["quantity"]) > 0]
     await zw.receive_sales_return(ctx.svc.zoho, returned["salesreturn_id"], lines=lines,
                                   date=zoho_date(ctx.parcel.last_event_at), notes=f"{ctx.marker}: received back")
-    return {"salesreturn_id": returned["salesreturn_id"], "units": str(sum(dec(ln["quantity"], ZERO) for ln in lines))}
+    return {"salesreturn_id": returned["salesreturn_id"],
+            "units": str(sum(lenient_amount(ln["quantity"]) for ln in lines))}
 
 
 async def _find_receive(ctx: Context, returned: Result) -> Result | None:
@@ -154,7 +150,7 @@ async def _find_receive(ctx: Context, returned: Result) -> Result | None:
 
 
 async def _adjust(ctx: Context, returned: Result) -> Result:
-    lines = [{"item_id": line["item_id"], "quantity_adjusted": float(dec(line["quantity"], ZERO)),
+    lines = [{"item_id": line["item_id"], "quantity_adjusted": float(lenient_amount(line["quantity"])),
               **({"location_id": line["location_id"]} if line.get("location_id") else {})}
              for line in returned["lines"]]
     first_location = next((line["location_id"] for line in returned["lines"] if line.get("location_id")), None)
@@ -162,7 +158,7 @@ async def _adjust(ctx: Context, returned: Result) -> Result:
                                          reason=f"{ctx.marker}: sales return refused", reference=ctx.ref.awb,
                                          location_id=first_location)
     return {"adjustment_id": str(created["inventory_adjustment_id"]),
-            "units": str(sum(dec(line["quantity"], ZERO) for line in returned["lines"]))}
+            "units": str(sum(lenient_amount(line["quantity"]) for line in returned["lines"]))}
 
 
 async def _find_adjustment(ctx: Context) -> Result | None:
@@ -181,7 +177,7 @@ async def _credit(ctx: Context) -> None:
     if not note.get("creditnote_id"):
         return
     applied = await once(ctx, "credit_apply", lambda: _apply(ctx, note), lambda: _find_applied(ctx, note))
-    if dec(applied.get("open"), ZERO) > 0:
+    if lenient_amount(applied.get("open")) > 0:
         async with ctx.svc.sessionmaker.begin() as session:
             number = note.get("creditnote_number") or note["creditnote_id"]
             await raise_alert(session, kind="refund_due", key=ctx.ref.subject, salesorder_id=ctx.ref.salesorder_id,
@@ -200,7 +196,8 @@ async def _create_credit_note(ctx: Context) -> Result:
         number=f"CN-{ctx.ref.awb}"[:30], date=zoho_date(ctx.parcel.last_event_at), reference=ctx.marker, lines=lines,
         notes=f"Shipbridge: {ctx.marker} for {ctx.number}")
     return {"creditnote_id": str(created["creditnote_id"]),
-            "creditnote_number": str(created.get("creditnote_number") or ""), "total": money(created.get("total"))}
+            "creditnote_number": str(created.get("creditnote_number") or ""),
+            "total": rupees(lenient_amount(created.get("total")))}
 
 
 async def _find_credit_note(ctx: Context) -> Result | None:
@@ -209,26 +206,27 @@ async def _find_credit_note(ctx: Context) -> Result | None:
     if found is None:
         return None
     return {"creditnote_id": str(found["creditnote_id"]),
-            "creditnote_number": str(found.get("creditnote_number") or ""), "total": money(found.get("total"))}
+            "creditnote_number": str(found.get("creditnote_number") or ""),
+            "total": rupees(lenient_amount(found.get("total")))}
 
 
 async def _apply(ctx: Context, note: Result) -> Result:
-    remaining = dec(note["total"], ZERO)
+    remaining = lenient_amount(note["total"])
     amounts: dict[str, Decimal] = {}
     for invoice in open_invoices(await ctx.salesorder()):
-        take = min(dec(invoice.get("balance"), ZERO), remaining)
+        take = min(lenient_amount(invoice.get("balance")), remaining)
         if take > 0:
             amounts[str(invoice["invoice_id"])] = take
             remaining -= take
     if amounts:
         await zw.apply_credit_note(ctx.svc.zoho, note["creditnote_id"], amounts)
-    return {"applied": money(sum(amounts.values(), ZERO)), "open": money(remaining),
+    return {"applied": rupees(sum(amounts.values(), ZERO)), "open": rupees(remaining),
             "invoices": ",".join(amounts)}
 
 
 async def _find_applied(ctx: Context, note: Result) -> Result | None:
     current = await zw.get_credit_note(ctx.svc.zoho, note["creditnote_id"])
-    applied = dec(current.get("total"), ZERO) - dec(current.get("balance"), ZERO)
+    applied = lenient_amount(current.get("total")) - lenient_amount(current.get("balance"))
     if applied <= 0:
         return None
-    return {"applied": money(applied), "open": money(current.get("balance"))}
+    return {"applied": rupees(applied), "open": rupees(lenient_amount(current.get("balance")))}

@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.alerts import raise_alert
+from app.errors import DomainError
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import (
     Address,
@@ -26,23 +28,23 @@ from app.integrations.aggregator import (
     ReturnOrder,
 )
 from app.integrations.http import PermanentUpstreamError
-from app.integrations.shiprocket.mapping import IST
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
-from app.ops.alerts import raise_alert
 from app.services import Services
+from app.timeutil import ist_today
 from app.tracking.models import CustomerReturn
 from app.tracking.statuses import TrackingStatus
 
 MIN_WEIGHT_KG = Decimal("0.1")
 
 
-class ReturnRefused(Exception):
+class ReturnRefused(DomainError):
     """The request cannot be honoured as asked; `status` is the HTTP status the ops API answers."""
 
+    code = "return_refused"
+
     def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        super().__init__(message)
+        super().__init__(message, status=status)
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ def _return_order(ret: CustomerReturn, shipment: Shipment, warehouse: Address,
     weight = max(MIN_WEIGHT_KG, (shipment.weight_kg * share).quantize(Decimal("0.001")))
     parcel = Parcel(weight_kg=weight, length_cm=shipment.length_cm, breadth_cm=shipment.breadth_cm,
                     height_cm=shipment.height_cm)
-    return ReturnOrder(channel_order_id=ret.channel_order_id, order_date=datetime.now(IST).date(),
+    return ReturnOrder(channel_order_id=ret.channel_order_id, order_date=ist_today(),
                        customer=order.address, warehouse=warehouse, lines=lines, parcel=parcel, reason=ret.reason,
                        pickup_location_id=pickup_location_id)
 

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import update
 
+from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.models import Shipment
-from app.ops.alerts import raise_alert
 from app.services import Services
 from app.tracking.effects import Context, alert_lost, alert_ndr, alert_rto, record_delivered, record_shipment
 from app.tracking.parcels import ParcelRef, load

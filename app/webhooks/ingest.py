@@ -23,12 +23,15 @@ from urllib.parse import parse_qsl
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.fulfilment import endpoints as zoho
 from app.inbox import Source
+from app.metrics import WEBHOOKS
 from app.models import InboxState
-from app.ops.metrics import WEBHOOKS
 from app.queue import Queue
+from app.remittance import endpoints as remittance
+from app.returns_portal import endpoints as returnprime
 from app.settings import Settings
-from app.webhooks import remittance, returnprime, tracking, zoho
+from app.tracking import endpoints as tracking
 from app.webhooks.auth import valid_api_key, valid_zoho_signature
 from app.webhooks.payloads import Delivery
 from app.webhooks.storage import Enqueuer, InboxWriter, StorageUnavailable

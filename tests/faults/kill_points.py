@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.fulfilment.intake import accept_salesorder
+from app.fulfilment.handler import accept_salesorder
 from app.fulfilment.service import STEPS
 from app.fulfilment.state import Step, next_step
 from app.main import create_app

@@ -21,7 +21,7 @@ async def _received_order(svc, zoho_sim) -> str:
     async with api_client(create_app(svc.settings, svc)) as client:
         await deliver(client, zoho_sim, so_id)
     await (await svc.queue.pool()).flushdb()  # this test drives the job itself
-    from app.fulfilment.intake import accept_salesorder
+    from app.fulfilment.handler import accept_salesorder
     from tests.spine_helpers import inbox
 
     [event] = await inbox(svc)

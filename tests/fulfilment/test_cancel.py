@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.fulfilment.cancel import cancel_shipment
-from app.fulfilment.intake import accept_salesorder
+from app.fulfilment.handler import accept_salesorder
 from app.integrations.http import RetryableUpstreamError
 from app.jobs import process_inbox_event
 from app.main import create_app

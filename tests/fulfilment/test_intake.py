@@ -1,6 +1,6 @@
 """Item package details: read from Zoho once, then from the Redis cache; no Redis or no item still ships."""
 
-from app.fulfilment.intake import item_packages
+from app.fulfilment.handler import item_packages
 from app.services import build_services
 from sandbox.server import free_port
 from tests.spine_helpers import seed_item

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.integrations.aggregator import Manifest
 from app.integrations.shiprocket.dispatch import parse_label, parse_manifest, parse_pickup, parse_printed_manifest
-from app.integrations.shiprocket.mapping import IST
+from app.timeutil import IST
 
 
 def test_pickup_documented_success_and_the_repeats_integrators_see():

@@ -10,8 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
 
+from app.alerts import raise_alert
 from app.jobs import sweep
-from app.ops.alerts import raise_alert
 from app.services import Services, build_services
 from sandbox.server import ThreadedServer, free_port
 from tests.ops.helpers import set_shipment

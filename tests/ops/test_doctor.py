@@ -85,7 +85,7 @@ async def test_repair_commands_are_the_dashboard_actions(svc, base_env: dict[str
 
     from sqlalchemy import select
 
-    from app.ops.alerts import raise_alert
+    from app.alerts import raise_alert
     from app.ops.models import OpsAction
 
     async with svc.sessionmaker.begin() as session:

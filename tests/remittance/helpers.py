@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.models import InboxEvent, Shipment
 from app.remittance.models import CodRemittance, CodRemittanceLine
-from app.remittance.shiprocket_source import ist_today
 from app.services import Services
+from app.timeutil import ist_today
 from sandbox.shiprocket import ShiprocketSim
 from sandbox.zoho import ZohoSim
 from tests.harness import OPS_TOKEN, SHIPROCKET_WEBHOOK_TOKEN, eventually, running_worker

@@ -13,7 +13,7 @@ import pytest
 from app.integrations.http import PermanentUpstreamError, RetryPolicy, UpstreamAuthError
 from app.integrations.returnprime.client import ReturnPrimeClient
 from app.integrations.returnprime.models import parse_request
-from app.webhooks.returnprime import classify
+from app.returns_portal.endpoints import classify
 
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
 ID = "6a7a004a55258d08a43604f2"

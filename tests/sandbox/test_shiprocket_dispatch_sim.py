@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.shiprocket import ShiprocketSim
+from sandbox.shiprocket_awb import request_pickup_in_panel
 from tests.sandbox.test_shiprocket_sim import Api, adhoc, api, client, sim  # noqa: F401 - fixtures
 
 
@@ -16,7 +17,7 @@ async def test_no_courier_scan_without_a_pickup_request(sim: ShiprocketSim, api:
         with pytest.raises(ValueError, match="no pickup was requested"):
             sim.advance(awb, status)
     sim.advance(awb, 3)  # pre-pickup statuses are fine
-    sim.request_pickup(awb)
+    request_pickup_in_panel(sim, awb)
     assert sim.advance(awb, 42)["current_status"] == "PICKED UP"
 
 

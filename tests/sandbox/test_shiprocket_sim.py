@@ -19,9 +19,10 @@ import pytest
 from fastapi import FastAPI, Request
 
 from sandbox.server import ThreadedServer
-from sandbox.shiprocket import ShiprocketSim, create_app
+from sandbox.shiprocket import ShiprocketSim
 from sandbox.shiprocket_auth import decode_claims
 from sandbox.shiprocket_format import now_ist
+from sandbox.shiprocket_routes import create_app
 
 SAMPLE_A_KEYS = {
     "awb", "courier_name", "current_status", "current_status_id", "shipment_status", "shipment_status_id",

@@ -23,7 +23,8 @@ from fastapi.responses import JSONResponse
 
 from app.integrations.zoho.client import salesorder_put_body
 from sandbox.server import ThreadedServer
-from sandbox.zoho import ZohoSim, create_app
+from sandbox.zoho import ZohoSim
+from sandbox.zoho_routes import create_app
 
 INV, BOOKS = "/inventory/v1", "/books/v3"
 

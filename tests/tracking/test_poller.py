@@ -19,12 +19,12 @@ def track_calls(sim) -> int:
 
 
 async def test_missed_webhook_is_recovered_by_the_polling_job(svc, shiprocket_sim, zoho_sim):
-    from workers import main as worker_main
+    from app.tracking import tasks as tracking_tasks
 
     async with stack(svc) as client:
         so_id, sh = await shipped(svc, client, zoho_sim, terms="Prepaid")
         bodies(shiprocket_sim, sh.awb, [42, 18, 17, 7])  # the courier moved on; no webhook reached us
-        assert await worker_main.poll_tracking({"svc": svc}) == str(await poll_tracking(svc))  # nothing due yet
+        assert await tracking_tasks.poll_tracking(svc) == str(await poll_tracking(svc))  # nothing due yet
         assert track_calls(shiprocket_sim) == 0
         later = datetime.now(UTC) + timedelta(seconds=svc.settings.TRACKING_POLL_AGE_SECONDS + 60)
         result = await poll_tracking(svc, now=later)

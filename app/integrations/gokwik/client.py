@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from app.integrations.aggregator import ShipOrder
-from app.ops.metrics import observe_upstream
+from app.metrics import observe_upstream
+from app.money import rupees
 from app.settings import Settings
 
 SERVICE = "gokwik"
@@ -38,10 +38,6 @@ def normalise_category(flag: str) -> str | None:
     return next((c for c in CATEGORIES if c.lower() == word), None)
 
 
-def _money(v: Decimal) -> str:
-    return str(v.quantize(Decimal("0.01")))
-
-
 def predict_body(order: ShipOrder, mid: str) -> dict[str, Any]:
     """The fields of the vendor's RTO Predict sample that a Zoho sales order can fill; the session and
     customer-profile fields exist only at checkout and are left out."""
@@ -51,16 +47,16 @@ def predict_body(order: ShipOrder, mid: str) -> dict[str, Any]:
                "city": a.city, "state": a.state, "postcode": a.pincode, "country": a.country,
                "email": a.email, "phone": a.phone, "type": "shipping"}
     lines = [{"line_item_id": str(i), "product_id": line.item_id, "sku": line.sku, "name": line.name,
-              "price": _money(line.rate), "quantity": str(line.quantity),
-              "total": _money(line.rate * line.quantity)} for i, line in enumerate(order.lines, 1)]
+              "price": rupees(line.rate), "quantity": str(line.quantity),
+              "total": rupees(line.rate * line.quantity)} for i, line in enumerate(order.lines, 1)]
     return {
         "mid": mid,
         "moid": order.salesorder_number,
         "payment_method": "cod",
-        "order": {"order_date": order.order_date.isoformat(), "total": _money(order.total),
+        "order": {"order_date": order.order_date.isoformat(), "total": rupees(order.total),
                   "total_line_items": len(order.lines),
                   "total_line_items_quantity": str(sum(line.quantity for line in order.lines)),
-                  "total_shipping": _money(order.shipping_charges),
+                  "total_shipping": rupees(order.shipping_charges),
                   "billing_address": {**address, "type": "billing"}, "shipping_address": address},
         "line_items": lines,
     }

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from app.money import lenient_amount
 
 REQUEST_ID = re.compile(r"^[0-9a-f]{24}$")  # a Mongo ObjectId; a request number (RET777) is refused with 412
 
@@ -63,13 +65,6 @@ def _flag(data: dict[str, Any], *names: str) -> bool:
     return False
 
 
-def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
-
-
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -93,8 +88,8 @@ def parse_request(data: dict[str, Any]) -> ReturnRequest:
                                          _text(s.get("tracking_url")))
                          for s in raw.get("shipping") or [] if isinstance(s, dict))
         lines.append(RequestLine(line_id=_text(raw.get("id")), sku=_text(product.get("sku")),
-                                 title=_text(product.get("title")), quantity=_decimal(raw.get("quantity")),
-                                 price=_decimal(product.get("price")),
+                                 title=_text(product.get("title")), quantity=lenient_amount(raw.get("quantity")),
+                                 price=lenient_amount(product.get("price")),
                                  reason=_text(raw.get("reason_detail") or raw.get("reason")), shipping=shipping))
     kind = _text(data.get("request_type")).lower() or "return"
     return ReturnRequest(id=request_id, number=_text(data.get("request_number")), kind=kind,

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.alerts import raise_alert
 from app.integrations.aggregator import (
     AwbAssignment,
     AwbAssignmentFailed,
@@ -52,7 +53,7 @@ from app.integrations.shiplee.models import (
     ShipleeWeightDispute,
 )
 from app.integrations.tokens import SharedToken
-from app.ops.alerts import raise_alert
+from app.money import lenient_amount
 from app.settings import Settings
 
 SERVICE = "shiplee"
@@ -153,7 +154,7 @@ class ShipleeClient:
     async def wallet_balance(self) -> Decimal:
         body = await self._json_ok("GET", "/api/home")
         user = ((body or {}).get("data") or {}).get("user") or {}
-        return mapping.dec(user.get("wallet_balance"))
+        return lenient_amount(user.get("wallet_balance"))
 
     async def warehouses(self) -> tuple[ShipleeWarehouse, ...]:
         return mapping.warehouses(await self._json_ok("GET", "/api/warehouse"))
@@ -268,7 +269,7 @@ class ShipleeClient:
             raise self._refused(response)
         balance = body.get("wallet_balance")
         return ShipleeCancellation(cancelled=tuple(order_ids),
-                                   wallet_balance=None if balance is None else mapping.dec(balance))
+                                   wallet_balance=None if balance is None else lenient_amount(balance))
 
     async def cancel(self, order_ids: list[str]) -> None:
         """Cancel orders not yet picked up, booked or not: unbooked ones with cancel_orders, booked and

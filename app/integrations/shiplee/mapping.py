@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import CourierOption, CreatedOrder, Serviceability, ShipOrder
 from app.integrations.shiplee.models import (
@@ -22,11 +21,12 @@ from app.integrations.shiplee.models import (
     ShipleeWarehouse,
     ShipleeWeightDispute,
 )
+from app.money import lenient_amount
 from app.money import to_json_number as money
+from app.timeutil import IST  # Shiplee's timestamps carry no zone; it is an Indian service
 from app.tracking.statuses import TrackingStatus
 
 S = TrackingStatus
-IST = ZoneInfo("Asia/Kolkata")  # Shiplee's timestamps carry no zone; it is an Indian service
 DEFAULT_TOKEN_SECONDS = 10800  # §1: expires_in 10800 (3 hours), used if a login reply omits it
 ADDRESS1_MAX, ADDRESS2_MAX = 100, 110  # §29
 VOLUMETRIC_DIVISOR = 5000  # §28: volumetric kg = L × B × H (cm) / 5000
@@ -62,15 +62,6 @@ def status_key(raw: str) -> str:
 
 def to_status(raw: str | None) -> TrackingStatus:
     return STATUSES.get(status_key(raw or ""), S.unknown)
-
-
-def dec(value: Any, default: Decimal = Decimal(0)) -> Decimal:
-    if value is None or value == "" or isinstance(value, bool):
-        return default
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return default
 
 
 def stamp(value: Any) -> datetime | None:
@@ -122,13 +113,13 @@ def parse_quotes(body: Any) -> tuple[ShipleeQuote, ...]:
     for row in rows if isinstance(rows, list) else []:
         if not isinstance(row, dict) or not row.get("carrier_id"):
             continue
-        freight, cod = dec(row.get("freight_charges")), dec(row.get("cod_charges"))
+        freight, cod = lenient_amount(row.get("freight_charges")), lenient_amount(row.get("cod_charges"))
         ratecard = str(row.get("ratecard_id") or "")
         quotes.append(ShipleeQuote(
             carrier_id=str(row["carrier_id"]), carrier_name=str(row.get("carrier_name") or row["carrier_id"]),
             ratecard_id=int(ratecard) if ratecard.isdigit() else None,
             courier_id=str(row.get("courier_id") or ""), zone=str(row.get("zone") or ""), freight=freight,
-            cod_charges=cod, cost=dec(row.get("cost"), freight + cod)))
+            cod_charges=cod, cost=lenient_amount(row.get("cost"), freight + cod)))
     return tuple(sorted(quotes, key=lambda q: q.cost))
 
 
@@ -215,8 +206,9 @@ def parse_booking(order_id: str, status: int, body: Any) -> ShipleeBooking | Non
         return None
     charges = _obj(body.get("charges"))
     return ShipleeBooking(order_id=order_id, awb=str(body["awb_number"]), carrier_name=str(body.get("carrier") or ""),
-                          zone=str(body.get("zone") or ""), freight=dec(charges.get("freight_charges")),
-                          cod_charges=dec(charges.get("cod_charges")), cost=dec(charges.get("cost")))
+                          zone=str(body.get("zone") or ""), freight=lenient_amount(charges.get("freight_charges")),
+                          cod_charges=lenient_amount(charges.get("cod_charges")),
+                          cost=lenient_amount(charges.get("cost")))
 
 
 def parse_cancel_orders(body: dict[str, Any]) -> ShipleeCancellation:
@@ -240,7 +232,8 @@ def order_rows(body: Any) -> tuple[ShipleeOrderRow, ...]:
     rows = body.get("data") if isinstance(body, dict) else None
     return tuple(ShipleeOrderRow(
         order_id=str(r.get("id")), channel_order_id=str(r.get("customer_order_id") or ""),
-        status=str(r.get("status") or ""), total=dec(r.get("total_price")), payment_type=str(r.get("ptype") or ""),
+        status=str(r.get("status") or ""), total=lenient_amount(r.get("total_price")),
+        payment_type=str(r.get("ptype") or ""),
         order_date=stamp(r.get("order_date"))) for r in rows or [] if isinstance(r, dict) and r.get("id"))
 
 
@@ -261,23 +254,25 @@ def remittances(body: Any) -> ShipleeRemittances:
     summary = _obj(data.get("summary"))
     rows = tuple(ShipleeRemittance(
         remittance_ids=_ids(r.get("remittance_ids")), awbs=_ids(r.get("awbs")),
-        cod_amount=dec(r.get("total_cod_amount")),
-        net_remittance=dec(r.get("total_net_remittance")), base_charge=dec(r.get("total_base_charge")),
-        gst=dec(r.get("total_gst_component")), status=str(r.get("remittance_status") or ""),
+        cod_amount=lenient_amount(r.get("total_cod_amount")),
+        net_remittance=lenient_amount(r.get("total_net_remittance")),
+        base_charge=lenient_amount(r.get("total_base_charge")),
+        gst=lenient_amount(r.get("total_gst_component")), status=str(r.get("remittance_status") or ""),
         remittance_date=day(r.get("remittance_date")), utr=str(r["utr_number"]) if r.get("utr_number") else None,
         wallet_convertible=bool(r.get("wallet_convertible"))) for r in data.get("remittances") or []
         if isinstance(r, dict))
-    return ShipleeRemittances(remitted_till_date=dec(summary.get("remitted_till_date")),
-                              total_pending=dec(summary.get("total_pending")),
-                              open_disputes=int(dec(data.get("open_disputes"))), rows=rows)
+    return ShipleeRemittances(remitted_till_date=lenient_amount(summary.get("remitted_till_date")),
+                              total_pending=lenient_amount(summary.get("total_pending")),
+                              open_disputes=int(lenient_amount(data.get("open_disputes"))), rows=rows)
 
 
 def weight_disputes(body: Any) -> tuple[ShipleeWeightDispute, ...]:
     rows = body.get("disputes") if isinstance(body, dict) else None
     return tuple(ShipleeWeightDispute(
         dispute_id=str(r.get("id")), order_id=str(r.get("order_id") or ""), awb=str(r.get("awb_number") or ""),
-        carrier=str(r.get("carrier") or ""), booked_grams=int(dec(r.get("chargeable_booked_weight"))),
-        applied_grams=int(dec(r.get("chargeable_applied_weight"))), charges=dec(r.get("upcoming_charges")),
+        carrier=str(r.get("carrier") or ""), booked_grams=int(lenient_amount(r.get("chargeable_booked_weight"))),
+        applied_grams=int(lenient_amount(r.get("chargeable_applied_weight"))),
+        charges=lenient_amount(r.get("upcoming_charges")),
         status=str(r.get("status") or ""), auto_accepted=bool(r.get("auto_accepted")),
         created_at=stamp(r.get("created_at"))) for r in rows or [] if isinstance(r, dict))
 

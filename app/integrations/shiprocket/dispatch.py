@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.integrations.aggregator import Manifest, PickupRequest
-from app.integrations.shiprocket.mapping import IST
+from app.timeutil import IST
 
 ALREADY_QUEUED = "already in pickup queue"  # 400, observed widely; repeating a pickup is not an error
 DUPLICATE_PICKUP = "duplicate request for pickup generation"  # 500 per [AK], same meaning (UNCERTAIN)

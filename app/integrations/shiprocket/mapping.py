@@ -6,9 +6,8 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.integrations.aggregator import (
     Address,
@@ -22,22 +21,18 @@ from app.integrations.aggregator import (
     Serviceability,
     ShipOrder,
 )
+from app.money import amount_or_none
 from app.money import to_json_number as money  # Shiprocket takes JSON numbers in rupees
+from app.timeutil import IST  # kept importable here: the Shiprocket parsers read IST wall-clock times
 
-IST = ZoneInfo("Asia/Kolkata")
 TOKEN_LIFETIME = timedelta(days=10)  # Shiprocket's documented lifetime when the JWT carries no `exp`
 CANCELLED_STATUS_CODES = {5, 18, 54}  # Canceled, Cancellation Requested, Canceled before Dispatched
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
     if isinstance(value, dict):  # seen in the wild: `rate` arriving as {"rate": ...}
         value = value.get("rate")
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
+    return amount_or_none(value)
 
 
 def token_expiry(token: str, now: datetime | None = None) -> datetime:

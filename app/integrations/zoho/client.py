@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.alerts import raise_alert
 from app.integrations.http import (
     PermanentUpstreamError,
     RetryableUpstreamError,
@@ -20,7 +21,6 @@ from app.integrations.http import (
     UpstreamAuthError,
     parse_body,
     request_with_retries,
-    to_int,
     upstream_message,
 )
 from app.integrations.paths import checked_path, numeric_id
@@ -29,7 +29,7 @@ from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.integrations.zoho.scopes import scope_for
 from app.models import Shipment
-from app.ops.alerts import raise_alert
+from app.money import to_int
 from app.settings import Settings
 
 SERVICE = "zoho"

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models import Base, utcnow
+from app.models import Base
+from app.timeutil import utcnow
 
 
 class ZohoDeferredWrite(Base):

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.alerts import raise_alert
 from app.fulfilment.cancel import cancel_shipment, void_before_booking
 from app.fulfilment.edits import order_changes
 from app.fulfilment.holds import UNKNOWN, hold_for_payment_method, is_payment_hold, release_payment_hold
@@ -29,7 +30,6 @@ from app.fulfilment.order_mapping import (
 from app.integrations.http import PermanentUpstreamError
 from app.integrations.zoho.client import put_base, remember_salesorder
 from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
-from app.ops.alerts import raise_alert
 from app.services import Services
 from app.webhooks.payloads import CANCEL_STATUSES, salesorder_status, zoho_salesorder
 

@@ -1,5 +1,6 @@
-"""Return Prime's webhooks (request/created, /approved, /received, /refunded, /updated...), POST
-/webhooks/returnprime?key=<RETURNPRIME_WEBHOOK_KEY>, served by app.webhooks.ingest: what a delivery is.
+"""The HTTP side of returns_portal: Return Prime's webhooks (request/created, /approved, /received,
+/refunded, /updated...), POST /webhooks/returnprime?key=<RETURNPRIME_WEBHOOK_KEY>, served by
+app.webhooks.ingest: what a delivery is.
 
 Return Prime signs nothing, so the body is never trusted: all we take from it is the request id, and the
 job re-reads that request from Return Prime's API and acts on the fresh copy. A forged body can at most
