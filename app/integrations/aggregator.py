@@ -154,6 +154,11 @@ class DuplicateOrder(PermanentUpstreamError):
     """The aggregator refused an order id it already knows, without saying which order that is."""
 
 
+class StepNotOffered(Exception):
+    """The aggregator has no such step (Shiplee: no pickup request, no label API) or not yet (a manifest
+    before the aggregator manifested the parcel). Not a failure: dispatch records the reason and moves on."""
+
+
 class Aggregator(Protocol):
     name: str
     pushes_tracking: bool  # sends tracking webhooks (polling then only catches what they missed)

@@ -154,6 +154,7 @@ class UnsupportedByAggregator(PermanentUpstreamError):
         self.what = what
 
 
-class AggregatorNeedsPerson(PermanentUpstreamError):
-    """The aggregator refuses all work until a person acts (Shiplee's agreement gate). The client has
-    already raised the alert saying what to do; callers skip this aggregator until it clears."""
+class AccountActionRequired(PermanentUpstreamError):
+    """The aggregator refuses work for this account until a person acts (Shiplee: terms to accept, an
+    e-mail to verify, a wallet to recharge). The client has alerted ops; fulfilment routes around it or
+    parks the order, and the pollers skip the aggregator until it clears. Never retried."""

@@ -33,7 +33,7 @@ from app.alerts import raise_alert
 from app.inbox import Source, store_event
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
-from app.integrations.shipping import AggregatorNeedsPerson, OrderRemittance, RemittanceBatch
+from app.integrations.shipping import AccountActionRequired, OrderRemittance, RemittanceBatch
 from app.remittance import repository as repo
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json
 from app.remittance.reconcile import allocate, expects_remittance
@@ -83,7 +83,7 @@ async def poll_remittances(svc: Services, today: date | None = None, since: date
                 result.skipped.append(f"{name}: {waiting}")
                 continue
             await _poll(svc, name, client, today, since, result)
-        except AggregatorNeedsPerson as exc:  # the client alerted; nothing more this run
+        except AccountActionRequired as exc:  # the client alerted; nothing more this run
             result.skipped.append(f"{name}: {exc.upstream_message}")
         except UpstreamError as exc:  # one aggregator down does not keep the others' money from Books
             log.warning("remittance poll of %s failed: %s", name, exc)

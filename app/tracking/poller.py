@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
-from app.integrations.shipping import AggregatorNeedsPerson
+from app.integrations.shipping import AccountActionRequired
 from app.models import Shipment
 from app.services import Services
 from app.tracking.models import CustomerReturn
@@ -65,7 +65,7 @@ async def _poll(svc: Services, client: Aggregator, due: list[ParcelRef], now: da
         batch = due[start:start + client.track_batch]
         try:
             answer = await client.track([ref.awb for ref in batch])
-        except AggregatorNeedsPerson as exc:  # alerted by the client; no more calls this run
+        except AccountActionRequired as exc:  # alerted by the client; no more calls this run
             result.skipped.append(f"{client.name}: {exc.upstream_message}")
             return
         except UpstreamError as exc:

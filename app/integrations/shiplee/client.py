@@ -17,7 +17,18 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts import raise_alert
-from app.integrations.aggregator import Address, CreatedOrder, ReturnOrder, Serviceability, ShipOrder
+from app.integrations.aggregator import (
+    Address,
+    AwbAssignment,
+    AwbAssignmentFailed,
+    CreatedOrder,
+    Manifest,
+    PickupRequest,
+    ReturnOrder,
+    Serviceability,
+    ShipOrder,
+    StepNotOffered,
+)
 from app.integrations.http import (
     PermanentUpstreamError,
     RetryPolicy,
@@ -64,6 +75,9 @@ class ShipleeClient:
     name = SERVICE
     pushes_tracking = False  # no webhook: open parcels are polled on every tracking poll
     track_batch = 20  # one search_orders call per AWB; a batch is only how often the poller checks in
+    # No guard against a repeated create_order with our order id (§29): fulfilment looks the order up
+    # with find_order before creating, never creates blind.
+    duplicate_guard = False
 
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
@@ -197,9 +211,16 @@ class ShipleeClient:
 
     async def book(self, order_id: str, quote: ShipleeQuote, warehouse_id: str | None = None) -> ShipleeBooking:
         """§12: order + AWB in one call. A repeat answers 409 ALREADY_BOOKED with the AWB (already_booked)."""
-        response = await self.call("POST", "/api/book_shipment", json_body={
-            "carrier_id": quote.carrier_id, "carrier_name": quote.carrier_name, "order_id": int(order_id),
-            "warehouse_id": int(warehouse_id or self.warehouse_id)})
+        return await self.book_carrier(order_id, quote.carrier_id, quote.carrier_name, warehouse_id)
+
+    async def book_carrier(self, order_id: str, carrier_id: str, carrier_name: str = "",
+                           warehouse_id: str | None = None) -> ShipleeBooking:
+        """book() by the carrier's key alone: carrier_name is optional in §12 (a fallback for matching)."""
+        payload: dict[str, Any] = {"carrier_id": carrier_id, "order_id": int(order_id),
+                                   "warehouse_id": int(warehouse_id or self.warehouse_id)}
+        if carrier_name:
+            payload["carrier_name"] = carrier_name
+        response = await self.call("POST", "/api/book_shipment", json_body=payload)
         body = parse_body(response)
         booking = mapping.parse_booking(order_id, response.status_code, body)
         if booking is not None:
@@ -212,6 +233,38 @@ class ShipleeClient:
             raise ShipleeNotServiceable(SERVICE, upstream_message(response), status=response.status_code,
                                         code=code, body=body)
         raise self._refused(response)
+
+    async def assign_awb(self, shipment_id: str, courier_id: str | None) -> AwbAssignment:
+        """The Aggregator's AWB step is Shiplee's book_shipment with the chosen carrier (Shiplee has one id
+        for order and shipment). Safe to repeat: a booked order answers 409 ALREADY_BOOKED with its AWB."""
+        if not courier_id:
+            raise AwbAssignmentFailed(SERVICE, "Shiplee books only with a chosen carrier_id")
+        booking = await self.book_carrier(shipment_id, courier_id)
+        return AwbAssignment(awb=booking.awb, courier_id=courier_id, courier_name=booking.carrier_name)
+
+    async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None:
+        """Never needed: assign_awb never raises AwbAlreadyAssigned, because the repeat's 409 carries the AWB."""
+        return None
+
+    async def request_pickup(self, shipment_id: str) -> PickupRequest:
+        raise StepNotOffered("Shiplee has no pickup request API: its courier collects booked parcels from the "
+                             "warehouse on Shiplee's own pickup schedule")
+
+    async def generate_label(self, shipment_id: str) -> str:
+        raise StepNotOffered("Shiplee has no label API: print the label from Shiplee's panel")
+
+    async def generate_manifest(self, shipment_id: str, order_id: str) -> Manifest:
+        """§25 serves the manifest of orders Shiplee has manifested itself (no call moves them there). A 404
+        before that is not a failure: the PDF is fetched from the URL recorded here once it exists."""
+        try:
+            await self.manifest([order_id])
+        except PermanentUpstreamError as exc:
+            if exc.status == 404:
+                raise StepNotOffered(f"Shiplee has not manifested order {order_id} yet ({exc.upstream_message}); "
+                                     "it does so itself, and GET /api/manifest serves the PDF then") from exc
+            raise
+        query = f"order_ids={order_id}" + (f"&warehouse_id={self.warehouse_id}" if self.warehouse_id else "")
+        return Manifest(url=f"{self._base}/api/manifest?{query}")
 
     # --- cancel ----------------------------------------------------------------------------------------
 
