@@ -104,8 +104,8 @@ class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (Index("ix_shipments_state_updated", "state", "updated_at"),
                       Index("ix_shipments_tracking_poll", "tracking_final", "last_tracking_at"),
-                      # One shipment per Shiprocket order (migration 0009): see _create_order's race.
-                      Index("uq_shipments_sr_order_id", "sr_order_id", unique=True,
+                      # One shipment per aggregator order (migrations 0009, 0014): see _create_order's race.
+                      Index("uq_shipments_sr_order_id", "aggregator", "sr_order_id", unique=True,
                             postgresql_where=text("sr_order_id IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -127,6 +127,9 @@ class Shipment(Base):
     # go to that one. sr_order_id / sr_shipment_id hold that aggregator's ids whatever their name says.
     aggregator: Mapped[str] = mapped_column(String(20), default="shiprocket", server_default="shiprocket")
     courier_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Couriers the booking gave up on, oldest first: {"aggregator", "courier_id" ("*" = the whole
+    # aggregator), "reason"}. The fallback never offers them again (app/fulfilment/routing.py).
+    booking_hops: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default=text("'[]'::jsonb"))
     courier_reason: Mapped[str | None] = mapped_column(Text, default=None)
     sr_order_id: Mapped[str | None] = mapped_column(String(40), default=None)
     sr_shipment_id: Mapped[str | None] = mapped_column(String(40), default=None)

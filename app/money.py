@@ -21,9 +21,10 @@ def amount_or_none(value: Any) -> Decimal | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value).strip())
+        parsed = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
+    return parsed if parsed.is_finite() else None  # "NaN", "Infinity": no amount
 
 
 def lenient_amount(value: Any, default: Decimal = ZERO) -> Decimal:

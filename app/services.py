@@ -94,7 +94,7 @@ def build_services(settings: Settings, engine: AsyncEngine | None = None, pool_s
                               settings.ZOHO_RATE_WINDOW_SECONDS)
     aggregators: dict[str, Aggregator] = {"shiprocket": ShiprocketClient(http, settings, sessionmaker, policy)}
     if settings.shiplee_configured or "shiplee" in settings.aggregator_order:
-        aggregators["shiplee"] = ShipleeClient(http, settings, sessionmaker, policy)  # type: ignore[assignment]  # until it implements every Aggregator method
+        aggregators["shiplee"] = ShipleeClient(http, settings, sessionmaker, policy)
     preferred = [aggregators[name] for name in settings.aggregator_order if name in aggregators]
     aggregators = {a.name: a for a in preferred} | aggregators  # preference order first, the rest after
     return Services(

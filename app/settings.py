@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # Aggregators in order of preference, comma-separated (shiprocket, shiplee). Empty: `shiprocket`, and
     # `shiprocket,shiplee` when the Shiplee login is set.
     AGGREGATORS: str = ""
+    # An aggregator failing every call (5xx, timeouts) for this long is "down": new orders go to the next
+    # one, and a booking stuck on it hops there (app/fulfilment/routing.py). 0 = down at the first failure.
+    AGGREGATOR_DOWN_AFTER_SECONDS: float = 300.0
 
     # Zoho
     ZOHO_ACCOUNTS_URL: str = "https://accounts.zoho.in"
@@ -119,6 +122,8 @@ class Settings(BaseSettings):
     # Fulfilment behaviour
     AWB_RETRY_DELAY_SECONDS: float = 300.0
     AWB_MAX_ATTEMPTS: int = 2
+    # Couriers tried on one aggregator (AWB_MAX_ATTEMPTS each) before the booking moves to the next aggregator.
+    AWB_COURIERS_PER_AGGREGATOR: int = 2
     # Create the Shiprocket order while serviceability is checked (one round trip less per order); an
     # unserviceable order then leaves an unshipped Shiprocket order, named in its alert.
     FULFIL_OVERLAP_ORDER_CREATION: bool = True

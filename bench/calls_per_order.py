@@ -29,7 +29,7 @@ from app.db import make_engine, make_sessionmaker  # noqa: E402
 from app.integrations.zoho.budget import PLAN_DAILY_CALLS  # noqa: E402
 from app.models import ACTIVE_STATES, InboxEvent, Shipment  # noqa: E402
 from app.remittance.models import CodRemittanceLine  # noqa: E402
-from app.remittance.shiprocket_source import ist_today  # noqa: E402
+from app.timeutil import ist_today  # noqa: E402
 from sandbox.demo import WEBHOOK_SECRET, Sandbox, start_sandbox  # noqa: E402
 from sandbox.shiprocket_format import now_ist  # noqa: E402
 

@@ -1,5 +1,5 @@
 """The sandbox demo (`./run demo`): the real stack (Postgres, Redis, the API and an arq worker as
-separate processes) against the Shiprocket and Zoho simulators. With no DATABASE_URL / REDIS_URL it
+separate processes) against the Shiprocket, Shiplee and Zoho simulators. With no DATABASE_URL / REDIS_URL it
 starts embedded servers. It pushes a handful of realistic orders through and prints what happened."""
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from app.models import Alert, Shipment, ShipmentLog
 from app.timeutil import IST
 from sandbox.embedded import EmbeddedPostgres, EmbeddedRedis
 from sandbox.server import ThreadedServer, free_port
+from sandbox.shiplee import ShipleeSim
+from sandbox.shiplee_routes import create_app as shiplee_app
 from sandbox.shiprocket import ShiprocketSim
 from sandbox.shiprocket_routes import create_app as shiprocket_app
 from sandbox.zoho import ZohoSim
@@ -50,6 +52,7 @@ class DemoOrder:
     lines: list[tuple[str, int]]
     expect: str  # final shipment state we expect
     awb_fails_first: bool = False
+    only_shiplee: bool = False  # Shiprocket's simulator cannot serve the pincode: the order goes to Shiplee
 
 
 def _say(msg: str) -> None:
@@ -122,6 +125,8 @@ ORDERS = [
               "Due on Receipt", [("CT-MUG", 1)], expect="serviceability_failed"),
     DemoOrder("AWB fails, then recovers", "Sneha Iyer", "Chennai", "Tamil Nadu", "600028", "Due on Receipt",
               [("YM-6MM", 1)], expect="manifested", awb_fails_first=True),
+    DemoOrder("only Shiplee serves it", "Imran Wani", "Srinagar", "Jammu and Kashmir", "190001", "COD",
+              [("SSB-1L", 1)], expect="manifested", only_shiplee=True),
 ]
 
 
@@ -143,7 +148,7 @@ def seed_items(zoho: ZohoSim) -> dict[str, str]:
 
 
 async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db_url: str, run_tag: str,
-                      items: dict[str, str]) -> int:
+                      items: dict[str, str], shiplee: ShipleeSim | None = None) -> int:
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     rows: list[tuple[DemoOrder, dict[str, Any], float]] = []
@@ -163,7 +168,11 @@ async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db
 
     webhook_url = f"{api_url}/webhooks/zoho/salesorders"
     for n, order in enumerate(ORDERS, start=1):
-        if order.pincode == "744101":
+        if order.pincode == "744101":  # served by neither aggregator
+            shiprocket.unserviceable_pincodes.add(order.pincode)
+            if shiplee is not None:
+                shiplee.unserviceable_pincodes.add(order.pincode)
+        if order.only_shiplee:
             shiprocket.unserviceable_pincodes.add(order.pincode)
         if order.awb_fails_first:
             shiprocket.fail_awb_assignments(1, mode="error_in_200")
@@ -205,6 +214,8 @@ async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db
             _say(f"{so['salesorder_number']:<18}{order.label:<26}{(shipment.payment_method if shipment else '-'):<8}"
                  f"{order.pincode:<8}{zoho_status:<23}{(shipment.courier_name or '-') if shipment else '-':<24}"
                  f"{(shipment.awb or '-') if shipment else '-':<13}{secs:>6.2f}{'' if good else '  <- unexpected'}")
+            if shipment and shipment.awb:
+                _say(f"{'':<18}  booked on {shipment.aggregator} (order {shipment.sr_order_id})")
             if shipment and shipment.pickup_requested_at:
                 when = (f"{shipment.pickup_scheduled_date.astimezone(IST):%d %b %H:%M} IST"
                         if shipment.pickup_scheduled_date else "date pending")
@@ -218,8 +229,10 @@ async def push_orders(zoho: ZohoSim, shiprocket: ShiprocketSim, api_url: str, db
                     _say(f"{'':<18}  {entry.step}: {entry.detail}")
         alerts = (await s.execute(select(Alert).order_by(Alert.id))).scalars().all()
     _say("-" * 118)
-    _say(f"Shiprocket orders created: {len(shiprocket.orders)} for {len(ORDERS)} sales orders "
-         f"(one unserviceable, one webhook delivered twice)")
+    live = sum(1 for o in shiprocket.orders.values() if not str(o.get("status", "")).upper().startswith("CANCEL"))
+    _say(f"Shiprocket orders created: {len(shiprocket.orders)} ({live} live) and Shiplee orders: "
+         f"{len(shiplee.orders) if shiplee else 0} for {len(ORDERS)} sales orders "
+         f"(one unserviceable everywhere, one only on Shiplee, one webhook delivered twice)")
     _say(f"Shiprocket logins: {shiprocket.login_count}; Zoho token requests: {zoho.token_requests}")
     for alert in alerts:
         _say(f"ALERT [{alert.kind}] {alert.message}")
@@ -237,6 +250,7 @@ class Sandbox:
     api_url: str
     db_url: str
     run_dir: Path
+    shiplee: ShipleeSim | None = None
 
 
 def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet: bool = False) -> Sandbox:
@@ -248,10 +262,12 @@ def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet:
         db_url, redis_url = stack.storage(run_dir, say)
         shiprocket = ShiprocketSim()
         zoho = ZohoSim()
+        shiplee = ShipleeSim()
         sr_server = ThreadedServer(shiprocket_app(shiprocket)).start()
+        shiplee_server = ThreadedServer(shiplee_app(shiplee)).start()
         zoho_server = ThreadedServer(zoho_app(zoho)).start()
-        stack.servers += [sr_server, zoho_server]
-        say(f"  Simulators: Shiprocket {sr_server.url}, Zoho {zoho_server.url}")
+        stack.servers += [sr_server, shiplee_server, zoho_server]
+        say(f"  Simulators: Shiprocket {sr_server.url}, Shiplee {shiplee_server.url}, Zoho {zoho_server.url}")
         upgrade(db_url)
         say("  Migrations applied")
         api_port = free_port()
@@ -262,6 +278,9 @@ def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet:
             "SHIPROCKET_EMAIL": shiprocket.email, "SHIPROCKET_PASSWORD": shiprocket.password,
             "SHIPROCKET_WEBHOOK_TOKEN": "demo-tracking-token", "SHIPROCKET_PICKUP_LOCATION": "Primary Warehouse",
             "SHIPROCKET_PICKUP_PINCODE": "400001",
+            # Shiplee's login set: AGGREGATORS defaults to shiprocket,shiplee (Shiplee takes what Shiprocket cannot).
+            "SHIPLEE_BASE_URL": shiplee_server.url, "SHIPLEE_MOBILE": shiplee.mobile,
+            "SHIPLEE_PASSWORD": shiplee.password, "SHIPLEE_WAREHOUSE_ID": "2",
             "ZOHO_ACCOUNTS_URL": zoho_server.url, "ZOHO_API_URL": zoho_server.url,
             "ZOHO_CLIENT_ID": zoho.client_id, "ZOHO_CLIENT_SECRET": zoho.client_secret,
             "ZOHO_REFRESH_TOKEN": zoho.refresh_token, "ZOHO_ORGANIZATION_ID": zoho.organization_id,
@@ -279,7 +298,7 @@ def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet:
         api_url = f"http://127.0.0.1:{api_port}"
         _wait_http(f"{api_url}/readyz", stack)
         say(f"  API on {api_url}; worker running (logs in {run_dir}/)")
-        return Sandbox(stack, shiprocket, zoho, api_url, db_url, run_dir)
+        return Sandbox(stack, shiprocket, zoho, api_url, db_url, run_dir, shiplee)
     except BaseException:
         stack.close()
         raise
@@ -308,7 +327,7 @@ def _run_demo(keep_running: bool) -> int:
         run_tag = "SO-" + datetime.now(UTC).strftime("%H%M%S")
         items = seed_items(sandbox.zoho)
         ok = asyncio.run(push_orders(sandbox.zoho, sandbox.shiprocket, sandbox.api_url, sandbox.db_url, run_tag,
-                                     items))
+                                     items, sandbox.shiplee))
         _say(f"{ok}/{len(ORDERS)} orders ended as expected")
         from sandbox.demo_tracking import run_tracking_demo
 

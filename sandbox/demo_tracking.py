@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.db import make_engine, make_sessionmaker
+from app.integrations.shiprocket.statuses import from_shipment_id
 from app.models import Shipment
-from app.tracking.statuses import from_shipment_id
 from sandbox.shiprocket import ShiprocketSim
 from sandbox.shiprocket_format import now_ist
 from sandbox.zoho import ZohoSim

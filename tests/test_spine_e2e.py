@@ -157,17 +157,36 @@ async def test_awb_failure_then_success_after_retry(svc, shiprocket_sim, zoho_si
     assert len(shiprocket_sim.orders) == 1
 
 
-async def test_awb_failure_twice_raises_alert_and_stops(svc, shiprocket_sim, zoho_sim):
-    shiprocket_sim.fail_awb_assignments(2, mode="http_400")
+async def test_awb_failure_on_every_courier_raises_alert_and_stops(svc, shiprocket_sim, zoho_sim):
+    # AWB_MAX_ATTEMPTS (2) with the chosen courier, then 2 with the next (AWB_COURIERS_PER_AGGREGATOR),
+    # and no other aggregator configured: AWB Failed.
+    shiprocket_sim.fail_awb_assignments(10, mode="http_400")
     so_id = confirmed_order(zoho_sim)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         await deliver(client, zoho_sim, so_id)
         sh = await eventually(in_state(svc, so_id, "awb_failed"))
         await eventually(lambda: _zoho_status(zoho_sim, so_id, "AWB Failed"))
     assert sh.awb is None and sh.awb_attempts == 2
+    [hop] = sh.booking_hops  # the first courier; the second is the one that failed last
+    assert hop["aggregator"] == "shiprocket" and hop["courier_id"] != sh.courier_id
     [alert] = await alerts(svc, "awb_failed")
-    assert zoho_sim.salesorder(so_id)["salesorder_number"] in alert.message
-    assert sum(1 for m, p in shiprocket_sim.calls if p == "/courier/assign/awb") == 2
+    assert zoho_sim.salesorder(so_id)["salesorder_number"] in alert.message and "2 courier(s)" in alert.message
+    assert sum(1 for m, p in shiprocket_sim.calls if p == "/courier/assign/awb") == 4
+    assert len(shiprocket_sim.orders) == 1  # one order, two couriers tried on it
+
+
+async def test_awb_failure_moves_to_the_next_courier(svc, shiprocket_sim, zoho_sim):
+    shiprocket_sim.fail_awb_assignments(2, mode="http_400")
+    so_id = confirmed_order(zoho_sim)
+    async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
+        await deliver(client, zoho_sim, so_id)
+        sh = await eventually(in_state(svc, so_id, "manifested"))
+    [given_up] = sh.booking_hops
+    assert given_up["aggregator"] == "shiprocket" and given_up["courier_id"] != sh.courier_id
+    assert "2 attempt(s) failed" in given_up["reason"]
+    assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
+    assert sum(1 for m, p in shiprocket_sim.calls if p == "/courier/assign/awb") == 3
+    assert await alerts(svc) == []
 
 
 async def test_shiprocket_token_expiring_mid_run_relogs_once(svc, shiprocket_sim, zoho_sim):

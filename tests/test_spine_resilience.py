@@ -181,7 +181,7 @@ async def test_secrets_never_reach_logs_or_answers(svc, shiprocket_sim, zoho_sim
     caplog.set_level(logging.DEBUG)
     secrets = [svc.settings.SHIPROCKET_PASSWORD.get_secret_value(), svc.settings.ZOHO_CLIENT_SECRET.get_secret_value(),
                svc.settings.ZOHO_REFRESH_TOKEN.get_secret_value(), WEBHOOK_SECRET, OPS_TOKEN]
-    shiprocket_sim.fail_awb_assignments(2, mode="http_400")
+    shiprocket_sim.fail_awb_assignments(10, mode="http_400")  # every courier fails: the failure paths log too
     so_id = confirmed_order(zoho_sim)
     async with api_client(create_app(svc.settings, svc)) as client, running_worker(svc):
         ok = await deliver(client, zoho_sim, so_id)

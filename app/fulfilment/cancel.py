@@ -58,21 +58,23 @@ async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, acto
                         f"{shipment.tracking_status.replace('_', ' ')}.")
         return "picked_up_alerted"
     order_id = shipment.sr_order_id
+    client = svc.aggregator_for(shipment.aggregator)  # the one that booked it
+    name = client.name.capitalize()
     if order_id is None and shipment.state == ShipmentState.courier_chosen:
         # A create whose reply was lost may have made an order after all: find it by our own id.
-        found = await svc.aggregator.find_order(shipment.channel_order_id)
+        found = await client.find_order(shipment.channel_order_id)
         order_id = found.order_id if found is not None and not found.cancelled else None
     if order_id is not None:
         try:
-            await svc.aggregator.cancel([order_id])
+            await client.cancel([order_id])
         except UpstreamAuthError:
             raise
         except PermanentUpstreamError as exc:
-            await _too_late(svc, shipment, f"{actor}: {reason}; Shiprocket: {exc.upstream_message}",
-                            f"{who} was cancelled ({reason}) but Shiprocket refused to cancel order "
+            await _too_late(svc, shipment, f"{actor}: {reason}; {name}: {exc.upstream_message}",
+                            f"{who} was cancelled ({reason}) but {name} refused to cancel order "
                             f"{order_id}: {exc.upstream_message}.")
             return "refused_alerted"
-    detail = (f"{actor}: {reason}; Shiprocket order {order_id} cancelled" if order_id
+    detail = (f"{actor}: {reason}; {name} order {order_id} cancelled" if order_id
               else f"{actor}: {reason}; nothing was booked, and now never will be")
     async with svc.sessionmaker.begin() as session:
         await transition(session, shipment, "cancelled", detail, state=ShipmentState.cancelled,

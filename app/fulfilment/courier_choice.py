@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.integrations.aggregator import CourierOption, Serviceability, ShipOrder
+from app.settings import KNOWN_AGGREGATORS
 
 FALLBACK_MODES = ("cheapest", "fastest", "recommended")
 
@@ -22,6 +23,7 @@ class Rule:
     tiers: tuple[int, ...] = ()
     min_value: Decimal | None = None
     min_weight_kg: Decimal | None = None
+    aggregator: str | None = None  # only this aggregator's couriers ("shiplee"); None = any aggregator
 
     def matches(self, order: ShipOrder, tier: int) -> bool:
         if self.payment and self.payment.lower() != order.payment_method.lower():
@@ -41,6 +43,14 @@ class CourierRules:
     fallback: str = "recommended"
     tier1_cities: frozenset[str] = field(default_factory=frozenset)
     tier1_pincode_prefixes: tuple[str, ...] = ()
+    # Quote every available aggregator and let the rules and the fallback mode choose among all their
+    # couriers; false: the first aggregator (AGGREGATORS order) that can serve the order decides.
+    across_aggregators: bool = False
+
+    def names_aggregator(self, order: ShipOrder) -> bool:
+        """Some rule that matches the order names an aggregator: every aggregator must then be quoted."""
+        tier = self.tier(order)
+        return any(rule.aggregator and rule.matches(order, tier) for rule in self.rules)
 
     def tier(self, order: ShipOrder) -> int:
         city = order.address.city.strip().lower()
@@ -66,8 +76,13 @@ def parse_rules(data: dict[str, Any]) -> CourierRules:
     rules = []
     for i, raw in enumerate(data.get("rules") or []):
         prefer = raw.get("prefer") or []
-        if not prefer:
-            raise RulesError(f"rule {i + 1} ({raw.get('name', 'unnamed')}) names no courier in `prefer`")
+        aggregator = str(raw["aggregator"]).strip().lower() if raw.get("aggregator") else None
+        if aggregator is not None and aggregator not in KNOWN_AGGREGATORS:
+            raise RulesError(f"rule {i + 1} ({raw.get('name', 'unnamed')}) names unknown aggregator {aggregator!r}; "
+                             f"known: {', '.join(KNOWN_AGGREGATORS)}")
+        if not prefer and aggregator is None:
+            raise RulesError(f"rule {i + 1} ({raw.get('name', 'unnamed')}) names no courier in `prefer` "
+                             "and no `aggregator`")
         tiers = raw.get("tier") or []
         rules.append(Rule(
             name=str(raw.get("name") or f"rule {i + 1}"),
@@ -76,12 +91,14 @@ def parse_rules(data: dict[str, Any]) -> CourierRules:
             tiers=tuple(int(t) for t in (tiers if isinstance(tiers, list) else [tiers])),
             min_value=Decimal(str(raw["min_value"])) if raw.get("min_value") is not None else None,
             min_weight_kg=Decimal(str(raw["min_weight_kg"])) if raw.get("min_weight_kg") is not None else None,
+            aggregator=aggregator,
         ))
     return CourierRules(
         rules=tuple(rules),
         fallback=fallback,
         tier1_cities=frozenset(c.lower() for c in data.get("tier1_cities") or []),
         tier1_pincode_prefixes=tuple(str(p) for p in data.get("tier1_pincode_prefixes") or []),
+        across_aggregators=bool(data.get("across_aggregators", False)),
     )
 
 
@@ -102,20 +119,33 @@ def choose_courier(order: ShipOrder, serviceability: Serviceability, rules: Cour
     for rule in rules.rules:
         if not rule.matches(order, tier):
             continue
+        allowed = [o for o in options if rule.aggregator is None or o.aggregator == rule.aggregator]
+        on = f" on {rule.aggregator}" if rule.aggregator else ""
         for preferred in rule.prefer:
-            hits = [o for o in options if preferred.lower() in o.name.lower()]
+            hits = [o for o in allowed if preferred.lower() in o.name.lower()]
             if hits:
                 pick = _cheapest(hits)
-                return CourierDecision(pick, f"rule '{rule.name}' prefers {preferred}: {pick.name} at ₹{pick.rate}")
+                return CourierDecision(pick, f"rule '{rule.name}' prefers {preferred}{on}: {pick.name} "
+                                             f"at ₹{pick.rate}{_via(pick)}")
+        if not rule.prefer and allowed:
+            pick = _cheapest(allowed)
+            return CourierDecision(pick, f"rule '{rule.name}' prefers {rule.aggregator}: cheapest there is "
+                                         f"{pick.name} at ₹{pick.rate}")
     mode = rules.fallback
     if mode == "recommended":
         recommended = next((o for o in options if o.courier_id == serviceability.recommended_id), None)
         if recommended is not None:
-            return CourierDecision(recommended, f"no rule applied; Shiprocket recommends {recommended.name} "
+            by = (recommended.aggregator or "shiprocket").capitalize()
+            return CourierDecision(recommended, f"no rule applied; {by} recommends {recommended.name} "
                                                 f"at ₹{recommended.rate}")
         mode = "cheapest"  # no recommendation offered: cheapest is the safe default
     if mode == "fastest":
         pick = min(options, key=lambda o: (o.etd_days if o.etd_days is not None else 99, o.rate, o.courier_id))
-        return CourierDecision(pick, f"no rule applied; fastest is {pick.name} ({pick.etd_days} days, ₹{pick.rate})")
+        return CourierDecision(pick, f"no rule applied; fastest is {pick.name} ({pick.etd_days} days, "
+                                     f"₹{pick.rate}){_via(pick)}")
     pick = _cheapest(options)
-    return CourierDecision(pick, f"no rule applied; cheapest is {pick.name} at ₹{pick.rate}")
+    return CourierDecision(pick, f"no rule applied; cheapest is {pick.name} at ₹{pick.rate}{_via(pick)}")
+
+
+def _via(option: CourierOption) -> str:
+    return f" via {option.aggregator}" if option.aggregator else ""

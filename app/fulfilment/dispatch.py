@@ -6,7 +6,12 @@ manifested", and a repeated label with the same label). A refusal parks the ship
 with the order's number; transient failures (5xx, 429, timeouts) raise and the job is retried.
 
 Manifests are generated one shipment at a time, right after its label: see docs/shipping.md for why
-per-shipment rather than a daily batch."""
+per-shipment rather than a daily batch.
+
+Each step goes to the aggregator that booked the shipment. One that has no such step (Shiplee: no pickup
+request, no label API; a manifest only once Shiplee has manifested the parcel itself) answers
+StepNotOffered: the step is recorded as skipped with that reason and the shipment moves on, so it still
+reaches `manifested`, the end of dispatch (docs/shipping.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import TypeVar
 
 from app.alerts import raise_alert
 from app.fulfilment.transition import transition
+from app.integrations.aggregator import StepNotOffered
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
 from app.models import Shipment, ShipmentState
 from app.services import Services
@@ -30,15 +36,27 @@ WHAT_TO_DO = {
 }
 
 
+# The state a step moves the shipment to when its aggregator does not offer it.
+_SKIPPED_TO = {"pickup_failed": ShipmentState.pickup_scheduled, "label_failed": ShipmentState.labelled,
+               "manifest_failed": ShipmentState.manifested}
+
+
 async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Awaitable[T]) -> T | None:
-    """Shiprocket's answer, or None after parking the shipment in `kind` with an alert when it refuses.
-    Transient failures and our own credentials raise: the job is retried and the step repeated."""
+    """The aggregator's answer, or None after parking the shipment in `kind` with an alert when it refuses
+    (or after recording the step as skipped when the aggregator does not offer it). Transient failures and
+    our own credentials raise: the job is retried and the step repeated."""
+    name = shipment.aggregator.capitalize()
     try:
         return await call
     except UpstreamAuthError:
         raise
+    except StepNotOffered as skipped:
+        async with svc.sessionmaker.begin() as session:
+            await transition(session, shipment, f"{what.replace(' ', '_')}_skipped", f"{name}: {skipped}",
+                             state=_SKIPPED_TO[kind], last_error=None)
+        return None
     except PermanentUpstreamError as exc:
-        reason = f"Shiprocket refused the {what}: {exc.upstream_message}"
+        reason = f"{name} refused the {what}: {exc.upstream_message}"
         async with svc.sessionmaker.begin() as session:
             await transition(session, shipment, kind, reason, state=ShipmentState(kind), last_error=reason[:1000])
             await raise_alert(session, kind=kind, key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
@@ -50,7 +68,7 @@ async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Aw
 async def request_pickup(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id
     pickup = await _ask(svc, shipment, "pickup_failed", "pickup request",
-                        svc.aggregator.request_pickup(shipment.sr_shipment_id))
+                        svc.aggregator_for(shipment.aggregator).request_pickup(shipment.sr_shipment_id))
     if pickup is None:
         return
     if pickup.already_queued:
@@ -67,7 +85,8 @@ async def request_pickup(svc: Services, shipment: Shipment) -> None:
 
 async def generate_label(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id
-    url = await _ask(svc, shipment, "label_failed", "label", svc.aggregator.generate_label(shipment.sr_shipment_id))
+    client = svc.aggregator_for(shipment.aggregator)
+    url = await _ask(svc, shipment, "label_failed", "label", client.generate_label(shipment.sr_shipment_id))
     if url is None:
         return
     async with svc.sessionmaker.begin() as session:
@@ -78,7 +97,8 @@ async def generate_label(svc: Services, shipment: Shipment) -> None:
 async def generate_manifest(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id and shipment.sr_order_id
     manifest = await _ask(svc, shipment, "manifest_failed", "manifest",
-                          svc.aggregator.generate_manifest(shipment.sr_shipment_id, shipment.sr_order_id))
+                          svc.aggregator_for(shipment.aggregator).generate_manifest(shipment.sr_shipment_id,
+                                                                                    shipment.sr_order_id))
     if manifest is None:
         return
     how = "read back (already generated)" if manifest.already_generated else "generated"

@@ -15,14 +15,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import raise_alert, raise_credentials_alert
-from app.fulfilment import dispatch
-from app.fulfilment.courier_choice import choose_courier
+from app.fulfilment import dispatch, fallback, routing
 from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
 from app.fulfilment.risk_check import held_for_rto_risk
 from app.fulfilment.state import STATUS_LABELS, Step, next_step, state_label
 from app.fulfilment.transition import transition as _transition
-from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignment, CreatedOrder, DuplicateOrder
-from app.integrations.http import PermanentUpstreamError, UpstreamAuthError, UpstreamError
+from app.integrations.aggregator import (
+    AwbAlreadyAssigned,
+    AwbAssignment,
+    CreatedOrder,
+    DuplicateOrder,
+)
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
+from app.integrations.shipping import AccountActionRequired
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
@@ -135,7 +140,7 @@ async def _channel_id_holder(svc: Services, shipment: Shipment, *, sr_order_id: 
         owner = (Shipment.channel_order_id == shipment.channel_order_id) & (
             (Shipment.id < shipment.id) | Shipment.sr_order_id.is_not(None))
         if sr_order_id:
-            owner = owner | (Shipment.sr_order_id == sr_order_id)
+            owner = owner | ((Shipment.sr_order_id == sr_order_id) & (Shipment.aggregator == shipment.aggregator))
         if awb:
             owner = owner | (Shipment.awb == awb)
         return await session.scalar(select(Shipment).where(Shipment.id != shipment.id, owner).limit(1))
@@ -153,33 +158,43 @@ async def _book_under_next_id(svc: Services, shipment: Shipment, why: str) -> No
 
 async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     order = ship_order_from_json(shipment.order)
-    # Before anything is booked (the overlap below creates the Shiprocket order): a held order never is.
+    # Before anything is booked (the overlap below creates the order): a held order never is.
     if await held_for_rto_risk(svc, shipment, order):
         return
-    reason = ""
-    decision = None
     creation = None
-    if svc.settings.FULFIL_OVERLAP_ORDER_CREATION:
+    preferred = svc.aggregator
+    down = await routing.down_now(svc)
+    if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and getattr(preferred, "duplicate_guard", True)
+            and preferred.name not in down):
         # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
-        # per order. The price, for an unserviceable order only: one cancel call (below).
-        creation = asyncio.create_task(svc.aggregator.create_order(order, shipment.channel_order_id))
+        # per order. The price, for an order booked elsewhere or nowhere: one cancel call (below). Only on
+        # an aggregator that answers a repeated order id with the order it has (no blind duplicate).
+        creation = asyncio.create_task(preferred.create_order(order, shipment.channel_order_id))
         _ORDER_CREATIONS[shipment.salesorder_id] = creation
     try:
-        serviceability = await svc.aggregator.check_serviceability(order, svc.settings.SHIPROCKET_PICKUP_PINCODE)
-    except PermanentUpstreamError as exc:
-        reason = f"serviceability refused: {exc.upstream_message}"
+        found = await routing.route(svc, order, shipment.booking_hops or [], down)
     except BaseException:
         _drop_order_creation(shipment.salesorder_id)
         raise
+    decision = found.decision
+    passed = "; ".join(found.notes)
+    if decision is None:
+        if found.auth and not found.blocked:
+            _drop_order_creation(shipment.salesorder_id)
+            raise found.auth[0]  # our credentials, not the order: it waits (alerted by the caller)
+        reason = (f"no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> {order.address.pincode} "
+                  f"({order.payment_method}, {order.parcel.weight_kg} kg)" + (f": {passed}" if passed else ""))
     else:
-        decision = choose_courier(order, serviceability, svc.rules)
-        if decision is None:
-            reason = (f"no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> {order.address.pincode} "
-                      f"({order.payment_method}, {order.parcel.weight_kg} kg)")
-    if decision is None and creation is not None:
+        reason = decision.reason + (f" ({passed})" if passed else "")
+    if creation is not None and (decision is None or found.aggregator != preferred.name):
         reason += await _cancel_order_creation(svc, shipment)
     async with svc.sessionmaker.begin() as session:
-        if decision is None:
+        for refused in found.auth:  # routed around, but our credentials there still need fixing
+            await raise_credentials_alert(session, refused)
+        if decision is None and found.blocked:
+            await fallback.park(session, shipment, f"{reason}. Waiting for the seller: "
+                                           f"{'; '.join(e.upstream_message for e in found.blocked)}")
+        elif decision is None:
             await _transition(session, shipment, "serviceability_failed", reason,
                               state=ShipmentState.serviceability_failed, last_error=reason,
                               status_label=STATUS_LABELS[ShipmentState.serviceability_failed])
@@ -188,9 +203,10 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
                               message=f"{shipment.salesorder_number}: {reason}. "
                                       "Choose another address or ship manually.")
         else:
-            await _transition(session, shipment, "courier_chosen", decision.reason,
+            await _transition(session, shipment, "courier_chosen", f"{reason} [{found.aggregator}]",
                               state=ShipmentState.courier_chosen, courier_id=decision.courier.courier_id,
-                              courier_name=decision.courier.name, courier_reason=decision.reason)
+                              courier_name=decision.courier.name, courier_reason=reason,
+                              aggregator=found.aggregator)
 
 
 async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
@@ -204,12 +220,13 @@ async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
         return ""  # refused, or its fate unknown (a lost reply): the alert cannot name an order
     if created.awb:
         return ""  # an order already carrying an AWB is moving: a person decides, not a cancel
+    name = routing.display(svc.aggregator.name)
     try:
         await svc.aggregator.cancel([created.order_id])
     except UpstreamError as exc:
-        return (f"; Shiprocket order {created.order_id}, created alongside the check, could not be cancelled "
-                f"({exc.upstream_message}): cancel it in Shiprocket")
-    return f"; Shiprocket order {created.order_id}, created alongside the check, cancelled"
+        return (f"; {name} order {created.order_id}, created alongside the check, could not be cancelled "
+                f"({exc.upstream_message}): cancel it in {name}")
+    return f"; {name} order {created.order_id}, created alongside the check, cancelled"
 
 
 def _next_channel_order_id(shipment: Shipment) -> str | None:
@@ -227,23 +244,37 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
         await _book_under_next_id(svc, shipment, f"order id {channel_id} belongs to sales order "
                                                  f"{holder.salesorder_id} (a reused number)")
         return
-    created: CreatedOrder | None
-    started = _ORDER_CREATIONS.pop(shipment.salesorder_id, None)
+    created: CreatedOrder | None = None
+    client = svc.aggregator_for(shipment.aggregator)
+    name = routing.display(client.name)
+    # The creation started alongside the quote was on the preferred aggregator; _choose_courier cancelled
+    # it when the order went elsewhere.
+    started = _ORDER_CREATIONS.pop(shipment.salesorder_id, None) if client is svc.aggregator else None
+    if started is None and not getattr(client, "duplicate_guard", True):
+        # This aggregator has no guard against a repeated create (Shiplee): an earlier create whose reply
+        # was lost may have made the order, so look for it before creating, never create blind.
+        created = await client.find_order(channel_id)
     try:
-        created = await (started if started is not None else svc.aggregator.create_order(order, channel_id))
-    except DuplicateOrder:
-        # We sent this order id before (a crash between Shiprocket's reply and our commit): find it.
-        created = await svc.aggregator.find_order(channel_id)
         if created is None:
-            await _order_failed(svc, shipment, f"Shiprocket says order id {channel_id} exists but cannot find it")
+            created = await (started if started is not None else client.create_order(order, channel_id))
+    except DuplicateOrder:
+        # We sent this order id before (a crash between the aggregator's reply and our commit): find it.
+        created = await client.find_order(channel_id)
+        if created is None:
+            await _order_failed(svc, shipment, f"{name} says order id {channel_id} exists but cannot find it")
             return
+    except AccountActionRequired as exc:
+        async with svc.sessionmaker.begin() as session:
+            await fallback.park(session, shipment,
+                                f"{name} refused the order until the seller acts: {exc.upstream_message}")
+        return
     except PermanentUpstreamError as exc:
-        await _order_failed(svc, shipment, f"Shiprocket refused the order: {exc.upstream_message}")
+        await _order_failed(svc, shipment, f"{name} refused the order: {exc.upstream_message}")
         return
     if created.cancelled:
-        # Shiprocket answered with an existing but cancelled order under this id; it will not reuse
+        # The aggregator answered with an existing but cancelled order under this id; it will not reuse
         # the id, so book under a suffixed one.
-        await _book_under_next_id(svc, shipment, f"Shiprocket holds cancelled order {created.order_id} "
+        await _book_under_next_id(svc, shipment, f"{name} holds cancelled order {created.order_id} "
                                                  f"under {channel_id}")
         return
     if created.reused_existing:
@@ -251,10 +282,10 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
         if holder is not None:
             # Another of our orders booked this one (its number was reused): adopting it would ship one
             # parcel for two orders and break the unique AWB.
-            await _book_under_next_id(svc, shipment, f"Shiprocket handed back order {created.order_id} "
+            await _book_under_next_id(svc, shipment, f"{name} handed back order {created.order_id} "
                                                      f"of sales order {holder.salesorder_id} under {channel_id}")
             return
-    detail = (f"{'reused existing' if created.reused_existing else 'created'} Shiprocket order "
+    detail = (f"{'reused existing' if created.reused_existing else 'created'} {name} order "
               f"{created.order_id} / shipment {created.shipment_id} as {channel_id}")
     try:
         await _record_order(svc, shipment, created, detail)
@@ -262,7 +293,7 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
         # The unique Shiprocket order (and AWB) of shipments says another shipment recorded this order
         # first: two orders with one number booked at the same moment (Shiprocket answers the second
         # create with the first's order). It is theirs: book ours under the next id instead of looping.
-        await _book_under_next_id(svc, shipment, f"Shiprocket handed back order {created.order_id} under "
+        await _book_under_next_id(svc, shipment, f"{name} handed back order {created.order_id} under "
                                                  f"{channel_id}, just recorded for another sales order")
 
 
@@ -296,20 +327,42 @@ async def _order_failed(svc: Services, shipment: Shipment, reason: str, session:
 
 async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     assert shipment.sr_shipment_id
+    client = svc.aggregator_for(shipment.aggregator)
     assignment: AwbAssignment | None = None
     failure = ""
+    give_up_aggregator = False  # the aggregator itself cannot book now (down, or waiting for the seller)
+    blocked: AccountActionRequired | None = None
+    already_assigned = False  # the aggregator says this courier gave an AWB: never hop away from it
     try:
-        assignment = await svc.aggregator.assign_awb(shipment.sr_shipment_id, shipment.courier_id)
+        assignment = await client.assign_awb(shipment.sr_shipment_id, shipment.courier_id)
     except AwbAlreadyAssigned as exc:
         # An earlier attempt got through after all (its reply was lost): read the AWB it produced.
-        assignment = await svc.aggregator.shipment_awb(shipment.sr_order_id or "", shipment.sr_shipment_id)
-        failure = exc.upstream_message
+        assignment = await client.shipment_awb(shipment.sr_order_id or "", shipment.sr_shipment_id)
+        failure, already_assigned = exc.upstream_message, True
     except UpstreamAuthError:
         raise  # our credentials, not this shipment: retry the job later, spend no AWB attempt
+    except AccountActionRequired as exc:
+        await routing.alert_blocked(svc, client.name, exc)
+        blocked, give_up_aggregator = exc, True
+        failure = f"{routing.display(client.name)} waits for the seller: {exc.upstream_message}"
+    except RetryableUpstreamError as exc:
+        failure = exc.upstream_message
+        await routing.record_failure(svc, client.name)
+        give_up_aggregator = await routing.down_for(svc, client.name) is not None
     except UpstreamError as exc:
         failure = exc.upstream_message
+    else:
+        await routing.record_success(svc, client.name)
     settings = svc.settings
     enqueue_retry_in: float | None = None
+    attempts = shipment.awb_attempts + 1
+    if assignment is None and not already_assigned and (give_up_aggregator or attempts >= settings.AWB_MAX_ATTEMPTS):
+        if await fallback.next_courier(svc, shipment, failure, give_up_aggregator, attempts):
+            return
+        if blocked is not None:  # nowhere else to book: wait for the seller, no retry loop
+            async with svc.sessionmaker.begin() as session:
+                await fallback.park(session, shipment, failure)
+            return
     async with svc.sessionmaker.begin() as session:
         if assignment is not None:
             await _transition(session, shipment, "awb_assigned",
@@ -318,26 +371,26 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
                               courier_name=assignment.courier_name or shipment.courier_name,
                               courier_id=assignment.courier_id or shipment.courier_id, last_error=None,
                               next_attempt_at=None, status_label=STATUS_LABELS[ShipmentState.awb_assigned])
+        elif attempts < settings.AWB_MAX_ATTEMPTS and not give_up_aggregator:
+            delay = settings.AWB_RETRY_DELAY_SECONDS
+            await _transition(session, shipment, "awb_retry",
+                              f"attempt {attempts} failed: {failure}; retrying in {delay:g}s",
+                              state=ShipmentState.awb_retry, awb_attempts=attempts, last_error=failure,
+                              next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay))
+            enqueue_retry_in = delay
         else:
-            attempts = shipment.awb_attempts + 1
-            if attempts < settings.AWB_MAX_ATTEMPTS:
-                delay = settings.AWB_RETRY_DELAY_SECONDS
-                await _transition(session, shipment, "awb_retry",
-                                  f"attempt {attempts} failed: {failure}; retrying in {delay:g}s",
-                                  state=ShipmentState.awb_retry, awb_attempts=attempts, last_error=failure,
-                                  next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay))
-                enqueue_retry_in = delay
-            else:
-                await _transition(session, shipment, "awb_failed", f"attempt {attempts} failed: {failure}",
-                                  state=ShipmentState.awb_failed, awb_attempts=attempts, last_error=failure,
-                                  next_attempt_at=None, status_label=STATUS_LABELS[ShipmentState.awb_failed])
-                await raise_alert(session, kind="awb_failed", key=shipment.salesorder_id,
-                                  salesorder_id=shipment.salesorder_id,
-                                  message=f"{shipment.salesorder_number}: no AWB after {attempts} attempts "
-                                          f"({failure}). Assign one in Shiprocket's panel.")
+            tried = len(shipment.booking_hops or []) + 1
+            await _transition(session, shipment, "awb_failed", f"attempt {attempts} failed: {failure}",
+                              state=ShipmentState.awb_failed, awb_attempts=attempts, last_error=failure,
+                              next_attempt_at=None, status_label=STATUS_LABELS[ShipmentState.awb_failed])
+            await raise_alert(session, kind="awb_failed", key=shipment.salesorder_id,
+                              salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number}: no AWB after {attempts} attempts "
+                                      f"({failure}) with {tried} courier(s); no other courier or aggregator "
+                                      f"can take it. Assign one in {routing.display(client.name)}'s panel.")
     if enqueue_retry_in is not None:  # only after the commit, so the job sees the retry state
         await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=enqueue_retry_in,
-                                job_id=f"fulfil:{shipment.salesorder_id}:awb-retry:{shipment.awb_attempts + 1}")
+                                job_id=_awb_retry_job(shipment, shipment.awb_attempts + 1))
 
 
 async def _schedule_awb_retry(svc: Services, shipment: Shipment) -> None:
@@ -345,7 +398,13 @@ async def _schedule_awb_retry(svc: Services, shipment: Shipment) -> None:
         return
     delay = max(0.0, (shipment.next_attempt_at - datetime.now(UTC)).total_seconds())
     await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=delay,
-                            job_id=f"fulfil:{shipment.salesorder_id}:awb-retry:{shipment.awb_attempts}")
+                            job_id=_awb_retry_job(shipment, shipment.awb_attempts))
+
+
+def _awb_retry_job(shipment: Shipment, attempt: int) -> str:
+    """One job id per courier and attempt: arq refuses a job id it has seen, and each courier the
+    booking moves to counts its attempts from 1 again."""
+    return f"fulfil:{shipment.salesorder_id}:awb-retry:{len(shipment.booking_hops or [])}:{attempt}"
 
 
 async def _write_back(svc: Services, shipment: Shipment) -> None:

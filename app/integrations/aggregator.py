@@ -1,5 +1,8 @@
-"""What fulfilment needs from a shipping aggregator, in our own words. Shiprocket implements it today;
-Shiplee is next. Everything aggregator-specific (paths, field names, error quirks) stays behind it."""
+"""What Shipbridge needs from a shipping aggregator, in our own words: booking (fulfilment), tracking,
+returns, NDR and COD remittance. Shiprocket and Shiplee implement it; everything aggregator-specific
+(paths, field names, status codes, error quirks) stays behind it, under app/integrations/<aggregator>/.
+The after-booking vocabulary (TrackingUpdate, RemittanceBatch, ...) is in app.integrations.shipping.
+Where an aggregator has no API for a method it raises UnsupportedByAggregator."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shipping import OrderRemittance, RemittanceListing, TrackingUpdate, WeightDispute
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,15 @@ class DuplicateOrder(PermanentUpstreamError):
     """The aggregator refused an order id it already knows, without saying which order that is."""
 
 
+class StepNotOffered(Exception):
+    """The aggregator has no such step (Shiplee: no pickup request, no label API) or not yet (a manifest
+    before the aggregator manifested the parcel). Not a failure: dispatch records the reason and moves on."""
+
+
 class Aggregator(Protocol):
     name: str
+    pushes_tracking: bool  # sends tracking webhooks (polling then only catches what they missed)
+    track_batch: int  # most AWBs one track() call takes
 
     async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability: ...
 
@@ -179,7 +190,24 @@ class Aggregator(Protocol):
         """Cancel orders not yet picked up; raises PermanentUpstreamError when refused."""
         ...
 
-    async def track(self, awbs: list[str]) -> dict[str, Any]: ...
+    async def track(self, awbs: list[str]) -> dict[str, TrackingUpdate]:
+        """The latest status of each AWB (at most track_batch), keyed by AWB; one with nothing yet is left out."""
+        ...
+
+    async def remittances(self, start: date, end: date) -> RemittanceListing:
+        """COD remittance batches dated `start`..`end`, itemised when the aggregator itemises them."""
+        ...
+
+    async def remittance_order(self, order_id: str) -> OrderRemittance | None:
+        """Which batch paid one of the aggregator's orders, for listings that are not itemised."""
+        ...
+
+    async def weight_disputes(self, start: date, end: date) -> list[WeightDispute]: ...
+
+    async def blocked(self) -> str | None:
+        """Why the aggregator cannot take work until a person acts (already alerted), or None. Cheap when
+        nothing is wrong: pollers ask it before every run."""
+        ...
 
     async def create_return(self, order: ReturnOrder) -> CreatedOrder: ...
 

@@ -16,6 +16,7 @@ from app.fulfilment.service import FULFIL_JOB
 from app.fulfilment.state import state_label
 from app.inbox import PROCESS_JOB, job_id
 from app.integrations.http import UpstreamError
+from app.integrations.shipping import UnsupportedByAggregator
 from app.logging import log_context
 from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.ops.models import OpsAction
@@ -23,7 +24,6 @@ from app.ops.outcome import Outcome, record
 from app.queue import commit_then_enqueue
 from app.services import Services
 from app.tracking.parcels import ref_of
-from app.tracking.payload import tracking_update
 from app.tracking.service import ingest, process
 from app.tracking.statuses import TrackingStatus
 
@@ -99,8 +99,8 @@ async def resync_order(svc: Services, salesorder_id: str) -> Outcome:
     notes = []
     try:
         if shipment.awb:
-            answer = await svc.aggregator.track([shipment.awb])
-            found = tracking_update(shipment.awb, answer.get(shipment.awb))
+            answer = await svc.aggregator_for(shipment.aggregator).track([shipment.awb])
+            found = answer.get(shipment.awb)
             if found is not None:
                 ref = ref_of(shipment)
                 event_id = await ingest(svc, ref, found, source="poll")
@@ -159,7 +159,10 @@ async def ndr_request(svc: Services, salesorder_id: str, action: str, comments: 
         # Shiprocket does not document repeated NDR actions as harmless: one request per NDR event.
         return Outcome("noop", f"{earlier.action} already requested at {earlier.at.isoformat()} by {earlier.actor}")
     try:
-        await svc.aggregator.ndr_action(shipment.awb, NDR_ACTIONS[action], comments or f"{action} requested by ops")
+        await svc.aggregator_for(shipment.aggregator).ndr_action(shipment.awb, NDR_ACTIONS[action],
+                                                                 comments or f"{action} requested by ops")
+    except UnsupportedByAggregator as exc:  # Shiplee: no NDR API; the seller acts in its panel
+        return Outcome("refused", exc.upstream_message, 409)
     except UpstreamError as exc:
         return Outcome("failed", str(exc), 502)
     return Outcome("done", f"asked the courier to {NDR_ACTIONS[action]} AWB {shipment.awb}")

@@ -1,6 +1,7 @@
 """`shipbridge doctor`: checks a deployment before go-live, in the spirit of the integration guide's
 pre-launch checklist. Each check prints one PASS/FAIL line with the reason; any FAIL exits non-zero.
-It makes real but harmless calls: a Shiprocket login and pickup list, a Zoho token refresh, reads of each
+It makes real but harmless calls: a Shiprocket login and pickup list, a Shiplee login and warehouse list
+(when Shiplee is configured), a Zoho token refresh, reads of each
 module the token needs, and a no-op write of each custom field's current value on the newest order."""
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ async def _storage(svc: Services) -> list[Check]:
 
 async def _shiprocket(svc: Services) -> list[Check]:
     s = svc.settings
-    client: Any = svc.aggregator
+    client: Any = svc.aggregator_for("shiprocket")
     try:
         await client._login()  # the credentials themselves, not the token other processes share
         response = await client.call("GET", "/settings/company/pickup")
@@ -107,6 +108,36 @@ async def _shiprocket(svc: Services) -> list[Check]:
                          f"{match.get('pin_code')}, SHIPROCKET_PICKUP_PINCODE is {s.SHIPROCKET_PICKUP_PINCODE}"))
     else:
         out.append(Check("shiprocket pickup location", True, f"{wanted!r} ({match.get('pin_code')})"))
+    return out
+
+
+async def _shiplee(svc: Services) -> list[Check]:
+    """Only when Shiplee is configured: the login itself, and that SHIPLEE_WAREHOUSE_ID is one of the
+    account's warehouses (a wrong id fails every booking with a 404)."""
+    s = svc.settings
+    if not (s.shiplee_configured or "shiplee" in s.aggregator_order):
+        return []
+    if not s.shiplee_configured:
+        return [Check("shiplee login", False, "AGGREGATORS names shiplee but SHIPLEE_MOBILE / SHIPLEE_PASSWORD "
+                                              "are not set")]
+    client: Any = svc.aggregator_for("shiplee")
+    try:
+        await client._login()  # the credentials themselves, not the token other processes share
+        warehouses = await client.warehouses()
+    except UpstreamAuthError as exc:
+        return [Check("shiplee login", False, f"refused: {exc.upstream_message} (SHIPLEE_MOBILE / PASSWORD)")]
+    except UpstreamError as exc:
+        # The agreement gate lands here too: the client has raised its alert, the message says what to do.
+        return [Check("shiplee login", False, f"{exc.upstream_message or exc}")]
+    out = [Check("shiplee login", True, "logged in")]
+    valid = ", ".join(f"{w.warehouse_id} ({w.nickname}, {w.pincode})" for w in warehouses) or "none"
+    wanted = s.SHIPLEE_WAREHOUSE_ID.strip()
+    match = next((w for w in warehouses if w.warehouse_id == wanted), None)
+    if match is None:
+        what = f"{wanted!r} is not one of them" if wanted else "SHIPLEE_WAREHOUSE_ID is not set"
+        out.append(Check("shiplee warehouse", False, f"{what}; Shiplee has: {valid}"))
+    else:
+        out.append(Check("shiplee warehouse", True, f"{match.warehouse_id} ({match.nickname}, {match.pincode})"))
     return out
 
 
@@ -164,7 +195,7 @@ async def _custom_fields(svc: Services) -> Check:
                  else "missing on sales orders: " + "; ".join(missing) + " - add them (README, Zoho custom fields)")
 
 
-CHECKS: list[Callable[[Services], Awaitable[list[Check]]]] = [_storage, _shiprocket, _zoho]
+CHECKS: list[Callable[[Services], Awaitable[list[Check]]]] = [_storage, _shiprocket, _shiplee, _zoho]
 
 
 async def run_doctor(settings: Settings, public_url: str = "") -> list[Check]:

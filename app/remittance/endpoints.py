@@ -83,11 +83,12 @@ def overdue_since(start_date: date | None, polled_from: date | None, today: date
 async def list_remittances(_: OpsAuth, session: SessionDep,
                            limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Recent remittances, newest first, each with its totals check and line counts; and where the
-    poller has read (null when it never ran)."""
+    poller has read: `poller` for Shiprocket (null when it never ran), `pollers` for every aggregator."""
     rems = await repo.recent_remittances(session, limit)
     lines = await repo.lines_of(session, [r.remittance_id for r in rems])
     return {"remittances": [remittance_view(r, lines[r.remittance_id]) for r in rems],
-            "poller": poller_view(await repo.poll_state(session))}
+            "poller": poller_view(await repo.poll_state(session)),
+            "pollers": {state.name: poller_view(state) for state in await repo.poll_states(session)}}
 
 
 @router.get("/ops/remittances/exceptions", response_model=RemittanceExceptions)

@@ -1,17 +1,24 @@
-"""The remittance poller: the real Shiprocket sends no remittance webhook, so read its API and turn each
-new batch into the same record the webhook would have delivered, stored in the inbox and handled by
-the same job.
+"""The remittance poller: no aggregator pushes every remittance (Shiprocket's webhook is not sent by the
+real service, Shiplee has none), so each configured aggregator's listing is read and each new, paid
+batch becomes the same record the webhook would have delivered, stored in the inbox and handled by the
+same job (gross applied, deductions as bank charges, exactly once). Each aggregator keeps its own poll
+window (cod_remittance_poll, one row per aggregator). One waiting for a person (Shiplee's agreement
+gate) is skipped, its alert already raised, until it clears.
 
-How a batch's per-AWB lines are rebuilt (the API lists batch totals only): for each COD shipment of
-ours that no remittance names yet, delivered (or, with no delivery known, booked) from ORDER_LOOKBACK_DAYS
-before the earliest new batch up to the latest one, newest first, `GET /orders/show/{sr_order_id}`; its
-`remittance_utr` equal to a batch's `utr` puts the order in that batch, with `net_total` as its COD
-amount. Reading stops once every new batch's gross is accounted for (counting lines a webhook already
-stored). The API does not itemise deductions per AWB, so the batch's `deduction_value` is apportioned
-over its lines by COD amount (to the paisa, summing exactly), and the lines are marked
-`deductions_allocated`. Orders are read only when a batch appears that no poll has stored yet, so a
-quiet poll costs one listing call. A listing row or order whose amounts are unreadable is skipped
-(logged, and a `remittance_unreadable` alert for a row), so one bad row never stops the poll."""
+Itemised listings (Shiplee names the AWBs of each batch): the lines are the batch's AWBs. A line whose
+amount the aggregator did not give (a grouped Shiplee row) takes what we expected the courier to collect
+for it (the COD total), so a batch that does not add up raises `remittance_mismatch`; deductions not
+given per AWB are apportioned over the lines by amount (`deductions_allocated`).
+
+Listings of totals only (Shiprocket): a batch's per-AWB lines are rebuilt by reading orders. For each
+COD shipment of ours that no remittance names yet, delivered (or, with no delivery known, booked) from
+ORDER_LOOKBACK_DAYS before the earliest new batch up to the latest one, newest first, the aggregator's
+`remittance_order` (Shiprocket: `GET /orders/show/{sr_order_id}`); its UTR equal to a batch's puts the
+order in that batch, with its amount. Reading stops once every new batch's gross is accounted for
+(counting lines a webhook already stored). The batch's deductions are apportioned over its lines by COD
+amount (to the paisa, summing exactly). Orders are read only when a batch appears that no poll has
+stored yet, so a quiet poll costs one listing call. A listing row or order whose amounts are unreadable
+is skipped (logged, and a `remittance_unreadable` alert for a row), so one bad row never stops the poll."""
 
 from __future__ import annotations
 
@@ -24,9 +31,10 @@ from decimal import Decimal
 
 from app.alerts import raise_alert
 from app.inbox import Source, store_event
-from app.integrations.shiprocket.client import ShiprocketClient
+from app.integrations.aggregator import Aggregator
+from app.integrations.http import UpstreamError
+from app.integrations.shipping import AccountActionRequired, OrderRemittance, RemittanceBatch
 from app.remittance import repository as repo
-from app.remittance import shiprocket_source as source
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json
 from app.remittance.reconcile import allocate, expects_remittance
 from app.remittance.repository import UnremittedCod
@@ -51,6 +59,7 @@ class PollResult:
     orders_read: int = 0
     events_stored: int = 0
     rows_skipped: list[str] = field(default_factory=list)  # unreadable listing rows, with the reason
+    skipped: list[str] = field(default_factory=list)  # aggregators waiting for a person, with why
 
 
 def poll_window(today: date, start: date | None, polled_through: date | None,
@@ -62,66 +71,78 @@ def poll_window(today: date, start: date | None, polled_through: date | None,
 
 
 async def poll_remittances(svc: Services, today: date | None = None, since: date | None = None) -> PollResult:
-    """One poll. `since` (the CLI's --since) reads from that day whatever earlier polls read: a back-fill."""
-    client = svc.aggregator
-    if not isinstance(client, ShiprocketClient):
-        return PollResult()
+    """One poll of every configured aggregator. `since` (the CLI's --since) reads from that day whatever
+    earlier polls read: a back-fill."""
     today = today or ist_today()
-    async with svc.sessionmaker() as session:
-        start = since or poll_window(today, svc.settings.REMITTANCE_START_DATE, await repo.polled_through(session),
-                                     await repo.first_shipment_day(session, IST))
     result = PollResult()
-    batches = await _list_batches(client, start, today, result)
-    result.batches_listed = len(batches)
-    async with svc.sessionmaker() as session:
-        done = await repo.polled_batches(session, [k for b in batches for k in (b.crf_id, b.utr)])
-    new = [b for b in batches if b.crf_id not in done and b.utr not in done]
-    result.batches_new = len(new)
-    if new:
-        found, result.orders_read = await _orders_in(svc, client, new)
-        for batch in new:
-            remittance = await _remittance(svc, batch, found[batch.utr])
-            result.events_stored += await _store(svc, remittance)
-    async with svc.sessionmaker.begin() as session:
-        await repo.set_polled(session, start, today)
-        for reason in result.rows_skipped:
-            await raise_alert(session, kind="remittance_unreadable", key=reason.split(":", 1)[0],
-                              message=f"Shiprocket's remittance listing has a row Shipbridge cannot read ({reason}); "
-                                      "that batch is not recorded. Check it in Shiprocket's panel")
-    if result.batches_new or result.rows_skipped:
+    failed: UpstreamError | None = None
+    for name, client in svc.aggregators.items():
+        try:
+            waiting = await client.blocked()
+            if waiting:
+                result.skipped.append(f"{name}: {waiting}")
+                continue
+            await _poll(svc, name, client, today, since, result)
+        except AccountActionRequired as exc:  # the client alerted; nothing more this run
+            result.skipped.append(f"{name}: {exc.upstream_message}")
+        except UpstreamError as exc:  # one aggregator down does not keep the others' money from Books
+            log.warning("remittance poll of %s failed: %s", name, exc)
+            failed = failed or exc
+    if result.batches_new or result.rows_skipped or result.skipped:
         log.info("remittance poll: %s", result)
+    if failed is not None:
+        raise failed  # the job fails as before, and the next run reads that aggregator again
     return result
 
 
-async def _list_batches(client: ShiprocketClient, start: date, end: date, result: PollResult) -> list[source.Batch]:
-    batches: dict[str, source.Batch] = {}
-    for window_start, window_end in source.windows(start, end):
-        for page in range(1, source.MAX_PAGES + 1):
-            body = await client.remittances(window_start, window_end, page, source.PAGE_SIZE)
-            for row in body.get("data") or []:
-                if not isinstance(row, dict):
-                    continue
-                try:
-                    batch = source.parse_batch(row)
-                except Malformed as exc:
-                    log.warning("remittance listing row skipped: %s", exc)
-                    result.rows_skipped.append(f"{row.get('crf_id') or '?'}: {exc}")
-                    continue
-                if batch is not None:
-                    batches.setdefault(batch.crf_id, batch)
-            if source.last_page(body, page):
-                break
-    return sorted(batches.values(), key=lambda b: (b.remittance_date, b.crf_id))
+async def _poll(svc: Services, name: str, client: Aggregator, today: date, since: date | None,
+                result: PollResult) -> None:
+    async with svc.sessionmaker() as session:
+        start = since or poll_window(today, svc.settings.REMITTANCE_START_DATE,
+                                     await repo.polled_through(session, name),
+                                     await repo.first_shipment_day(session, IST, name))
+    listing = await client.remittances(start, today)
+    skipped = [f"{reason} ({name})" for reason in listing.unreadable]
+    for reason in skipped:
+        log.warning("remittance listing row skipped: %s", reason)
+    result.rows_skipped += skipped
+    batches = [b for b in listing.batches if b.paid]  # announced but not yet paid: nothing to record yet
+    result.batches_listed += len(batches)
+    async with svc.sessionmaker() as session:
+        done = await repo.polled_batches(session, [k for b in batches for k in (b.batch_id, b.utr) if k])
+    new = [b for b in batches if b.batch_id not in done and (not b.utr or b.utr not in done)]
+    result.batches_new += len(new)
+    found: Found = defaultdict(list)
+    totals_only = [b for b in new if not b.itemised and b.utr]
+    if totals_only:
+        found, read = await _orders_in(svc, name, client, totals_only)
+        result.orders_read += read
+    for batch in new:
+        if batch.itemised:
+            remittance = await _itemised(svc, batch)
+        elif batch.utr:
+            remittance = await _rebuilt(svc, batch, found[batch.utr])
+        else:
+            continue  # totals only and no UTR: nothing ties orders to it
+        result.events_stored += await _store(svc, remittance)
+    async with svc.sessionmaker.begin() as session:
+        await repo.set_polled(session, start, today, name)
+        for reason in skipped:
+            await raise_alert(session, kind="remittance_unreadable", key=f"{name}:{reason.split(':', 1)[0]}",
+                              message=f"{name.capitalize()}'s remittance listing has a row Shipbridge cannot "
+                                      f"read ({reason}); that batch is not recorded. Check it in "
+                                      f"{name.capitalize()}'s panel")
 
 
-Found = dict[str, list[tuple[UnremittedCod, source.OrderRemittance]]]  # by UTR: our shipment, Shiprocket's word
+Found = dict[str, list[tuple[UnremittedCod, OrderRemittance]]]  # by UTR: our shipment, the aggregator's word
 
 
 def _ist_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), IST).astimezone(UTC)
 
 
-async def _orders_in(svc: Services, client: ShiprocketClient, batches: list[source.Batch]) -> tuple[Found, int]:
+async def _orders_in(svc: Services, name: str, client: Aggregator,
+                     batches: list[RemittanceBatch]) -> tuple[Found, int]:
     """Which of our unremitted COD shipments each batch (by UTR) paid for."""
     since = _ist_midnight(min(b.remittance_date for b in batches) - timedelta(days=ORDER_LOOKBACK_DAYS))
     until = _ist_midnight(max(b.remittance_date for b in batches) + timedelta(days=1))
@@ -129,24 +150,25 @@ async def _orders_in(svc: Services, client: ShiprocketClient, batches: list[sour
     accounted: dict[str, Decimal] = {}
     async with svc.sessionmaker() as session:
         for batch in batches:  # lines a webhook already stored for the batch are part of its gross
-            stored = await repo.find_remittance(session, batch.crf_id, batch.utr)
+            stored = await repo.find_remittance(session, batch.batch_id, batch.utr)
+            assert batch.utr
             accounted[batch.utr] = (await repo.recorded_totals(session, stored.remittance_id))[0] if stored else ZERO
-        candidates = await repo.unremitted_cod_shipments(session, since, until)
-    gross = {b.utr: b.gross for b in batches}
+        candidates = await repo.unremitted_cod_shipments(session, since, until, name)
+    gross = {b.utr: b.gross for b in batches if b.utr}
     read = 0
     for shipment in candidates:
         if all(accounted[utr] >= gross[utr] for utr in gross):
             break  # every new batch's gross is accounted for
         if not expects_remittance(shipment.payment_method, shipment.tracking_status):
             continue
-        data = await client.order_show(shipment.sr_order_id)
-        read += 1
-        if data is None:
-            continue
         try:
-            info = source.parse_order_remittance(data)
+            info = await client.remittance_order(shipment.sr_order_id)
         except Malformed as exc:
-            log.warning("remittance: Shiprocket order %s skipped: %s", shipment.sr_order_id, exc)
+            log.warning("remittance: %s order %s skipped: %s", name, shipment.sr_order_id, exc)
+            read += 1
+            continue
+        read += 1
+        if info is None:
             continue
         if info.utr in gross:
             found[info.utr].append((shipment, info))
@@ -154,10 +176,10 @@ async def _orders_in(svc: Services, client: ShiprocketClient, batches: list[sour
     return found, read
 
 
-async def _remittance(svc: Services, batch: source.Batch,
-                      orders: list[tuple[UnremittedCod, source.OrderRemittance]]) -> Remittance:
+async def _rebuilt(svc: Services, batch: RemittanceBatch,
+                   orders: list[tuple[UnremittedCod, OrderRemittance]]) -> Remittance:
     async with svc.sessionmaker() as session:
-        stored = await repo.find_remittance(session, batch.crf_id, batch.utr)
+        stored = await repo.find_remittance(session, batch.batch_id, batch.utr)
         recorded = (await repo.recorded_totals(session, stored.remittance_id))[1] if stored else ZERO
     to_allocate = max(ZERO, batch.deductions - recorded)  # a webhook may already have itemised some
     shares = allocate(to_allocate, [info.cod_amount for _, info in orders])
@@ -165,9 +187,33 @@ async def _remittance(svc: Services, batch: source.Batch,
                                  order_id=info.channel_order_id or shipment.channel_order_id,
                                  cod_amount=info.cod_amount, deducted_charges=share)
                   for (shipment, info), share in zip(orders, shares, strict=True))
-    return Remittance(remittance_id=batch.crf_id, remittance_date=batch.remittance_date,
+    return Remittance(remittance_id=batch.batch_id, remittance_date=batch.remittance_date,
                       bank_transfer_amount=batch.remitted, lines=lines, utr=batch.utr,
                       deductions_allocated=to_allocate > 0)
+
+
+async def _itemised(svc: Services, batch: RemittanceBatch) -> Remittance:
+    """A batch whose AWBs the aggregator named. Missing amounts are what we expected to be collected (an
+    AWB we do not know shares what is left of the gross); missing deductions are apportioned."""
+    async with svc.sessionmaker() as session:
+        expected = await repo.expected_cod(session, [item.awb for item in batch.items])
+    amounts = [item.cod_amount if item.cod_amount is not None else expected.get(item.awb, (None, ""))[0]
+               for item in batch.items]
+    unknown = [n for n, amount in enumerate(amounts) if amount is None]
+    if unknown:
+        left = max(ZERO, batch.gross - sum((a for a in amounts if a is not None), ZERO))
+        for n, share in zip(unknown, allocate(left, [Decimal(1)] * len(unknown)), strict=True):
+            amounts[n] = share
+    cod = [a if a is not None else ZERO for a in amounts]
+    given = [item.deductions for item in batch.items]
+    allocated = any(d is None for d in given)
+    deductions = allocate(batch.deductions, cod) if allocated else [d or ZERO for d in given]
+    lines = tuple(RemittanceLine(awb=item.awb, order_id=item.order_id or expected.get(item.awb, (None, ""))[1],
+                                 cod_amount=amount, deducted_charges=share)
+                  for item, amount, share in zip(batch.items, cod, deductions, strict=True))
+    return Remittance(remittance_id=batch.batch_id, remittance_date=batch.remittance_date,
+                      bank_transfer_amount=batch.remitted, lines=lines, utr=batch.utr,
+                      deductions_allocated=allocated and batch.deductions > 0)
 
 
 async def _store(svc: Services, remittance: Remittance) -> int:

@@ -18,7 +18,7 @@ from app.remittance.models import TO_SETTLE_SQL, CodRemittance, CodRemittanceLin
 from app.remittance.payloads import ZERO, Remittance
 from app.remittance.reconcile import DeliveredCod, expects_remittance, payment_reference
 
-POLLER = "shiprocket"
+POLLER = "shiprocket"  # the poll state shown when no aggregator is named (ops views)
 
 
 async def find_remittance(session: AsyncSession, *keys: str | None) -> CodRemittance | None:
@@ -129,27 +129,34 @@ async def recorded_totals(session: AsyncSession, remittance_id: str) -> tuple[De
 
 # --- the poller ----------------------------------------------------------------------------------------
 
-async def poll_state(session: AsyncSession) -> RemittancePollState | None:
-    return await session.get(RemittancePollState, POLLER)
+async def poll_state(session: AsyncSession, aggregator: str = POLLER) -> RemittancePollState | None:
+    return await session.get(RemittancePollState, aggregator)
 
 
-async def polled_through(session: AsyncSession) -> date | None:
-    state = await poll_state(session)
+async def poll_states(session: AsyncSession) -> list[RemittancePollState]:
+    """Every aggregator's poll state, by name."""
+    return list((await session.execute(select(RemittancePollState).order_by(RemittancePollState.name))).scalars())
+
+
+async def polled_through(session: AsyncSession, aggregator: str = POLLER) -> date | None:
+    state = await poll_state(session, aggregator)
     return state.polled_through if state else None
 
 
-async def set_polled(session: AsyncSession, start: date, through: date) -> None:
-    """A poll read `start`..`through`: keep the earliest start ever read, and the latest end."""
+async def set_polled(session: AsyncSession, start: date, through: date, aggregator: str = POLLER) -> None:
+    """A poll of `aggregator` read `start`..`through`: keep the earliest start ever read, and the latest end."""
     now = datetime.now(UTC)
     table = RemittancePollState.__table__
-    stmt = insert(RemittancePollState).values(name=POLLER, polled_from=start, polled_through=through, polled_at=now)
+    stmt = insert(RemittancePollState).values(name=aggregator, polled_from=start, polled_through=through,
+                                              polled_at=now)
     await session.execute(stmt.on_conflict_do_update(index_elements=[RemittancePollState.name], set_={
         "polled_from": func.least(table.c.polled_from, stmt.excluded.polled_from),
         "polled_through": through, "polled_at": now}))
 
 
-async def first_shipment_day(session: AsyncSession, tz: tzinfo) -> date | None:
-    first = await session.scalar(select(func.min(Shipment.created_at)))
+async def first_shipment_day(session: AsyncSession, tz: tzinfo, aggregator: str | None = None) -> date | None:
+    query = select(func.min(Shipment.created_at))
+    first = await session.scalar(query.where(Shipment.aggregator == aggregator) if aggregator else query)
     return first.astimezone(tz).date() if first else None
 
 
@@ -161,6 +168,13 @@ async def polled_batches(session: AsyncSession, keys: list[str]) -> set[str]:
     return {k for row in rows for k in row if k}
 
 
+async def expected_cod(session: AsyncSession, awbs: Collection[str]) -> dict[str, tuple[Decimal, str]]:
+    """What we expect each AWB's courier to have collected (the COD order total) and its channel order id."""
+    rows = await session.execute(select(Shipment.awb, Shipment.declared_value, Shipment.channel_order_id).where(
+        Shipment.awb.in_(list(awbs)), Shipment.payment_method == "COD"))
+    return {awb: (Decimal(value), channel) for awb, value, channel in rows.all() if awb}
+
+
 @dataclass(frozen=True)
 class UnremittedCod:
     awb: str
@@ -170,8 +184,9 @@ class UnremittedCod:
     tracking_status: str | None
 
 
-async def unremitted_cod_shipments(session: AsyncSession, since: datetime, until: datetime) -> list[UnremittedCod]:
-    """COD shipments booked with Shiprocket that no remittance line names yet, delivered (or, with no
+async def unremitted_cod_shipments(session: AsyncSession, since: datetime, until: datetime,
+                                   aggregator: str = POLLER) -> list[UnremittedCod]:
+    """COD shipments booked with `aggregator` that no remittance line names yet, delivered (or, with no
     delivery known, booked) in `since`..`until`: delivered ones first, newest first, since a batch pays
     for recent deliveries. The bounds keep old orders (say, from before the remittance feature) out."""
     remitted = select(CodRemittanceLine.id).where(CodRemittanceLine.awb == Shipment.awb).exists()
@@ -180,7 +195,7 @@ async def unremitted_cod_shipments(session: AsyncSession, since: datetime, until
         Shipment.awb, Shipment.sr_order_id, Shipment.channel_order_id, Shipment.payment_method,
         Shipment.tracking_status).where(
         Shipment.payment_method == "COD", Shipment.awb.is_not(None), Shipment.sr_order_id.is_not(None),
-        when >= since, when < until, ~remitted)
+        Shipment.aggregator == aggregator, when >= since, when < until, ~remitted)
         .order_by(Shipment.delivered_at.is_(None), when.desc(), Shipment.id.desc()))
     return [UnremittedCod(awb or "", sr_order_id or "", channel_order_id, method, status)
             for awb, sr_order_id, channel_order_id, method, status in rows.all()]

@@ -64,7 +64,8 @@ class PollerView(BaseModel):
 
 class RemittanceList(BaseModel):
     remittances: list[RemittanceView]
-    poller: PollerView | None
+    poller: PollerView | None  # Shiprocket's
+    pollers: dict[str, PollerView | None] = {}  # every aggregator polled, by name
 
 
 class RemittanceExceptions(BaseModel):

@@ -133,11 +133,12 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
         shipment = await repo.shipment_by_awb(session, line.awb)
     if shipment is None:
         await _flag(svc, line, LineProblem.unknown_awb,
-                    f"AWB {line.awb} (Shiprocket order {line.order_id or '?'}) is not a shipment Shipbridge booked")
+                    f"AWB {line.awb} (order {line.order_id or '?'}) is not a shipment Shipbridge booked")
         return None
     so_id, so_number = shipment.salesorder_id, shipment.salesorder_number
+    carrier = shipment.aggregator.capitalize()  # the aggregator that booked it, and so remits for it
     if shipment.payment_method != "COD":
-        await _flag(svc, line, LineProblem.not_cod, f"{so_number} is {shipment.payment_method}, yet Shiprocket "
+        await _flag(svc, line, LineProblem.not_cod, f"{so_number} is {shipment.payment_method}, yet {carrier} "
                     f"remitted ₹{line.cod_amount} for it", salesorder_id=so_id, salesorder_number=so_number)
         return None
     existing = in_books.get(line.payment_reference)
@@ -171,8 +172,8 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
         customer_id=str(so.get("customer_id") or shipment.order.get("customer_id") or ""), amount=line.cod_amount,
         bank_charges=line.deducted_charges, invoice_id=choice.invoice_id,
         date=remittance.remittance_date.isoformat(), reference=line.payment_reference,
-        description=f"Shiprocket COD remittance {remittance.remittance_id}{utr}: AWB {line.awb}, {so_number}; "
-                    f"Shiprocket charges ₹{line.deducted_charges} as bank charges",
+        description=f"{carrier} COD remittance {remittance.remittance_id}{utr}: AWB {line.awb}, {so_number}; "
+                    f"{carrier} charges ₹{line.deducted_charges} as bank charges",
         payment_mode=s.REMITTANCE_PAYMENT_MODE, account_id=s.REMITTANCE_DEPOSIT_ACCOUNT_ID)
     async with svc.sessionmaker.begin() as session:  # from here on, Books may hold a payment for this line
         await repo.update_line(session, line.id, posting_at=datetime.now(UTC))

@@ -17,7 +17,7 @@ from app.timeutil import utcnow
 
 class TrackingEvent(Base):
     """One status report about one parcel (a webhook delivery or a poll answer), kept forever with the
-    raw codes and labels exactly as Shiprocket sent them, and what we made of it."""
+    raw codes and labels exactly as the aggregator sent them, and what we made of it."""
 
     __tablename__ = "tracking_events"
     __table_args__ = (

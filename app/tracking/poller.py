@@ -1,22 +1,29 @@
-"""Missed webhooks: a periodic job re-reads tracking (`POST /courier/track/awbs`, TRACK_BATCH AWBs a
-call) for parcels not yet final that nobody has heard of for TRACKING_POLL_AGE_SECONDS, booked within the
-last TRACKING_LOOKBACK_DAYS, and applies what it finds through the same path as the webhook. Work a
-crashed job left behind is not its business: the sweeper's resumer finishes it (service.resume_tracking),
-so recovery does not depend on this poller being switched on."""
+"""Polled tracking: a periodic job asks each parcel's own aggregator (the one that booked it) for the
+latest status of parcels not yet final and booked within the last TRACKING_LOOKBACK_DAYS, and applies
+what it finds through the same path as the webhook (stored once, folded never backwards, effects once).
+An aggregator that pushes tracking (Shiprocket's webhook) is asked only about parcels nobody has heard
+of for TRACKING_POLL_AGE_SECONDS: missed webhooks. One that pushes nothing (Shiplee) is asked about its
+open parcels on every run (TRACKING_POLL_INTERVAL_SECONDS apart). An aggregator that waits for a
+person (Shiplee's agreement gate) is skipped, with its alert already raised, until it clears. Work a
+crashed job left behind is not its business: the sweeper's resumer finishes it
+(service.resume_tracking), so recovery does not depend on this poller being switched on."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
-from app.integrations.shiprocket.client import TRACK_BATCH
+from app.integrations.shipping import AccountActionRequired
+from app.models import Shipment
 from app.services import Services
+from app.tracking.models import CustomerReturn
 from app.tracking.parcels import PARCEL_MODELS, ParcelRef, ref_of
-from app.tracking.payload import tracking_update
 from app.tracking.service import ingest, process
 
 log = logging.getLogger("shipbridge.tracking.poller")
@@ -30,24 +37,45 @@ class PollResult:
     answered: int = 0  # AWBs whose answer was stored and applied
     failed: int = 0  # answers stored but not applied (the sweeper finishes them)
     failed_batches: int = 0
+    skipped: list[str] = field(default_factory=list)  # aggregators waiting for a person, with why
 
 
 async def poll_tracking(svc: Services, now: datetime | None = None) -> PollResult:
     now = now or datetime.now(UTC)
     result = PollResult()
-    due = await _due(svc, now)
-    for start in range(0, len(due), TRACK_BATCH):
-        batch = due[start:start + TRACK_BATCH]
+    for name, client in svc.aggregators.items():
+        due = await _due(svc, name, client, now)
+        if not due:
+            continue
         try:
-            answer = await svc.aggregator.track([ref.awb for ref in batch])
+            waiting = await client.blocked()
+        except UpstreamError as exc:  # cannot tell: leave it for the next run, poll the others
+            waiting = f"not reachable ({exc})"
+        if waiting:
+            result.skipped.append(f"{name}: {waiting}")
+            continue
+        await _poll(svc, client, due, now, result)
+    if result != PollResult():
+        log.info("tracking poll: %s", result)
+    return result
+
+
+async def _poll(svc: Services, client: Aggregator, due: list[ParcelRef], now: datetime, result: PollResult) -> None:
+    for start in range(0, len(due), client.track_batch):
+        batch = due[start:start + client.track_batch]
+        try:
+            answer = await client.track([ref.awb for ref in batch])
+        except AccountActionRequired as exc:  # alerted by the client; no more calls this run
+            result.skipped.append(f"{client.name}: {exc.upstream_message}")
+            return
         except UpstreamError as exc:
-            log.warning("tracking poll of %d AWBs failed: %s", len(batch), exc)
+            log.warning("tracking poll of %d %s AWBs failed: %s", len(batch), client.name, exc)
             result.failed_batches += 1
             continue
         await _touch(svc, batch, now)  # exactly the AWBs just asked about
         result.polled += len(batch)
         for ref in batch:
-            found = tracking_update(ref.awb, answer.get(ref.awb))
+            found = answer.get(ref.awb)
             if found is None:
                 continue
             try:
@@ -58,28 +86,33 @@ async def poll_tracking(svc: Services, now: datetime | None = None) -> PollResul
                 result.failed += 1
             else:
                 result.answered += 1
-    if result != PollResult():
-        log.info("tracking poll: %s", result)
-    return result
 
 
-async def _due(svc: Services, now: datetime) -> list[ParcelRef]:
-    stale = now - timedelta(seconds=svc.settings.TRACKING_POLL_AGE_SECONDS)
+async def _due(svc: Services, name: str, client: Aggregator, now: datetime) -> list[ParcelRef]:
+    """`name`'s parcels due a poll: forward shipments it booked, and return parcels of those shipments."""
+    s = svc.settings
+    age = s.TRACKING_POLL_AGE_SECONDS if client.pushes_tracking else s.TRACKING_POLL_INTERVAL_SECONDS
+    stale = now - timedelta(seconds=age)
     since = now - timedelta(days=svc.settings.TRACKING_LOOKBACK_DAYS)
     refs: list[ParcelRef] = []
     async with svc.sessionmaker() as session:
         for model in PARCEL_MODELS.values():
             heard = func.coalesce(model.last_tracking_at, model.created_at)
-            rows = (await session.execute(select(model).where(
+            query = select(model).where(
                 model.awb.is_not(None), model.tracking_final.is_(False), model.created_at >= since, heard < stale)
-                .order_by(heard).limit(MAX_PER_RUN))).scalars().all()
+            if model is CustomerReturn:
+                query = query.join(Shipment, Shipment.id == CustomerReturn.shipment_id)
+            query = query.where(Shipment.aggregator == name)
+            rows = (await session.execute(query.order_by(heard).limit(MAX_PER_RUN))).scalars().all()
             refs += [ref_of(row) for row in rows]
     return refs
 
 
 async def _touch(svc: Services, batch: list[ParcelRef], now: datetime) -> None:
     async with svc.sessionmaker.begin() as session:
-        for kind, model in PARCEL_MODELS.items():
-            ids = [ref.id for ref in batch if ref.kind == kind]
-            if ids:
-                await session.execute(update(model).where(model.id.in_(ids)).values(last_tracking_at=now))
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for ref in batch:
+            by_kind[ref.kind].append(ref.id)
+        for kind, ids in by_kind.items():
+            model = PARCEL_MODELS[kind]
+            await session.execute(update(model).where(model.id.in_(ids)).values(last_tracking_at=now))

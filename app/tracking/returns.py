@@ -28,6 +28,7 @@ from app.integrations.aggregator import (
     ReturnOrder,
 )
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shipping import UnsupportedByAggregator
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.services import Services
@@ -68,7 +69,11 @@ async def request_return(svc: Services, salesorder_id: str, lines: list[ReturnLi
         if not held:
             raise ReturnRefused(409, "the order is being updated right now; try again in a moment")
         return_id = await _book(svc, salesorder_id, lines, reason, known)
-        return await _advance(svc, return_id)
+        try:
+            return await _advance(svc, return_id)
+        except UnsupportedByAggregator as exc:
+            await _unsupported(svc, return_id, exc)
+            raise ReturnRefused(409, exc.upstream_message) from None
 
 
 async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
@@ -141,6 +146,16 @@ async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | Non
         return ret.id
 
 
+async def _unsupported(svc: Services, return_id: int, exc: UnsupportedByAggregator) -> None:
+    """The shipment's aggregator books no returns (Shiplee): the return can never be booked here, so it
+    is closed as cancelled (its lines free again) and the caller is told to use the aggregator's panel."""
+    async with svc.sessionmaker() as session:
+        ret = await session.get(CustomerReturn, return_id)
+    assert ret is not None
+    await _save(svc, ret, "return_refused", exc.upstream_message, state="failed", last_error=exc.upstream_message,
+                tracking_status=TrackingStatus.cancelled.value, tracking_final=True)
+
+
 async def _advance(svc: Services, return_id: int) -> CustomerReturn:
     async with svc.sessionmaker() as session:
         ret = await session.get(CustomerReturn, return_id)
@@ -188,7 +203,8 @@ async def _save(svc: Services, ret: CustomerReturn, step: str, detail: str, **va
 async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Shipment) -> None:
     settings = svc.settings
     location = settings.RETURNS_PICKUP_LOCATION or settings.SHIPROCKET_PICKUP_LOCATION
-    found = await svc.aggregator.pickup_location(location)
+    client = svc.aggregator_for(shipment.aggregator)  # the one that carried the parcel out
+    found = await client.pickup_location(location)
     if found is None:
         await _save(svc, ret, "return_failed", f"pickup location {location!r} not found in Shiprocket",
                     state="failed", last_error=f"pickup location {location!r} not found in Shiprocket")
@@ -196,9 +212,11 @@ async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Sh
     created: CreatedOrder | None
     try:
         pickup_location_id, warehouse = found
-        created = await svc.aggregator.create_return(_return_order(ret, shipment, warehouse, pickup_location_id))
+        created = await client.create_return(_return_order(ret, shipment, warehouse, pickup_location_id))
     except DuplicateOrder:  # booked before, its answer lost: find it
-        created = await svc.aggregator.find_order(ret.channel_order_id)
+        created = await client.find_order(ret.channel_order_id)
+    except UnsupportedByAggregator:
+        raise
     except PermanentUpstreamError as exc:
         await _save(svc, ret, "return_failed", f"Shiprocket refused the return: {exc.upstream_message}",
                     state="failed", last_error=exc.upstream_message[:1000])
@@ -215,10 +233,11 @@ async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Sh
 async def _assign_awb(svc: Services, ret: CustomerReturn, shipment: Shipment) -> None:
     assert ret.sr_shipment_id
     assignment: AwbAssignment | None
+    client = svc.aggregator_for(shipment.aggregator)
     try:
-        assignment = await svc.aggregator.assign_awb(ret.sr_shipment_id, None)
+        assignment = await client.assign_awb(ret.sr_shipment_id, None)
     except AwbAlreadyAssigned:
-        assignment = await svc.aggregator.shipment_awb(ret.sr_order_id or "", ret.sr_shipment_id)
+        assignment = await client.shipment_awb(ret.sr_order_id or "", ret.sr_shipment_id)
     except PermanentUpstreamError as exc:
         await _save(svc, ret, "return_awb_failed", f"no return AWB: {exc.upstream_message}", state="awb_failed",
                     last_error=exc.upstream_message[:1000])

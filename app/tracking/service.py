@@ -14,12 +14,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.integrations.http import RetryableUpstreamError, UpstreamError
+from app.integrations.shipping import TrackingUpdate
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.services import Services
 from app.tracking.models import TrackingEvent
 from app.tracking.parcels import FORWARD, PARCEL_MODELS, ParcelRef, load, ref_of
-from app.tracking.payload import TrackingUpdate
 from app.tracking.settle import settle
 from app.tracking.statuses import FINAL, RTO_BRANCH, TrackingStatus, fold, parse_status
 

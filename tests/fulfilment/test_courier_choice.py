@@ -76,3 +76,51 @@ def test_bad_rules_file_is_refused():
         parse_rules({"fallback": "random"})
     with pytest.raises(RulesError):
         parse_rules({"rules": [{"name": "x"}]})
+
+
+# --- aggregators in the rules (issue 11) -------------------------------------------------------------
+
+BOTH = tuple(replace(o, aggregator="shiprocket") for o in OPTIONS) + (
+    CourierOption("delhivery_2kg_surface", "Delhivery 2kg Surface", Decimal("45"), None, aggregator="shiplee"),
+    CourierOption("xpressbees_air", "Xpressbees Air", Decimal("70"), None, aggregator="shiplee"),
+)
+
+
+def test_rule_naming_an_aggregator_picks_only_its_couriers():
+    rules = parse_rules({"rules": [{"name": "COD via Shiplee", "payment": "COD", "aggregator": "Shiplee",
+                                    "prefer": ["Xpressbees"]}]})
+    d = choose_courier(order(), Serviceability(BOTH, "43"), rules)
+    # Shiprocket's Xpressbees Surface is cheaper, but the rule names Shiplee.
+    assert (d.courier.aggregator, d.courier.courier_id) == ("shiplee", "xpressbees_air")
+    assert "prefers Xpressbees on shiplee" in d.reason
+    assert rules.names_aggregator(order()) and not rules.names_aggregator(order(cod=False))
+
+
+def test_rule_with_only_an_aggregator_takes_its_cheapest():
+    rules = parse_rules({"rules": [{"name": "all on Shiplee", "aggregator": "shiplee"}]})
+    d = choose_courier(order(), Serviceability(BOTH, "43"), rules)
+    assert d.courier.courier_id == "delhivery_2kg_surface" and "cheapest there" in d.reason
+
+
+def test_rule_naming_an_aggregator_that_did_not_quote_falls_through():
+    rules = parse_rules({"fallback": "cheapest", "rules": [{"name": "Shiplee", "aggregator": "shiplee",
+                                                            "prefer": ["Xpressbees"]}]})
+    shiprocket_only = tuple(o for o in BOTH if o.aggregator == "shiprocket")
+    d = choose_courier(order(), Serviceability(shiprocket_only, None), rules)
+    assert d.courier.name == "DTDC Surface" and "cheapest" in d.reason
+
+
+def test_cheapest_and_fastest_compare_across_aggregators():
+    cheapest = choose_courier(order(), Serviceability(BOTH, None), parse_rules({"fallback": "cheapest"}))
+    assert cheapest.courier.aggregator == "shiplee" and "via shiplee" in cheapest.reason
+    fastest = choose_courier(order(), Serviceability(BOTH, None), parse_rules({"fallback": "fastest"}))
+    # Shiplee quotes no delivery estimate: a known 2-day courier beats an unknown one.
+    assert fastest.courier.aggregator == "shiprocket" and fastest.courier.etd_days == 2
+
+
+def test_rules_refuse_an_unknown_aggregator_and_a_rule_naming_nothing():
+    with pytest.raises(RulesError, match="unknown aggregator 'delhivery'"):
+        parse_rules({"rules": [{"name": "x", "aggregator": "delhivery", "prefer": ["Delhivery"]}]})
+    with pytest.raises(RulesError, match="no courier in `prefer` and no `aggregator`"):
+        parse_rules({"rules": [{"name": "x"}]})
+    assert parse_rules({"across_aggregators": True}).across_aggregators is True

@@ -20,9 +20,9 @@ from app.integrations.shiplee.models import (
     ShipleeInsufficientBalance,
     ShipleeNotServiceable,
 )
+from app.integrations.shipping import TrackingStatus, UnsupportedByAggregator
 from app.models import Alert
 from app.settings import Settings
-from app.tracking.statuses import TrackingStatus
 from sandbox.shiplee import ShipleeSim
 
 POLICY = RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)
@@ -252,7 +252,7 @@ async def test_cod_remittance_and_weight_disputes(client: ShipleeClient, shiplee
     shiplee_sim.advance(awb, "delivered")
     shiplee_sim.add_remittance(["AWB001", "AWB002"], Decimal(3500), status="completed", utr="UTR123",
                                remittance_date=date.today() - timedelta(days=1))
-    listing = await client.remittances()
+    listing = await client.remittance_listing()
     pending = next(r for r in listing.rows if r.awbs == (awb,))
     assert pending.cod_amount == Decimal("1299") and pending.status == "pending" and pending.utr is None
     done = next(r for r in listing.rows if r.utr == "UTR123")
@@ -262,7 +262,7 @@ async def test_cod_remittance_and_weight_disputes(client: ShipleeClient, shiplee
 
     fresh = shiplee_sim.add_dispute(awb, 500, 1000, Decimal(41))
     shiplee_sim.add_dispute(awb, 500, 1500, Decimal(80), created_at=shiplee_sim.clock() - timedelta(days=5))
-    disputes = await client.weight_disputes()
+    disputes = await client.weight_dispute_rows()
     assert {(d.dispute_id, d.status, d.auto_accepted) for d in disputes} >= {(str(fresh["id"]), "DISPUTE", False)}
     old = next(d for d in disputes if d.applied_grams == 1500)
     assert (old.status, old.auto_accepted) == ("CLOSED", True)  # closed after 4 days (seed §23)
@@ -300,3 +300,29 @@ async def test_cancel_copes_with_a_bare_422(client: ShipleeClient, shiplee_sim: 
                               body={"status": "error", "message": "No cancellable orders found."})
     await client.cancel([oid])
     assert shiplee_sim.orders[int(oid)]["status"] == "cancelled"
+
+
+async def test_typed_aggregator_methods(client: ShipleeClient, shiplee_sim: ShipleeSim) -> None:
+    _, awb = await booked(client)
+    shiplee_sim.advance(awb, "delivered")  # a pending D+7 row: announced, not paid
+    shiplee_sim.add_remittance([awb], Decimal("1299"), status="completed", utr="UTR7", remittance_date=date.today())
+    tracked = await client.track([awb, "000000000000"])
+    assert list(tracked) == [awb] and tracked[awb].status == TrackingStatus.delivered
+    listing = await client.remittances(date.today() - timedelta(days=1), date.today() + timedelta(days=10))
+    assert [(b.paid, b.utr) for b in listing.batches] == [(True, "UTR7"), (False, None)]  # by date
+    assert (await client.remittances(date.today() + timedelta(days=1), date.today() + timedelta(days=2))).batches == ()
+    assert await client.remittance_order("1") is None
+    shiplee_sim.add_dispute(awb, 500, 1000, Decimal(41))
+    [dispute] = await client.weight_disputes(date.today() - timedelta(days=7), date.today())
+    assert dispute.awb == awb and dispute.charges == Decimal(41) and not dispute.closed
+    with pytest.raises(ValueError):
+        await client.track([str(n) for n in range(client.track_batch + 1)])
+
+
+async def test_what_shiplee_has_no_api_for_is_refused_without_a_call(client: ShipleeClient,
+                                                                     shiplee_sim: ShipleeSim) -> None:
+    with pytest.raises(UnsupportedByAggregator, match="Shiplee has no API to book a customer return"):
+        await client.pickup_location("Primary")
+    with pytest.raises(UnsupportedByAggregator, match="NDR"):
+        await client.ndr_action("1439", "re-attempt", "")
+    assert shiplee_sim.calls == [] and await client.blocked() is None

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from app.integrations.shiplee import mapping
-from app.tracking.statuses import TrackingStatus
+from app.integrations.shipping import TrackingStatus
 from tests.integrations.test_shiplee_client import ship_order
 
 S = TrackingStatus
@@ -94,3 +94,51 @@ def test_quotes_sorted_and_money_exact() -> None:
     assert [(q.carrier_id, q.cost, q.ratecard_id) for q in quotes] == [("a", Decimal("80.3"), 1),
                                                                         ("b", Decimal("90.1"), 2)]
     assert mapping.parse_quotes({"status": "error"}) == ()
+
+
+def _group(ids: str, awbs: str, cod: str, *, status: str = "pending", utr: str | None = None,
+           day: str | None = "2026-03-18") -> mapping.ShipleeRemittance:
+    [row] = mapping.remittances({"data": {"remittances": [{
+        "remittance_ids": ids, "awbs": awbs, "total_cod_amount": cod, "total_net_remittance": "3482.50",
+        "total_base_charge": "15.00", "total_gst_component": "2.50", "remittance_status": status,
+        "remittance_date": day, "utr_number": utr}]}}).rows
+    return row
+
+
+def test_search_row_becomes_a_neutral_tracking_update_keyed_by_the_word() -> None:
+    [row] = mapping.shipment_statuses({"orders": [{"customer_info_id": 1042, "awb_number": "1439",
+                                                   "status": "In Transit"}]})
+    seen = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)
+    update = mapping.tracking_update(row, seen)
+    assert (update.awb, update.status, update.shipment_status, update.aggregator_order_id) == (
+        "1439", S.in_transit, "In Transit", "1042")
+    assert update.raw_code == "shiplee:In Transit" and update.event_at == seen
+    later = mapping.tracking_update(row, seen + timedelta(hours=3))
+    assert later.dedupe_key == update.dedupe_key  # polled again: the same event
+    odd = mapping.tracking_update(replace(row, raw_status="teleported", status=S.unknown), seen)
+    assert odd.status == S.unknown and odd.shipment_status == "teleported"  # kept raw, never acted on
+
+
+def test_remittance_rows_become_batches_paid_only_with_a_utr_or_a_paid_word() -> None:
+    pending = mapping.remittance_batch(_group("201,202", "AWB001,AWB002", "3500.00"))
+    assert pending is not None and not pending.paid and pending.batch_id == "SL-201"
+    assert pending.deductions == Decimal("17.50") and pending.remitted == Decimal("3482.50")
+    assert [(i.awb, i.cod_amount, i.deductions) for i in pending.items] == [("AWB001", None, None),
+                                                                           ("AWB002", None, None)]
+    assert mapping.remittance_batch(_group("203", "AWB003", "3500", utr="UTR9")).paid  # type: ignore[union-attr]
+    single = mapping.remittance_batch(_group("204", "AWB004", "3500", status="Completed"))
+    assert single is not None and single.paid and single.utr is None
+    assert [(i.cod_amount, i.deductions) for i in single.items] == [(Decimal(3500), Decimal("17.50"))]
+    assert mapping.remittance_batch(_group("", "AWB005", "1")) is None
+    assert mapping.remittance_batch(_group("205", "AWB005", "1", day=None)) is None
+
+
+def test_weight_disputes_become_neutral() -> None:
+    [row] = mapping.weight_disputes({"disputes": [{
+        "id": 42, "order_id": "ORD-001", "awb_number": "1439", "carrier": "Delhivery",
+        "chargeable_booked_weight": 500, "chargeable_applied_weight": 1000, "upcoming_charges": "41.00",
+        "status": "DISPUTE", "auto_accepted": False, "created_at": "2026-03-15 10:00:00"}]})
+    dispute = mapping.weight_dispute(row)
+    assert (dispute.dispute_id, dispute.awb, dispute.courier, dispute.charges) == ("42", "1439", "Delhivery",
+                                                                                   Decimal(41))
+    assert not dispute.closed and mapping.weight_dispute(replace(row, auto_accepted=True)).closed

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
+from app.integrations.shiprocket.statuses import from_shipment_id
 from app.integrations.zoho.budget import (
     ZohoDailyBudget,
     daily_budget,
@@ -20,7 +21,6 @@ from app.integrations.zoho.budget import (
 )
 from app.integrations.zoho.models import ZohoDeferredWrite
 from app.services import build_services
-from app.tracking.statuses import from_shipment_id
 from tests.harness import eventually
 from tests.spine_helpers import confirmed_order
 from tests.tracking.helpers import RTO, bodies, post, settled, shipped, stack

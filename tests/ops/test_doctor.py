@@ -105,3 +105,25 @@ async def test_repair_commands_are_the_dashboard_actions(svc, base_env: dict[str
     async with svc.sessionmaker() as session:
         actors = set((await session.execute(select(OpsAction.actor))).scalars())
     assert len(actors) == 1 and actors.pop().startswith("cli:")
+
+
+async def test_doctor_checks_shiplee_only_when_configured(settings: Settings, shiplee_settings: Settings,
+                                                          clean: None, zoho_sim: ZohoSim, shiplee_sim) -> None:
+    confirmed_order(zoho_sim)
+    assert not {"shiplee login", "shiplee warehouse"} & set(by_name(await run_doctor(settings, PUBLIC)))
+
+    good = by_name(await run_doctor(shiplee_settings, PUBLIC))
+    assert good["shiplee login"].ok and good["shiplee warehouse"].ok
+    assert "Delhi HQ" in good["shiplee warehouse"].detail
+
+    wrong = by_name(await run_doctor(shiplee_settings.model_copy(update={"SHIPLEE_WAREHOUSE_ID": "7"}), PUBLIC))
+    assert not wrong["shiplee warehouse"].ok
+    # It suggests the valid ones.
+    assert "'7' is not one of them" in wrong["shiplee warehouse"].detail
+    assert "1 (Delhi HQ, 110001)" in wrong["shiplee warehouse"].detail and "2 (Mumbai Warehouse" in \
+        wrong["shiplee warehouse"].detail
+
+    refused = by_name(await run_doctor(shiplee_settings.model_copy(
+        update={"SHIPLEE_PASSWORD": SecretStr("wrong")}), PUBLIC))
+    assert not refused["shiplee login"].ok and "refused" in refused["shiplee login"].detail
+    assert "wrong" not in refused["shiplee login"].detail  # never the secret itself

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from app.integrations.shiprocket.client import remittance_day
+from app.integrations.shiprocket.remittance import parse_batch, parse_order_remittance, windows
 from app.remittance.models import LineProblem
 from app.remittance.payloads import money, parse_remittance, remittance_to_json
 from app.remittance.poller import poll_window
@@ -22,7 +23,6 @@ from app.remittance.reconcile import (
     payment_body,
     payment_reference,
 )
-from app.remittance.shiprocket_source import parse_batch, parse_order_remittance, windows
 from app.schedule import every
 from app.webhooks.payloads import Malformed
 
@@ -185,7 +185,7 @@ def test_shiprocket_listing_rows_and_order_fields():
            "remitted_value": "186895.00", "deduction_value": "0.00", "cod_payble": "186895.00",
            "status": "Remittance success"}
     batch = parse_batch(row)
-    assert batch is not None and batch.crf_id == "10816241" and batch.remittance_date == date(2025, 5, 5)
+    assert batch is not None and batch.batch_id == "10816241" and batch.remittance_date == date(2025, 5, 5)
     assert batch.remitted == D("186895.00")
     assert parse_batch({**row, "utr": None}) is None  # no bank transfer yet
     with pytest.raises(Malformed, match="remittance 10816241 cod_payble is not an amount"):

@@ -7,7 +7,7 @@ import asyncio
 import random
 from decimal import Decimal
 
-from app.tracking.statuses import from_shipment_id
+from app.integrations.shiprocket.statuses import from_shipment_id
 from tests.harness import OPS_TOKEN
 from tests.spine_helpers import alerts
 from tests.tracking.helpers import (

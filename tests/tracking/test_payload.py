@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.tracking.payload import parse_time, parse_webhook, tracking_update
+from app.integrations.shiprocket.tracking import parse_time, parse_webhook, tracking_update
 from app.tracking.statuses import TrackingStatus
 from app.webhooks.payloads import Malformed
 from tests.tracking.samples import SAMPLE_A, SAMPLE_B, SAMPLE_C
@@ -20,7 +20,7 @@ def test_sample_a_current_webhook():
     assert (u.shipment_status_id, u.shipment_status) == (18, "IN TRANSIT")
     assert (u.current_status_id, u.current_status) == (20, "IN TRANSIT")  # the order scheme, kept raw
     assert u.event_at == datetime(2023, 5, 23, 6, 13, 52, tzinfo=UTC)  # "23 05 2023 11:43:52" IST
-    assert u.channel_order_id == "1373900_150876814" and u.sr_order_id == "348456385"
+    assert u.channel_order_id == "1373900_150876814" and u.aggregator_order_id == "348456385"
     assert (u.scan_code, u.scan_location) == ("X-IBD3F", "Mumbai_MiraRdIndEstate_I (Maharashtra)")
     assert u.is_return is False and u.raw_code == "shipment:18"
 

@@ -75,3 +75,14 @@ async def test_shiprocket_client_refuses_more_awbs_than_one_call_takes(svc):
 
     with pytest.raises(ValueError, match="at most 50"):
         await svc.aggregator.track([str(n) for n in range(TRACK_BATCH + 1)])
+
+
+async def test_shiprocket_weight_disputes_are_refused_not_guessed(svc, shiprocket_sim):
+    from datetime import date
+
+    from app.integrations.shipping import UnsupportedByAggregator
+
+    shiprocket_sim.calls.clear()
+    with pytest.raises(UnsupportedByAggregator, match="Shiprocket has no API to list weight disputes"):
+        await svc.aggregator.weight_disputes(date(2026, 3, 1), date(2026, 3, 18))
+    assert shiprocket_sim.calls == [] and await svc.aggregator.blocked() is None

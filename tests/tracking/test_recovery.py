@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from app import jobs
+from app.integrations.shiprocket.tracking import parse_webhook
 from app.models import Shipment
 from app.tracking import service
 from app.tracking.models import TrackingEvent
 from app.tracking.parcels import ref_of
-from app.tracking.payload import parse_webhook
 from tests.spine_helpers import shipment
 from tests.tracking.helpers import RTO, bodies, drive, effects, events, settled, shipped, stack
 

@@ -7,18 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.tracking.statuses import (
+from app.integrations.shiprocket.statuses import (
     ORDER_SCHEME,
     SHIPMENT_SCHEME,
-    TrackingStatus,
-    can_advance,
-    fold,
     from_label,
     from_order_id,
     from_shipment_id,
-    label_for,
-    planned_effects,
 )
+from app.tracking.statuses import TrackingStatus, can_advance, fold, label_for, planned_effects
 
 S = TrackingStatus
 # Every shipment-status id in facts §5B, plus the pre-pickup codes of the Shipments table.

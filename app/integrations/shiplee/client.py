@@ -4,11 +4,12 @@ message, and the agreement gate turned into one alert and a typed error, never a
 
 What Shiplee lacks next to the Aggregator protocol: no pickup request (the seed has only pickup dates
 on /api/home), no label endpoint, no tracking API or webhook (status is polled with search_orders), no
-NDR action, no courier numeric ids (carrier_id strings). See docs/shiplee.md."""
+NDR action, no return booking (§9 only lists reverse orders made in its panel), no courier numeric ids
+(carrier_id strings). What it lacks raises UnsupportedByAggregator. See docs/shiplee.md."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,11 +17,23 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts import raise_alert
-from app.integrations.aggregator import CreatedOrder, Serviceability, ShipOrder
+from app.integrations.aggregator import (
+    Address,
+    AwbAssignment,
+    AwbAssignmentFailed,
+    CreatedOrder,
+    Manifest,
+    PickupRequest,
+    ReturnOrder,
+    Serviceability,
+    ShipOrder,
+    StepNotOffered,
+)
 from app.integrations.http import (
     PermanentUpstreamError,
     RetryPolicy,
     UpstreamAuthError,
+    UpstreamError,
     parse_body,
     request_with_retries,
     upstream_message,
@@ -43,6 +56,13 @@ from app.integrations.shiplee.models import (
     ShipleeWarehouse,
     ShipleeWeightDispute,
 )
+from app.integrations.shipping import (
+    OrderRemittance,
+    RemittanceListing,
+    TrackingUpdate,
+    UnsupportedByAggregator,
+    WeightDispute,
+)
 from app.integrations.tokens import SharedToken
 from app.money import lenient_amount
 from app.settings import Settings
@@ -53,6 +73,11 @@ MANIFEST_MAX = 500  # §25: at most 500 order ids a manifest
 
 class ShipleeClient:
     name = SERVICE
+    pushes_tracking = False  # no webhook: open parcels are polled on every tracking poll
+    track_batch = 20  # one search_orders call per AWB; a batch is only how often the poller checks in
+    # No guard against a repeated create_order with our order id (§29): fulfilment looks the order up
+    # with find_order before creating, never creates blind.
+    duplicate_guard = False
 
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
@@ -65,6 +90,9 @@ class ShipleeClient:
         self._sessionmaker = sessionmaker
         self.token = SharedToken(SERVICE, sessionmaker, self._login,
                                  timedelta(seconds=settings.SHIPLEE_TOKEN_REFRESH_MARGIN_SECONDS))
+        # Set when the agreement gate refused a call (this process): blocked() then asks the exempt
+        # GET /api/agreement instead of sending work into the gate again.
+        self._gated = False
 
     async def _login(self) -> tuple[str, datetime]:
         """§1. A 401 (bad credentials) or 403 (account pending or blocked) is a credentials problem."""
@@ -99,6 +127,7 @@ class ShipleeClient:
         body = parse_body(response)
         code = body.get("error_code") if isinstance(body, dict) else None
         if code == "AGREEMENT_REQUIRED":
+            self._gated = True
             agreement = await self._pending_agreement()
             key = agreement.agreement_id or "current"
             async with self._sessionmaker.begin() as session:
@@ -182,9 +211,16 @@ class ShipleeClient:
 
     async def book(self, order_id: str, quote: ShipleeQuote, warehouse_id: str | None = None) -> ShipleeBooking:
         """§12: order + AWB in one call. A repeat answers 409 ALREADY_BOOKED with the AWB (already_booked)."""
-        response = await self.call("POST", "/api/book_shipment", json_body={
-            "carrier_id": quote.carrier_id, "carrier_name": quote.carrier_name, "order_id": int(order_id),
-            "warehouse_id": int(warehouse_id or self.warehouse_id)})
+        return await self.book_carrier(order_id, quote.carrier_id, quote.carrier_name, warehouse_id)
+
+    async def book_carrier(self, order_id: str, carrier_id: str, carrier_name: str = "",
+                           warehouse_id: str | None = None) -> ShipleeBooking:
+        """book() by the carrier's key alone: carrier_name is optional in §12 (a fallback for matching)."""
+        payload: dict[str, Any] = {"carrier_id": carrier_id, "order_id": int(order_id),
+                                   "warehouse_id": int(warehouse_id or self.warehouse_id)}
+        if carrier_name:
+            payload["carrier_name"] = carrier_name
+        response = await self.call("POST", "/api/book_shipment", json_body=payload)
         body = parse_body(response)
         booking = mapping.parse_booking(order_id, response.status_code, body)
         if booking is not None:
@@ -197,6 +233,38 @@ class ShipleeClient:
             raise ShipleeNotServiceable(SERVICE, upstream_message(response), status=response.status_code,
                                         code=code, body=body)
         raise self._refused(response)
+
+    async def assign_awb(self, shipment_id: str, courier_id: str | None) -> AwbAssignment:
+        """The Aggregator's AWB step is Shiplee's book_shipment with the chosen carrier (Shiplee has one id
+        for order and shipment). Safe to repeat: a booked order answers 409 ALREADY_BOOKED with its AWB."""
+        if not courier_id:
+            raise AwbAssignmentFailed(SERVICE, "Shiplee books only with a chosen carrier_id")
+        booking = await self.book_carrier(shipment_id, courier_id)
+        return AwbAssignment(awb=booking.awb, courier_id=courier_id, courier_name=booking.carrier_name)
+
+    async def shipment_awb(self, order_id: str, shipment_id: str) -> AwbAssignment | None:
+        """Never needed: assign_awb never raises AwbAlreadyAssigned, because the repeat's 409 carries the AWB."""
+        return None
+
+    async def request_pickup(self, shipment_id: str) -> PickupRequest:
+        raise StepNotOffered("Shiplee has no pickup request API: its courier collects booked parcels from the "
+                             "warehouse on Shiplee's own pickup schedule")
+
+    async def generate_label(self, shipment_id: str) -> str:
+        raise StepNotOffered("Shiplee has no label API: print the label from Shiplee's panel")
+
+    async def generate_manifest(self, shipment_id: str, order_id: str) -> Manifest:
+        """§25 serves the manifest of orders Shiplee has manifested itself (no call moves them there). A 404
+        before that is not a failure: the PDF is fetched from the URL recorded here once it exists."""
+        try:
+            await self.manifest([order_id])
+        except PermanentUpstreamError as exc:
+            if exc.status == 404:
+                raise StepNotOffered(f"Shiplee has not manifested order {order_id} yet ({exc.upstream_message}); "
+                                     "it does so itself, and GET /api/manifest serves the PDF then") from exc
+            raise
+        query = f"order_ids={order_id}" + (f"&warehouse_id={self.warehouse_id}" if self.warehouse_id else "")
+        return Manifest(url=f"{self._base}/api/manifest?{query}")
 
     # --- cancel ----------------------------------------------------------------------------------------
 
@@ -264,12 +332,74 @@ class ShipleeClient:
         filename = disposition.split("filename=")[-1].strip('"') if "filename=" in disposition else "manifest.pdf"
         return ShipleeManifest(pdf=response.content, filename=filename)
 
-    async def remittances(self) -> ShipleeRemittances:
+    async def remittance_listing(self) -> ShipleeRemittances:
         """§17a: the whole remittance listing (the seed shows no date filter or paging)."""
         return mapping.remittances(await self._json_ok("GET", "/api/cod_remittance"))
 
-    async def weight_disputes(self, start: date | None = None, end: date | None = None) -> tuple[
+    async def weight_dispute_rows(self, start: date | None = None, end: date | None = None) -> tuple[
             ShipleeWeightDispute, ...]:
         """§23a; Shiplee's default window is the last 7 days."""
         params = {k: v.isoformat() for k, v in (("start_date", start), ("end_date", end)) if v}
         return mapping.weight_disputes(await self._json_ok("GET", "/api/weight_disputes", params=params))
+
+    # --- the Aggregator protocol's after-booking half ----------------------------------------------------
+
+    async def track(self, awbs: list[str]) -> dict[str, TrackingUpdate]:
+        """Each AWB's status from search_orders (no tracking API), dated now; unknown AWBs are left out."""
+        if len(awbs) > self.track_batch:
+            raise ValueError(f"track takes at most {self.track_batch} AWBs a call, not {len(awbs)}")
+        now = datetime.now(UTC)
+        found: dict[str, TrackingUpdate] = {}
+        for awb in awbs:
+            row = await self.shipment_status(awb)
+            if row is not None:
+                found[awb] = mapping.tracking_update(row, now)
+        return found
+
+    async def remittances(self, start: date, end: date) -> RemittanceListing:
+        """§17a rows dated `start`..`end` (the listing is read whole and filtered: no date filter in the
+        seed), itemised by AWB. A row that cannot be a batch is reported as unreadable."""
+        listing = await self.remittance_listing()
+        batches, unreadable = [], []
+        for row in listing.rows:
+            batch = mapping.remittance_batch(row)
+            if batch is None:
+                unreadable.append(f"{','.join(row.remittance_ids) or '?'}: no remittance ids, AWBs or date")
+            elif start <= batch.remittance_date <= end:
+                batches.append(batch)
+        batches.sort(key=lambda b: (b.remittance_date, b.batch_id))
+        return RemittanceListing(batches=tuple(batches), unreadable=tuple(unreadable))
+
+    async def remittance_order(self, order_id: str) -> OrderRemittance | None:
+        """Never needed: Shiplee's listing names the AWBs it paid."""
+        return None
+
+    async def weight_disputes(self, start: date, end: date) -> list[WeightDispute]:
+        return [mapping.weight_dispute(row) for row in await self.weight_dispute_rows(start, end)]
+
+    async def blocked(self) -> str | None:
+        """While the agreement gate is known to be closed, look (GET /api/agreement is exempt) instead of
+        calling into it: the alert is raised already, and a poll must not knock on the gate every run."""
+        if not self._gated:
+            return None
+        try:
+            agreement = await self.agreement()
+        except UpstreamError as exc:
+            return f"agreement status unreadable ({exc.upstream_message}); trying again next run"
+        if agreement.required:
+            return (f"waiting for Shiplee's agreement {agreement.agreement_id or ''} to be accepted in its panel"
+                    .replace("  ", " "))
+        self._gated = False
+        return None
+
+    async def create_return(self, order: ReturnOrder) -> CreatedOrder:
+        raise UnsupportedByAggregator(SERVICE, "book a customer return (Reverse Orders)")
+
+    async def pickup_address(self, location: str) -> Address | None:
+        raise UnsupportedByAggregator(SERVICE, "book a customer return (Reverse Orders)")
+
+    async def pickup_location(self, location: str) -> tuple[str, Address] | None:
+        raise UnsupportedByAggregator(SERVICE, "book a customer return (Reverse Orders)")
+
+    async def ndr_action(self, awb: str, action: str, comments: str) -> None:
+        raise UnsupportedByAggregator(SERVICE, f"ask the courier to {action} undelivered AWB {awb} (NDR)")

@@ -21,10 +21,16 @@ from app.integrations.shiplee.models import (
     ShipleeWarehouse,
     ShipleeWeightDispute,
 )
+from app.integrations.shipping import (
+    RemittanceBatch,
+    RemittanceItem,
+    TrackingStatus,
+    TrackingUpdate,
+    WeightDispute,
+)
 from app.money import lenient_amount
 from app.money import to_json_number as money
 from app.timeutil import IST  # Shiplee's timestamps carry no zone; it is an Indian service
-from app.tracking.statuses import TrackingStatus
 
 S = TrackingStatus
 DEFAULT_TOKEN_SECONDS = 10800  # §1: expires_in 10800 (3 hours), used if a login reply omits it
@@ -56,12 +62,17 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _rows(value: Any) -> list[dict[str, Any]]:
+    """A listing's rows: the objects of a list, whatever else the field holds."""
+    return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+
 def status_key(raw: str) -> str:
     return "_".join(raw.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
-def to_status(raw: str | None) -> TrackingStatus:
-    return STATUSES.get(status_key(raw or ""), S.unknown)
+def to_status(raw: Any) -> TrackingStatus:
+    return STATUSES.get(status_key(str(raw or "")), S.unknown)
 
 
 def stamp(value: Any) -> datetime | None:
@@ -225,7 +236,7 @@ def warehouses(body: Any) -> tuple[ShipleeWarehouse, ...]:
         warehouse_id=str(w.get("id")), nickname=str(w.get("nickname") or ""), address1=str(w.get("address1") or ""),
         address2=str(w.get("address2") or ""), city=str(w.get("city") or ""), state=str(w.get("state") or ""),
         pincode=str(w.get("pincode") or ""), mobile=str(w.get("mobile_number") or ""),
-        primary=w.get("address_type") == "primary") for w in rows or [] if isinstance(w, dict) and w.get("id"))
+        primary=w.get("address_type") == "primary") for w in _rows(rows) if w.get("id"))
 
 
 def order_rows(body: Any) -> tuple[ShipleeOrderRow, ...]:
@@ -234,7 +245,7 @@ def order_rows(body: Any) -> tuple[ShipleeOrderRow, ...]:
         order_id=str(r.get("id")), channel_order_id=str(r.get("customer_order_id") or ""),
         status=str(r.get("status") or ""), total=lenient_amount(r.get("total_price")),
         payment_type=str(r.get("ptype") or ""),
-        order_date=stamp(r.get("order_date"))) for r in rows or [] if isinstance(r, dict) and r.get("id"))
+        order_date=stamp(r.get("order_date"))) for r in _rows(rows) if r.get("id"))
 
 
 def shipment_statuses(body: Any) -> tuple[ShipleeShipmentStatus, ...]:
@@ -242,7 +253,7 @@ def shipment_statuses(body: Any) -> tuple[ShipleeShipmentStatus, ...]:
     return tuple(ShipleeShipmentStatus(
         order_id=str(r.get("customer_info_id")), awb=str(r.get("awb_number") or ""),
         raw_status=str(r.get("status") or ""), status=to_status(r.get("status")),
-        order_date=stamp(r.get("order_date"))) for r in rows or [] if isinstance(r, dict))
+        order_date=stamp(r.get("order_date"))) for r in _rows(rows))
 
 
 def _ids(value: Any) -> tuple[str, ...]:
@@ -259,8 +270,7 @@ def remittances(body: Any) -> ShipleeRemittances:
         base_charge=lenient_amount(r.get("total_base_charge")),
         gst=lenient_amount(r.get("total_gst_component")), status=str(r.get("remittance_status") or ""),
         remittance_date=day(r.get("remittance_date")), utr=str(r["utr_number"]) if r.get("utr_number") else None,
-        wallet_convertible=bool(r.get("wallet_convertible"))) for r in data.get("remittances") or []
-        if isinstance(r, dict))
+        wallet_convertible=bool(r.get("wallet_convertible"))) for r in _rows(data.get("remittances")))
     return ShipleeRemittances(remitted_till_date=lenient_amount(summary.get("remitted_till_date")),
                               total_pending=lenient_amount(summary.get("total_pending")),
                               open_disputes=int(lenient_amount(data.get("open_disputes"))), rows=rows)
@@ -274,7 +284,7 @@ def weight_disputes(body: Any) -> tuple[ShipleeWeightDispute, ...]:
         applied_grams=int(lenient_amount(r.get("chargeable_applied_weight"))),
         charges=lenient_amount(r.get("upcoming_charges")),
         status=str(r.get("status") or ""), auto_accepted=bool(r.get("auto_accepted")),
-        created_at=stamp(r.get("created_at"))) for r in rows or [] if isinstance(r, dict))
+        created_at=stamp(r.get("created_at"))) for r in _rows(rows))
 
 
 def agreement(body: Any) -> ShipleeAgreement:
@@ -283,3 +293,45 @@ def agreement(body: Any) -> ShipleeAgreement:
     data = _obj(body.get("data"))
     return ShipleeAgreement(required=True, agreement_id=str(data["id"]) if data.get("id") is not None else None,
                             title=str(data.get("title") or ""))
+
+
+# --- the neutral models (app.integrations.shipping) ------------------------------------------------------
+
+# Remittance rows whose money has left Shiplee. The seed shows only `pending` (utr_number null); the
+# words for a paid row are not documented (UNCERTAIN, docs/fidelity.md), so a UTR alone also counts.
+PAID_WORDS = frozenset({"completed", "complete", "remitted", "paid", "success", "settled"})
+
+
+def tracking_update(row: ShipleeShipmentStatus, polled_at: datetime) -> TrackingUpdate:
+    """A search_orders row as a tracking report. Shiplee gives a status word and no event time, so the
+    event is dated when we saw it, and the word alone keys it (stamp empty): polling the same status
+    again is the same event, stored once. A word we have no mapping for is kept raw as `unknown`."""
+    word = row.raw_status.strip()[:100]
+    return TrackingUpdate(
+        awb=row.awb, status=row.status, scheme="shiplee:status", shipment_status_id=None, shipment_status=word,
+        current_status_id=None, current_status="", event_at=polled_at.astimezone(UTC), stamp="",
+        aggregator_order_id=row.order_id, aggregator="shiplee")
+
+
+def remittance_batch(row: ShipleeRemittance) -> RemittanceBatch | None:
+    """One grouped §17a row as a batch, or None when it cannot be one (no ids, no date). Shiplee names the
+    AWBs of a group but gives amounts only for the group: a one-AWB group is fully itemised; in a larger
+    one each item's amount is left for the domain to take from what it expected (and reconcile)."""
+    if not row.remittance_ids or not row.awbs or row.remittance_date is None:
+        return None
+    deductions = row.base_charge + row.gst
+    single = len(row.awbs) == 1
+    items = tuple(RemittanceItem(awb=awb, cod_amount=row.cod_amount if single else None,
+                                 deductions=deductions if single else None) for awb in row.awbs)
+    # Each id belongs to one AWB's remittance, so the group's first id names the group for good.
+    return RemittanceBatch(
+        batch_id=f"SL-{row.remittance_ids[0]}", utr=row.utr, remittance_date=row.remittance_date,
+        gross=row.cod_amount, deductions=deductions, remitted=row.net_remittance,
+        paid=bool(row.utr) or status_key(row.status) in PAID_WORDS, itemised=True, items=items)
+
+
+def weight_dispute(row: ShipleeWeightDispute) -> WeightDispute:
+    return WeightDispute(dispute_id=row.dispute_id, awb=row.awb, order_id=row.order_id, courier=row.carrier,
+                         booked_grams=row.booked_grams, applied_grams=row.applied_grams, charges=row.charges,
+                         status=row.status, closed=row.auto_accepted or row.status.upper() != "DISPUTE",
+                         raised_at=row.created_at)

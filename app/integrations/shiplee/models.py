@@ -8,19 +8,19 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from app.integrations.http import PermanentUpstreamError
-from app.tracking.statuses import TrackingStatus
+from app.integrations.shipping import AccountActionRequired, TrackingStatus
 
 
-class ShipleeAgreementRequired(PermanentUpstreamError):
+class ShipleeAgreementRequired(AccountActionRequired):
     """403 AGREEMENT_REQUIRED (seed §8): Shiplee refuses every call until a person accepts its current
     terms. Retrying cannot help and accepting is a legal act, so callers alert ops and stop."""
 
 
-class ShipleeEmailNotVerified(PermanentUpstreamError):
+class ShipleeEmailNotVerified(AccountActionRequired):
     """403 EMAIL_NOT_VERIFIED (seed §8a): the account's e-mail must be verified before the agreement."""
 
 
-class ShipleeInsufficientBalance(PermanentUpstreamError):
+class ShipleeInsufficientBalance(AccountActionRequired):
     """402 INSUFFICIENT_BALANCE (seed §12): the prepaid wallet is below ₹500; a recharge is needed."""
 
 

@@ -29,9 +29,18 @@ from app.integrations.http import (
     upstream_message,
 )
 from app.integrations.paths import awb_id, checked_path, numeric_id
-from app.integrations.shiprocket import dispatch, mapping
+from app.integrations.shipping import (
+    OrderRemittance,
+    RemittanceBatch,
+    RemittanceListing,
+    TrackingUpdate,
+    UnsupportedByAggregator,
+    WeightDispute,
+)
+from app.integrations.shiprocket import dispatch, mapping, remittance, tracking
 from app.integrations.tokens import SharedToken
 from app.settings import Settings
+from app.webhooks.payloads import Malformed
 
 SERVICE = "shiprocket"
 TRACK_BATCH = 50  # Shiprocket's limit of AWBs per `POST /courier/track/awbs`
@@ -45,6 +54,8 @@ def remittance_day(day: date) -> str:
 
 class ShiprocketClient:
     name = SERVICE
+    pushes_tracking = True  # the tracking webhook; polling only catches what it missed
+    track_batch = TRACK_BATCH
 
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
@@ -205,8 +216,15 @@ class ShiprocketClient:
         if response.status_code not in (200, 202):
             raise self._refused(response)
 
-    async def track(self, awbs: list[str]) -> dict[str, Any]:
-        """Tracking of up to TRACK_BATCH AWBs, keyed by AWB; more is a caller's bug, never silently cut."""
+    async def track(self, awbs: list[str]) -> dict[str, TrackingUpdate]:
+        """The latest tracking of up to TRACK_BATCH AWBs, keyed by AWB; an AWB Shiprocket has nothing for
+        yet is left out. More AWBs is a caller's bug, never silently cut."""
+        answer = await self.track_raw(awbs)
+        found = {awb: tracking.tracking_update(awb, answer.get(awb)) for awb in awbs}
+        return {awb: update for awb, update in found.items() if update is not None}
+
+    async def track_raw(self, awbs: list[str]) -> dict[str, Any]:
+        """`POST /courier/track/awbs` as sent, keyed by AWB."""
         if len(awbs) > TRACK_BATCH:
             raise ValueError(f"track takes at most {TRACK_BATCH} AWBs a call, not {len(awbs)}")
         response = await self.call("POST", "/courier/track/awbs", json_body={"awbs": awbs})
@@ -240,7 +258,30 @@ class ShiprocketClient:
             raise self._refused(response)
         return mapping.parse_pickup_location(parse_body(response), location)
 
-    async def remittances(self, start: date, end: date, page: int = 1, per_page: int = 100) -> dict[str, Any]:
+    async def remittances(self, start: date, end: date) -> RemittanceListing:
+        """Every batch dated `start`..`end` with a UTR, read in 28-day windows and pages. The listing has
+        totals only (`itemised` False): which orders a batch paid is read with remittance_order."""
+        batches: dict[str, RemittanceBatch] = {}
+        unreadable: list[str] = []
+        for window_start, window_end in remittance.windows(start, end):
+            for page in range(1, remittance.MAX_PAGES + 1):
+                body = await self.remittance_page(window_start, window_end, page, remittance.PAGE_SIZE)
+                for row in body.get("data") or []:
+                    if not isinstance(row, dict):
+                        continue
+                    try:
+                        batch = remittance.parse_batch(row)
+                    except Malformed as exc:
+                        unreadable.append(f"{row.get('crf_id') or '?'}: {exc}")
+                        continue
+                    if batch is not None:
+                        batches.setdefault(batch.batch_id, batch)
+                if remittance.last_page(body, page):
+                    break
+        ordered = sorted(batches.values(), key=lambda b: (b.remittance_date, b.batch_id))
+        return RemittanceListing(batches=tuple(ordered), unreadable=tuple(unreadable))
+
+    async def remittance_page(self, start: date, end: date, page: int = 1, per_page: int = 100) -> dict[str, Any]:
         """One page of the COD remittance listing (`GET /account/details/remittance`): batch totals and
         UTRs of batches dated `start`..`end`, as sent (`data[]`, `meta.pagination`)."""
         response = await self.call("GET", "/account/details/remittance", params={
@@ -249,6 +290,21 @@ class ShiprocketClient:
         if response.status_code != 200 or not isinstance(body, dict):
             raise self._refused(response)
         return body
+
+    async def remittance_order(self, order_id: str) -> OrderRemittance | None:
+        """Which batch (UTR) paid one order, and its COD amount (`net_total`); None when Shiprocket does
+        not know the order. Malformed when its amount is unreadable."""
+        data = await self.order_show(order_id)
+        return None if data is None else remittance.parse_order_remittance(data)
+
+    async def weight_disputes(self, start: date, end: date) -> list[WeightDispute]:
+        """Shiprocket lists weight discrepancies at `GET /billing/discrepancy`, but no source shows one
+        populated row (after-AWB facts §10), so there is nothing faithful to map: refused, not guessed."""
+        raise UnsupportedByAggregator(SERVICE, "list weight disputes in a documented shape")
+
+    async def blocked(self) -> str | None:
+        """Shiprocket has no gate a person must clear; refused credentials are retried and alerted."""
+        return None
 
     async def order_show(self, order_id: str) -> dict[str, Any] | None:
         """`GET /orders/show/{id}`'s `data` as sent; None when Shiprocket does not know the order."""

@@ -1,4 +1,5 @@
-"""Shiprocket tracking payloads -> TrackingUpdate. Pure: a body that cannot be used raises Malformed.
+"""Shiprocket tracking payloads (webhook and tracking API) -> the neutral TrackingUpdate. Pure: a body
+that cannot be used raises Malformed.
 
 Copes with every real shape in the facts file: the current webhook (Sample A: string awb, "DD MM YYYY"
 IST timestamp, scans with `sr-status`), the older one (Sample B: numeric awb, "YYYY-MM-DD" timestamps,
@@ -11,19 +12,13 @@ scheme's number.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.integrations.shipping import TrackingStatus, TrackingUpdate
+from app.integrations.shiprocket.statuses import from_label, from_order_id, from_shipment_id, shipment_label
 from app.money import to_int
 from app.timeutil import IST
-from app.tracking.statuses import (
-    TrackingStatus,
-    from_label,
-    from_order_id,
-    from_shipment_id,
-    shipment_label,
-)
 from app.webhooks.payloads import Malformed, body_digest, decode_json_body
 
 # A scan time outside these years is a corrupt body, not a parcel (and year 1 in IST cannot even become UTC).
@@ -33,41 +28,6 @@ MAX_STATUS_ID = 1_000_000  # Shiprocket's ids are two digits; they are stored as
 
 _FORMATS = ("%d %m %Y %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S",
             "%Y-%m-%dT%H:%M:%S")
-
-
-@dataclass(frozen=True)
-class TrackingUpdate:
-    awb: str
-    status: TrackingStatus
-    scheme: str  # which field decided the status: shipment_status_id | sr-status | current_status_id | label | none
-    shipment_status_id: int | None
-    shipment_status: str
-    current_status_id: int | None
-    current_status: str
-    event_at: datetime  # UTC
-    stamp: str  # the timestamp exactly as Shiprocket wrote it (part of the dedupe key)
-    is_return: bool = False
-    channel_order_id: str = ""
-    sr_order_id: str = ""
-    courier_name: str = ""
-    scan_code: str = ""
-    scan_activity: str = ""
-    scan_location: str = ""
-
-    @property
-    def raw_code(self) -> str:
-        """The code that decided the status, with its scheme, e.g. "shipment:18" or "order:20"."""
-        if self.scheme in ("shipment_status_id", "sr-status"):
-            return f"shipment:{self.shipment_status_id}"
-        if self.scheme == "current_status_id":
-            return f"order:{self.current_status_id}"
-        return f"label:{self.shipment_status or self.current_status}"
-
-    @property
-    def dedupe_key(self) -> str:
-        """Facts §4: a redelivery repeats awb + status id + timestamp; a new status or scan does not."""
-        code = self.shipment_status_id if self.shipment_status_id is not None else self.current_status_id
-        return f"{self.awb}:{code if code is not None else self.shipment_status or self.current_status}:{self.stamp}"
 
 
 def parse_time(text: Any) -> datetime | None:
@@ -195,9 +155,9 @@ def webhook_update(data: dict[str, Any], received_at: datetime | None = None) ->
         awb=awb, status=status, scheme=scheme, shipment_status_id=used_id, shipment_status=shipment_status[:100],
         current_status_id=order_id, current_status=current_status[:100], event_at=event_at, stamp=stamp,
         is_return=to_int(data.get("is_return")) == 1, channel_order_id=channel_order_id[:60],
-        sr_order_id=_text(data.get("sr_order_id"))[:40], courier_name=_text(data.get("courier_name"))[:100],
+        aggregator_order_id=_text(data.get("sr_order_id"))[:40], courier_name=_text(data.get("courier_name"))[:100],
         scan_code=_text((scan or {}).get("status"))[:60], scan_activity=_text((scan or {}).get("activity")),
-        scan_location=_text((scan or {}).get("location"))[:200])
+        scan_location=_text((scan or {}).get("location"))[:200], aggregator="shiprocket")
 
 
 def tracking_update(awb: str, body: Any) -> TrackingUpdate | None:
@@ -220,6 +180,6 @@ def tracking_update(awb: str, body: Any) -> TrackingUpdate | None:
     return TrackingUpdate(
         awb=awb, status=status, scheme=scheme, shipment_status_id=used_id,
         shipment_status=label or current, current_status_id=None, current_status=current, event_at=event_at,
-        stamp=stamp, sr_order_id=_text(first.get("order_id")), courier_name=_text(first.get("courier_name")),
+        stamp=stamp, aggregator_order_id=_text(first.get("order_id")), courier_name=_text(first.get("courier_name")),
         scan_code=_text((scan or {}).get("status")), scan_activity=_text((scan or {}).get("activity")),
-        scan_location=_text((scan or {}).get("location")))
+        scan_location=_text((scan or {}).get("location")), aggregator="shiprocket")

@@ -1,26 +1,26 @@
-"""Shiprocket's remittance API in our words, pure: rows of the batch listing (`GET
-/account/details/remittance`, totals and UTR per batch) and the remittance fields of `GET
-/orders/show/{id}`. The I/O is ShiprocketClient.remittances / order_show. Shiprocket writes money as
-"186895.00" strings or numbers; an unusable amount raises Malformed (the poller skips that row)."""
+"""Shiprocket's remittance API in the neutral words (RemittanceBatch, OrderRemittance), pure: rows of the
+batch listing (`GET /account/details/remittance`, totals and UTR per batch, no per-order lines) and the
+remittance fields of `GET /orders/show/{id}`. The I/O is ShiprocketClient.remittances / remittance_order.
+Shiprocket writes money as "186895.00" strings or numbers; an unusable amount raises Malformed (the
+listing reports that row as unreadable and goes on).
+
+`money` is remittance's strict amount parser (non-negative, to the paisa, fits Numeric(12, 2)); it is
+imported from there, not copied, until it moves to the foundation (pyproject's import contracts list
+this import as the one to remove then)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
+from app.integrations.shipping import OrderRemittance, RemittanceBatch
 from app.remittance.payloads import ZERO, money
 from app.timeutil import IST
 
 WINDOW_DAYS = 28  # other public clients read the listing in 28-day windows
 PAGE_SIZE = 100
 MAX_PAGES = 50
-
-
-def ist_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(IST).date()
 
 
 def windows(start: date, end: date) -> Iterator[tuple[date, date]]:
@@ -39,26 +39,7 @@ def last_page(body: dict[str, Any], page: int) -> bool:
         return True
 
 
-@dataclass(frozen=True)
-class Batch:
-    """One row of the listing. `crf_id` is the batch id (the webhook's remittance_id)."""
-
-    crf_id: str
-    utr: str
-    remittance_date: date
-    remitted: Decimal  # what reached the bank
-    deductions: Decimal
-    gross: Decimal  # `cod_payble`
-
-
-@dataclass(frozen=True)
-class OrderRemittance:
-    channel_order_id: str
-    utr: str  # the UTR of the batch that paid this order; empty while unremitted
-    cod_amount: Decimal
-
-
-def parse_batch(row: dict[str, Any]) -> Batch | None:
+def parse_batch(row: dict[str, Any]) -> RemittanceBatch | None:
     """None for a row without a UTR (no bank transfer has happened yet, so nothing to record) or a date.
     Malformed for a row whose amounts are not amounts."""
     utr = str(row.get("utr") or "").strip()
@@ -74,10 +55,11 @@ def parse_batch(row: dict[str, Any]) -> Batch | None:
         except ValueError:
             return None
     what = f"remittance {crf_id}"
-    return Batch(crf_id=crf_id, utr=utr, remittance_date=day,
-                 remitted=money(row.get("remitted_value"), f"{what} remitted_value", default=ZERO),
-                 deductions=money(row.get("deduction_value"), f"{what} deduction_value", default=ZERO),
-                 gross=money(row.get("cod_payble"), f"{what} cod_payble", default=ZERO))
+    # `crf_id` is the batch id (the webhook's remittance_id); the listing itemises nothing.
+    return RemittanceBatch(batch_id=crf_id, utr=utr, remittance_date=day,
+                           remitted=money(row.get("remitted_value"), f"{what} remitted_value", default=ZERO),
+                           deductions=money(row.get("deduction_value"), f"{what} deduction_value", default=ZERO),
+                           gross=money(row.get("cod_payble"), f"{what} cod_payble", default=ZERO))
 
 
 def parse_order_remittance(data: dict[str, Any]) -> OrderRemittance:

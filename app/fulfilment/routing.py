@@ -1,0 +1,185 @@
+"""Which aggregator quotes and books an order, and where a failed booking goes next.
+
+Aggregators are tried in AGGREGATORS order: the first that can serve the order decides, unless the rules
+ask for a comparison (`across_aggregators`, or a matching rule that names an aggregator), in which case
+every available one is quoted and the rules choose among all their couriers. An aggregator that has failed
+every call for AGGREGATOR_DOWN_AFTER_SECONDS is skipped while another is up; that health lives in Redis
+(shared by every process, and harmless to lose: the next failure starts the clock again). Couriers a
+booking gave up on (`Shipment.booking_hops`) are never offered again. See docs/shipping.md."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from app.alerts import raise_alert
+from app.fulfilment.courier_choice import CourierDecision, choose_courier
+from app.integrations.aggregator import CourierOption, Serviceability, ShipOrder
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
+from app.integrations.shipping import AccountActionRequired
+from app.services import Services
+
+log = logging.getLogger("shipbridge.fulfilment")
+
+WHOLE_AGGREGATOR = "*"  # a booking_hops entry's courier_id when the booking left the aggregator itself
+_FAILING_SINCE = "shipbridge:aggregator-failing-since:{}"  # first failure of the current run of failures
+_LAST_FAILURE = "shipbridge:aggregator-last-failure:{}"
+_FORGET_SECONDS = 7 * 86400  # a run of failures this old is forgotten, not remembered as down
+# A down aggregator gets no calls, so nothing would ever say it is back: once it has been quiet this
+# long, the next order tries it again (a success clears it; a failure makes it down again at once).
+RECHECK_SECONDS = 60.0
+
+
+def display(name: str) -> str:
+    return name.capitalize()  # "shiprocket" -> "Shiprocket", as sellers write it
+
+
+# --- health -------------------------------------------------------------------------------------------
+
+async def record_failure(svc: Services, name: str) -> None:
+    """A call to `name` failed after its retries (5xx, timeout): start its clock if it is not running."""
+    now = repr(time.time())
+    try:
+        redis = await svc.queue.pool()
+        await redis.set(_FAILING_SINCE.format(name), now, nx=True, ex=_FORGET_SECONDS)
+        await redis.set(_LAST_FAILURE.format(name), now, ex=_FORGET_SECONDS)
+    except (RedisError, OSError):
+        log.warning("could not record %s's failure in Redis", name)
+
+
+async def record_success(svc: Services, name: str) -> None:
+    try:
+        redis = await svc.queue.pool()
+        await redis.delete(_FAILING_SINCE.format(name), _LAST_FAILURE.format(name))
+    except (RedisError, OSError):
+        log.warning("could not record %s's recovery in Redis", name)
+
+
+async def down_for(svc: Services, name: str) -> float | None:
+    """How long `name` has been failing, when it has failed every call for AGGREGATOR_DOWN_AFTER_SECONDS
+    and failed again within RECHECK_SECONDS; else None. Redis unreachable: nothing is down (the calls
+    themselves will say)."""
+    try:
+        redis = await svc.queue.pool()
+        since, last = await redis.mget(_FAILING_SINCE.format(name), _LAST_FAILURE.format(name))
+    except (RedisError, OSError):
+        return None
+    if since is None or last is None:
+        return None
+    now = time.time()
+    failing = float(last) - float(since)
+    if failing < svc.settings.AGGREGATOR_DOWN_AFTER_SECONDS or now - float(last) > RECHECK_SECONDS:
+        return None
+    return now - float(since)
+
+
+async def alert_blocked(svc: Services, name: str, exc: AccountActionRequired) -> None:
+    """Once per aggregator and refusal: the seller must act (recharge the wallet...). Shiplee's agreement
+    gate alerts from the client itself, with the terms' title."""
+    if exc.code == "AGREEMENT_REQUIRED":
+        return
+    async with svc.sessionmaker.begin() as session:
+        await raise_alert(session, kind="aggregator_blocked", key=f"{name}:{exc.code or type(exc).__name__}",
+                          message=f"{display(name)} refuses bookings until the seller acts: {exc.upstream_message}"
+                                  f". Meanwhile orders go to the next aggregator in AGGREGATORS, or wait parked.")
+
+
+# --- hops ---------------------------------------------------------------------------------------------
+
+def hop(aggregator: str, courier_id: str, reason: str) -> dict[str, Any]:
+    return {"aggregator": aggregator, "courier_id": courier_id, "reason": reason[:500]}
+
+
+def given_up(hops: list[dict[str, Any]], couriers_per_aggregator: int) -> tuple[set[tuple[str, str]], set[str]]:
+    """(couriers given up, aggregators given up): an aggregator is left wholesale, or after
+    `couriers_per_aggregator` of its couriers failed."""
+    couriers = {(str(h.get("aggregator")), str(h.get("courier_id"))) for h in hops if isinstance(h, dict)}
+    left = {a for a, c in couriers if c == WHOLE_AGGREGATOR}
+    for name in {a for a, _ in couriers}:
+        if sum(1 for a, c in couriers if a == name and c != WHOLE_AGGREGATOR) >= couriers_per_aggregator:
+            left.add(name)
+    return couriers, left
+
+
+# --- quoting ------------------------------------------------------------------------------------------
+
+@dataclass
+class Route:
+    decision: CourierDecision | None
+    notes: list[str] = field(default_factory=list)  # why aggregators were passed over, for the log/alert
+    blocked: list[AccountActionRequired] = field(default_factory=list)  # waiting for a person's action
+    auth: list[UpstreamAuthError] = field(default_factory=list)  # our credentials refused
+
+    @property
+    def aggregator(self) -> str:
+        assert self.decision is not None
+        return self.decision.courier.aggregator
+
+
+async def down_now(svc: Services) -> dict[str, float]:
+    """Every configured aggregator that is down now, with how long it has been failing."""
+    return {n: s for n in svc.settings.aggregator_order if (s := await down_for(svc, n)) is not None}
+
+
+async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
+                down: dict[str, float] | None = None) -> Route:
+    """Quote the order and choose a courier. Raises RetryableUpstreamError when the aggregator that should
+    decide failed transiently and is not (yet) counted as down: the job is retried. `down`: down_now(),
+    when the caller has just read it."""
+    tried, left = given_up(hops, svc.settings.AWB_COURIERS_PER_AGGREGATOR)
+    result = Route(decision=None)
+    # AGGREGATORS decides where new bookings go; svc.aggregators also holds ones kept only for the
+    # shipments they booked before.
+    ordered = [n for n in svc.settings.aggregator_order if n in svc.aggregators] or [svc.aggregator.name]
+    names = [n for n in ordered if n not in left]
+    result.notes += [f"{display(n)} already given up on" for n in ordered if n in left]
+    down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
+    up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
+    result.notes += [f"{display(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
+    compare = svc.rules.across_aggregators or svc.rules.names_aggregator(order)
+    pool: list[CourierOption] = []
+    recommended: str | None = None
+    for index, name in enumerate(up):
+        client = svc.aggregators[name]
+        try:
+            quoted = await client.check_serviceability(order, svc.settings.SHIPROCKET_PICKUP_PINCODE)
+        except UpstreamAuthError as exc:
+            result.auth.append(exc)
+            result.notes.append(f"{display(name)} refused our credentials")
+            continue
+        except AccountActionRequired as exc:
+            await alert_blocked(svc, name, exc)
+            result.blocked.append(exc)
+            result.notes.append(f"{display(name)} is waiting for the seller: {exc.upstream_message}")
+            continue
+        except PermanentUpstreamError as exc:
+            result.notes.append(f"{display(name)} refused the quote: {exc.upstream_message}")
+            continue
+        except RetryableUpstreamError as exc:
+            await record_failure(svc, name)
+            if index + 1 < len(up) and await down_for(svc, name) is not None:
+                result.notes.append(f"{display(name)} is down ({exc.upstream_message})")
+                continue
+            raise
+        await record_success(svc, name)
+        options = [replace(o, aggregator=name) for o in quoted.options if (name, o.courier_id) not in tried]
+        if not options:
+            result.notes.append(f"{display(name)}: no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> "
+                                f"{order.address.pincode}" + (" (that has not failed already)" if quoted.options
+                                                              else ""))
+            continue
+        if recommended is None and any(o.courier_id == quoted.recommended_id for o in options):
+            recommended = quoted.recommended_id
+        if compare:
+            pool += options
+            continue
+        result.decision = choose_courier(order, Serviceability(tuple(options), quoted.recommended_id), svc.rules)
+        if result.decision is not None:
+            return result
+    if pool:
+        result.decision = choose_courier(order, Serviceability(tuple(pool), recommended), svc.rules)
+    return result
