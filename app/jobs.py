@@ -18,6 +18,7 @@ from app.fulfilment.state import PAST_PICKUP
 from app.inbox import MAX_ATTEMPTS, PROCESS_JOB, Source, job_id, mark
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
 from app.integrations.zoho.budget import flush_deferred_writes
+from app.locks import advisory_lock
 from app.metrics import JobTimer
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.ops.notify import channels_configured, deliver_pending_alerts
@@ -97,7 +98,18 @@ Resumer = Callable[[Services, datetime], Awaitable[int]]
 # returns how many it picked up. The sweeper always runs, so recovery never depends on a poller's switch.
 RESUMERS: dict[str, Resumer] = {"tracking": resume_tracking}
 RESUMERS["remittance"] = resume_remittances
-RESUMERS["zoho_deferred"] = flush_deferred_writes
+
+
+async def flush_zoho_deferred(svc: Services, _stale: datetime | None = None) -> int:
+    """Write the labels parked by the day's budget or the rate window (its own cron job, every
+    SWEEP_INTERVAL_SECONDS, not a sweep step: it may spend most of an interval waiting for room in Zoho's
+    window, and the sweep's recovery and alerts must not wait with it). One flush at a time in any
+    process: two over the same rows would write a label twice."""
+    async with advisory_lock(svc.engine, "zoho:deferred-flush") as held:
+        if not held:
+            return 0
+        return await flush_deferred_writes(svc.zoho, svc.sessionmaker,
+                                           max_wait=svc.settings.SWEEP_INTERVAL_SECONDS * 0.8)
 
 
 @dataclass
@@ -163,6 +175,12 @@ async def timed_sweep(svc: Services) -> str:
         return str(await sweep(svc))
 
 
+async def _flush_labels(svc: Services) -> str:
+    return str(await flush_zoho_deferred(svc))
+
+
 # The spine's own jobs, collected by workers/main.py beside each domain's tasks.py.
 JOBS = [Job(PROCESS_JOB, process_inbox_event, subject="event_id")]
-CRONS = [Cron("sweep", timed_sweep, interval=lambda s: s.SWEEP_INTERVAL_SECONDS, timeout=None, run_at_startup=True)]
+CRONS = [Cron("sweep", timed_sweep, interval=lambda s: s.SWEEP_INTERVAL_SECONDS, timeout=None, run_at_startup=True),
+         # Status labels parked for Zoho's window or day (app/integrations/zoho/budget.py).
+         Cron("zoho_labels", _flush_labels, interval=lambda s: s.SWEEP_INTERVAL_SECONDS)]

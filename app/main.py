@@ -3,6 +3,7 @@ itself; jobs do, so the endpoints answer in milliseconds whatever Shiprocket or 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,6 +44,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.queue = svc.queue
         app.state.ingest = Ingest(s, svc.queue)
         await app.state.ingest.start()
+        # Everything loaded so far (FastAPI, SQLAlchemy, pydantic models: a few hundred thousand objects)
+        # lives as long as the process. Frozen out of the collector, a full collection no longer walks it:
+        # one took 50-180 ms on the 2-core VM, a stall of every request in flight (ingest p99, BENCHMARKS.md).
+        # Only for a process of its own: a test process builds many apps and would keep their cycles.
+        if services is None:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

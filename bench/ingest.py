@@ -121,6 +121,61 @@ def write_requests(directory: Path, count: int) -> dict[str, Path]:
     return files
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    return raw[raw.rindex(")") + 2:].split()  # fields from `state` on (the name may hold spaces)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return total
+
+
+def children_of(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def redis_pids(redis_url: str) -> list[int]:
+    """The embedded redis-server (it daemonizes: found by the address it serves)."""
+    address = redis_url.split("//", 1)[1].split("/", 1)[0]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "redis-server" in cmdline and address in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def process_groups(pg_data: Path, redis_url: str, servers: dict[str, int]) -> dict[str, list[int]]:
+    """The processes that share the cores during a run: each uvicorn server, Postgres (postmaster and
+    its backends), Redis."""
+    postmaster = int((pg_data / "postmaster.pid").read_text().split()[0])
+    redis = redis_pids(redis_url)
+    return {**{name: [pid] for name, pid in servers.items()},
+            "postgres": [postmaster, *children_of(postmaster)], "redis": redis}
+
+
 def server_env(database_url: str, redis_url: str) -> dict[str, str]:
     dead = "http://127.0.0.1:9"  # no worker runs: nothing calls upstream
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "ZOHO_WEBHOOK_SECRET": SECRET,
@@ -236,7 +291,19 @@ def main() -> None:
                     asyncio.run(reset(database_url, rd.url))
                     time.sleep(0.6)  # pg_stat_database is flushed by backends at most every 500 ms
                     before = asyncio.run(counters(database_url, rd.url))
+                    groups = process_groups(scratch / "pg", rd.url, {"baseline": naive.pid, "shipbridge": api.pid})
+                    cpu_before = {g: cpu_seconds(pids) for g, pids in groups.items()}
+                    wrk_before = os.times()
                     r = wrk(binary, base + path, args, [str(files[name]), str(args.threads), header])
+                    # CPU each process spent during the run, per request: who uses the 2 cores.
+                    wrk_after = os.times()
+                    r["cpu_ms_per_request"] = {
+                        g: round((cpu_seconds(pids) - cpu_before[g]) * 1000 / r["requests"], 3)
+                        for g, pids in groups.items() if g in (target, "postgres", "redis")}
+                    r["cpu_ms_per_request"]["wrk"] = round(
+                        ((wrk_after.children_user + wrk_after.children_system)
+                         - (wrk_before.children_user + wrk_before.children_system)) * 1000 / r["requests"], 3)
+                    r["load_average"] = [round(x, 2) for x in os.getloadavg()]
                     time.sleep(1.5)  # let the background enqueues finish and the statistics arrive
                     after = asyncio.run(counters(database_url, rd.url))
                     # per request, with the counting itself (a transaction, a few Redis commands) in the noise
@@ -250,7 +317,9 @@ def main() -> None:
                           f"  p50 {r['p50_us'] / 1000:6.1f} ms  p99 {r['p99_us'] / 1000:6.1f} ms"
                           f"  non-2xx {r['non2xx']}  errors {r['errors']}  per request: Postgres transactions"
                           f" {r['pg_xacts_per_request']:.2f}, Redis commands {r['redis_commands_per_request']:.2f}"
-                          + (f"  stored {r['stored']}" if "stored" in r else ""), flush=True)
+                          + (f"  stored {r['stored']}" if "stored" in r else "")
+                          + f"\n{'':22}CPU ms per request {r['cpu_ms_per_request']}  load {r['load_average']}",
+                          flush=True)
                     if r["requests"] > args.requests:
                         print(f"  warning: {r['requests']} requests > {args.requests} distinct deliveries; "
                               "later ones were duplicates (raise --requests)")
@@ -290,6 +359,16 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]], args: argparse.N
               f"| {s['p99_us'] / b['p99_us']:.2f}× | {b['pg_xacts_per_request']:.2f} / "
               f"{b['redis_commands_per_request']:.2f} → {s['pg_xacts_per_request']:.2f} / "
               f"{s['redis_commands_per_request']:.2f} |")
+    print("\nCPU ms per request (median of rounds; the 2 cores are shared by all of these):")
+    for name, by_target in results.items():
+        for target, runs in by_target.items():
+            groups = runs[0]["cpu_ms_per_request"].keys()
+            med = {g: round(statistics.median(r["cpu_ms_per_request"][g] for r in runs), 3) for g in groups}
+            rps = statistics.median(r["rps"] for r in runs)
+            busy = sum(med.values()) * rps / 1000 / (os.cpu_count() or 1)
+            summary[name].setdefault("cpu_ms_per_request", {})[target] = med
+            print(f"  {name:10} {target:10} {med}  => {busy:.0%} of the machine's cores at {rps:.0f} req/s")
+    print(f"load average at the end: {[round(x, 2) for x in os.getloadavg()]}")
     label = f"-{args.label}" if args.label else ""
     out = ROOT / "bench" / "results" / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%S}{label}.json"
     out.parent.mkdir(exist_ok=True)

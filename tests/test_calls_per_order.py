@@ -106,3 +106,27 @@ async def test_a_stale_invoice_is_refused_by_books_then_decided_on_a_fresh_read(
     async with frugal.sessionmaker() as session:
         line = await session.scalar(select(CodRemittanceLine))
     assert line.state == "flagged" and line.problem == "amount_differs" and "exceeds" in line.detail
+
+
+async def test_a_pickup_label_deferred_by_a_busy_window_still_costs_one_call(frugal, shiprocket_sim, zoho_sim):
+    """Under a backlog, Pickup Scheduled yields the rate window to AWB writes (rate_limit.py): it is parked
+    and written by the sweeper later, once, so the order's life still costs the same six calls."""
+    from app.integrations.zoho.budget import flush_deferred_writes
+    from app.integrations.zoho.models import ZohoDeferredWrite
+
+    pool = await frugal.queue.pool()
+    await pool.set(frugal.zoho.limiter.busy_key, "1")  # an AWB write of another order is waiting
+    so_id, zoho_calls, _ = await cod_life(frugal, shiprocket_sim, zoho_sim)
+    assert zoho_sim.custom_field(so_id, "cf_awb_number")  # the AWB went, window busy or not
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"  # the label waited
+    async with frugal.sessionmaker() as session:
+        [row] = (await session.execute(select(ZohoDeferredWrite))).scalars().all()
+    assert row.salesorder_id == so_id and row.values == {"cf_shipment_status": "Pickup Scheduled"}
+    await pool.delete(frugal.zoho.limiter.busy_key)
+    mark = len(zoho_sim.calls)
+    assert await flush_deferred_writes(frugal.zoho, frugal.sessionmaker) == 1
+    assert await flush_deferred_writes(frugal.zoho, frugal.sessionmaker) == 0  # exactly once
+    zoho_calls += api_calls(zoho_sim.calls[mark:])
+    item_reads = [c for c in zoho_calls if c[0] == "GET" and c[1].startswith("/inventory/v1/items/")]
+    assert len(zoho_calls) - len(item_reads) <= COD_LIFE_ZOHO_CALLS
+    assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "Pickup Scheduled"

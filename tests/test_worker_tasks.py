@@ -39,7 +39,7 @@ def test_functions_and_crons_keep_their_names(settings: Settings, monkeypatch) -
     worker = _worker(on, monkeypatch)
     assert sorted(f.name for f in worker.functions) == ["fulfil_order", "process_inbox_event", "settle_cod_remittance"]
     assert sorted(c.name for c in worker.cron_jobs) == [
-        "cron:poll_cod_remittances", "cron:poll_returnprime", "cron:poll_tracking", "cron:sweep"]
+        "cron:poll_cod_remittances", "cron:poll_returnprime", "cron:poll_tracking", "cron:sweep", "cron:zoho_labels"]
     sweep = next(c for c in worker.cron_jobs if c.name == "cron:sweep")
     assert sweep.run_at_startup and sweep.unique
 
@@ -48,4 +48,4 @@ def test_each_poller_is_off_by_its_own_switch(settings: Settings, monkeypatch) -
     off = settings.model_copy(update={
         "RETURNPRIME_TOKEN": SecretStr(""), "TRACKING_POLL_INTERVAL_SECONDS": 0,
         "REMITTANCE_POLL_INTERVAL_SECONDS": 0, "RETURNPRIME_POLL_INTERVAL_SECONDS": 1800})
-    assert [c.name for c in _worker(off, monkeypatch).cron_jobs] == ["cron:sweep"]
+    assert [c.name for c in _worker(off, monkeypatch).cron_jobs] == ["cron:sweep", "cron:zoho_labels"]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
-from app.integrations.zoho.budget import daily_budget, zoho_usage_today
+from app.integrations.zoho.budget import ZohoDailyBudget, daily_budget, zoho_usage_today
 from app.models import Alert, ApiToken, InboxEvent, Shipment
 from app.ops.attention import attention_list
 from app.ops.health import REDIS_ERRORS, iso, upstream_health
@@ -28,7 +28,8 @@ async def zoho_budget_snapshot(svc: Services) -> dict[str, Any]:
     """Zoho calls used today against the day's budget (every process counts into one Redis counter per
     organisation and Zoho day), and the cosmetic writes waiting for the reset."""
     try:
-        usage = await zoho_usage_today(svc)
+        budget = svc.zoho.budget or ZohoDailyBudget.from_settings(svc.queue, svc.settings)
+        usage = await zoho_usage_today(budget, svc.sessionmaker)
     except REDIS_ERRORS:
         return {"scope": "day", "used": None, "limit": daily_budget(svc.settings), "error": "redis unavailable"}
     return {"scope": "day", "day": usage.day.isoformat(), "used": usage.used, "limit": usage.budget,

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+import uuid
 
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.queue import Queue
@@ -41,3 +42,46 @@ async def test_limiter_fails_open_without_redis():
     for _ in range(3):
         await limiter.acquire()
     assert time.monotonic() - started < 5 and limiter.waited == 0
+
+
+# --- Priority: status labels yield to AWB and money writes (issue 9, end-to-end p99) ---
+
+async def test_a_label_takes_only_its_share_of_a_quarter_and_never_waits(redis_url):
+    # 32 a window: quarters of 8 calls; labels only while fewer than 2 are used.
+    limiter = ZohoRateLimiter(Queue(redis_url), f"org-{uuid.uuid4()}", limit=32, window_seconds=600)
+    try:
+        assert await limiter.try_acquire_cosmetic() and await limiter.try_acquire_cosmetic()
+        assert not await limiter.try_acquire_cosmetic()  # the labels' share is spent: refused at once
+        assert limiter.cosmetic_refused == 1
+        pool = await limiter._queue.pool()
+        for n in range(6):  # AWB writes still have the rest of the quarter, without waiting
+            await limiter.acquire()
+            # Until an AWB write takes one of the quarter's last two calls, the next quarter is open to labels.
+            assert bool(await pool.exists(limiter.busy_key)) == (n >= 4)
+        assert limiter.waited == 0
+    finally:
+        await limiter._queue.close()
+
+
+async def test_labels_stand_aside_while_awb_writes_fill_the_quarters(redis_url):
+    # Quarters of a quarter second, 8 calls each (labels while fewer than 2 are used).
+    limiter = ZohoRateLimiter(Queue(redis_url), f"org-{uuid.uuid4()}", limit=32, window_seconds=1.0)
+    try:
+        for _ in range(40):  # until one finds its quarter full and waits for the next (the ninth, or later
+            await limiter.acquire()  # if a quarter turned meanwhile)
+            if limiter.waited:
+                break
+        assert limiter.waited > 0
+        # The new quarter holds one call, so a label would fit its share; but AWB writes filled the last one.
+        assert not await limiter.try_acquire_cosmetic()
+        pool = await limiter._queue.pool()
+        assert await pool.exists(limiter.busy_key)
+        await pool.delete(limiter.busy_key)  # the flag lapses (two quarters) once AWB writes ease off
+        assert await limiter.try_acquire_cosmetic()
+    finally:
+        await limiter._queue.close()
+
+
+async def test_without_redis_labels_are_not_refused():
+    limiter = ZohoRateLimiter(Queue(f"redis://127.0.0.1:{free_port()}/0"), "org", limit=16, window_seconds=60)
+    assert await limiter.try_acquire_cosmetic() and limiter.cosmetic_refused == 0

@@ -5,15 +5,22 @@ is counted per organisation per Zoho day in Redis; near the end of the day's bud
 Money, AWB and stock writes are never deferred: only callers of `write_status_fields` (labels) are.
 The day is counted in ZOHO_QUOTA_TIMEZONE (default Asia/Kolkata: an Indian organisation's day; Zoho does
 not say more than "per day", see docs/BENCHMARKS.md). If Redis is lost, the count restarts at 0 for the
-rest of that day: the budget is then spent optimistically, and Zoho's own refusal still protects it."""
+rest of that day: the budget is then spent optimistically, and Zoho's own refusal still protects it.
+
+The same parking serves the per-minute limiter: a label that finds the rate window busy with AWB and money
+writes (rate_limit.py) is deferred here too, and the worker's flush job writes it within an interval or two.
+
+This module knows the Zoho client only by the `LabelWriter` shape it uses (no import of client.py or
+Services: client.py imports this module)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from redis.exceptions import RedisError
@@ -22,11 +29,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.integrations.zoho.models import ZohoDeferredWrite
+from app.integrations.zoho.rate_limit import ZohoRateLimiter, ZohoWindowBusy
 from app.queue import Queue
 
 if TYPE_CHECKING:
-    from app.integrations.zoho.client import ZohoClient
-    from app.services import Services
     from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -133,6 +139,17 @@ class ZohoDailyBudget:
         return remaining is not None and remaining <= self.reserve
 
 
+class LabelWriter(Protocol):
+    """What the label writes need of the Zoho client (ZohoClient is one)."""
+
+    budget: ZohoDailyBudget | None
+    limiter: ZohoRateLimiter | None
+
+    async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str],
+                                             current: dict[str, Any] | None = None, *,
+                                             cosmetic: bool = False) -> dict[str, Any]: ...
+
+
 # Labels a seller acts on (or that are the only record of the event); intermediate progress is cosmetic.
 DEFAULT_WRITTEN_LABELS = frozenset({
     "AWB Assigned", "Serviceability Failed", "Order Failed", "AWB Failed", "Undelivered", "RTO Initiated",
@@ -152,27 +169,33 @@ def writes_label(settings: Settings, label: str, key: str | None = None) -> bool
     return "*" in chosen or label in chosen or (key is not None and key in chosen)
 
 
-async def zoho_usage_today(svc: Services) -> ZohoUsage:
+async def zoho_usage_today(budget: ZohoDailyBudget, sessionmaker: async_sessionmaker[AsyncSession]) -> ZohoUsage:
     """Today's Zoho budget as ops sees it (the summary and metrics read this)."""
-    budget = svc.zoho.budget or ZohoDailyBudget.from_settings(svc.queue, svc.settings)
-    async with svc.sessionmaker() as session:
+    async with sessionmaker() as session:
         pending = int(await session.scalar(select(func.count()).select_from(ZohoDeferredWrite)) or 0)
     return ZohoUsage(day=budget.day(), used=await budget.used(), budget=budget.budget, deferred_pending=pending,
                      reserve=budget.reserve, zoho_remaining=await budget.zoho_remaining())
 
 
-async def write_status_fields(zoho: ZohoClient, sessionmaker: async_sessionmaker[AsyncSession],
+async def write_status_fields(zoho: LabelWriter, sessionmaker: async_sessionmaker[AsyncSession],
                               salesorder_id: str, values: dict[str, str],
                               current: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """A cosmetic sales-order write (a status label): made now, or deferred when the day's budget is
-    nearly spent. Returns Zoho's sales order when written, None when deferred. A write made now replaces
-    any deferred one for the order, which is older by construction."""
+    nearly spent or the rate window is busy with AWB and money writes. Returns Zoho's sales order when
+    written, None when deferred. A write made now replaces any deferred one for the order, which is older
+    by construction."""
     if zoho.budget is not None and await zoho.budget.deferring():
         async with sessionmaker.begin() as session:
             await defer(session, salesorder_id, values)
         log.info("Zoho budget nearly spent: %s on %s deferred to the reset", values, salesorder_id)
         return None
-    so = await zoho.update_salesorder_custom_fields(salesorder_id, values, current)
+    try:
+        so = await zoho.update_salesorder_custom_fields(salesorder_id, values, current, cosmetic=True)
+    except ZohoWindowBusy:
+        async with sessionmaker.begin() as session:
+            await defer(session, salesorder_id, values)
+        log.info("Zoho rate window kept for AWB and money writes: %s on %s deferred", values, salesorder_id)
+        return None
     async with sessionmaker.begin() as session:
         await session.execute(delete(ZohoDeferredWrite).where(ZohoDeferredWrite.salesorder_id == salesorder_id))
     return so
@@ -188,15 +211,20 @@ async def defer(session: AsyncSession, salesorder_id: str, values: dict[str, str
         set_={"values": ZohoDeferredWrite.values.op("||")(stmt.excluded["values"]), "updated_at": now}))
 
 
-async def flush_deferred_writes(svc: Services, _stale: datetime | None = None) -> int:
-    """Write what was deferred, first deferred first, while the budget allows (a sweeper resumer: it runs
-    every sweep, costs one query when nothing waits). A row changed while its write was in flight is kept
-    for the next flush. Returns how many were written."""
+async def flush_deferred_writes(zoho: LabelWriter, sessionmaker: async_sessionmaker[AsyncSession],
+                                max_wait: float = 0.0) -> int:
+    """Write what was deferred, first deferred first, while the day's budget and the rate window's share
+    for labels allow (the worker's flush job calls it every SWEEP_INTERVAL_SECONDS; one query when nothing
+    waits). When the window has no room for a label, wait for the next quarter as long as `max_wait`
+    seconds allow (labels get a share of every quarter; giving up at the first refusal would write a
+    handful an interval), else stop until the next run. A row changed while its write was in flight is
+    kept for the next flush. Returns how many were written."""
     from app.integrations.http import PermanentUpstreamError
 
-    budget = svc.zoho.budget
+    budget = zoho.budget
     written = 0
-    async with svc.sessionmaker() as session:
+    deadline = asyncio.get_running_loop().time() + max_wait
+    async with sessionmaker() as session:
         rows = (await session.execute(select(ZohoDeferredWrite).order_by(ZohoDeferredWrite.deferred_at,
                                                                           ZohoDeferredWrite.id)
                                       .limit(FLUSH_BATCH))).scalars().all()
@@ -204,16 +232,31 @@ async def flush_deferred_writes(svc: Services, _stale: datetime | None = None) -
         if budget is not None and await budget.deferring():
             break
         try:
-            await svc.zoho.update_salesorder_custom_fields(row.salesorder_id, dict(row.values))
+            if not await _write_deferred(zoho, row.salesorder_id, dict(row.values), deadline):
+                break  # AWB and money writes need the window now: the next sweep goes on
         except PermanentUpstreamError as exc:  # the order was deleted or the field removed: nothing to keep
             log.warning("deferred write to %s refused (%s); dropped", row.salesorder_id, exc.upstream_message)
-        async with svc.sessionmaker.begin() as session:
+        async with sessionmaker.begin() as session:
             await session.execute(delete(ZohoDeferredWrite).where(
                 ZohoDeferredWrite.id == row.id, ZohoDeferredWrite.updated_at == row.updated_at))
         written += 1
     if written:
         log.info("wrote %d deferred Zoho status write(s)", written)
     return written
+
+
+async def _write_deferred(zoho: LabelWriter, salesorder_id: str, values: dict[str, str], deadline: float) -> bool:
+    """One deferred label, waiting for a later quarter while the deadline allows; False if it never fit."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await zoho.update_salesorder_custom_fields(salesorder_id, values, cosmetic=True)
+            return True
+        except ZohoWindowBusy:
+            pause = zoho.limiter.seconds_to_next_quarter() + 0.05 if zoho.limiter is not None else 0.0
+            if loop.time() + pause > deadline:
+                return False
+            await asyncio.sleep(pause)
 
 
 def next_reset(budget: ZohoDailyBudget, now: datetime | None = None) -> datetime:

@@ -26,7 +26,7 @@ from app.integrations.http import (
 from app.integrations.paths import checked_path, numeric_id
 from app.integrations.tokens import SharedToken
 from app.integrations.zoho.budget import ZohoDailyBudget
-from app.integrations.zoho.rate_limit import ZohoRateLimiter
+from app.integrations.zoho.rate_limit import ZohoRateLimiter, ZohoWindowBusy
 from app.integrations.zoho.scopes import scope_for
 from app.models import Shipment
 from app.money import to_int
@@ -87,16 +87,21 @@ class ZohoClient:
         return str(body["access_token"]), datetime.now(UTC) + timedelta(seconds=expires_in)
 
     async def call(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                   json_body: Any = None, retry_uncertain: bool = True) -> dict[str, Any]:
+                   json_body: Any = None, retry_uncertain: bool = True, cosmetic: bool = False) -> dict[str, Any]:
         """`path` starts with /inventory/v1 or /books/v3. Returns the decoded body when code == 0.
-        `retry_uncertain=False` for writes Zoho cannot deduplicate (see request_with_retries)."""
+        `retry_uncertain=False` for writes Zoho cannot deduplicate (see request_with_retries).
+        `cosmetic`: a status label, which yields to AWB and money writes: raises ZohoWindowBusy instead of
+        waiting when the rate window has no room for it (rate_limit.py)."""
         checked_path(SERVICE, path)  # ids in it came from outside: never let one redirect the call
         query = {**(params or {}), "organization_id": self._org}
         scope = scope_for(method, path)
         token = await self.token.get()
         for attempt in range(2):
             if self.limiter is not None:
-                await self.limiter.acquire()
+                if not cosmetic:
+                    await self.limiter.acquire()
+                elif not await self.limiter.try_acquire_cosmetic():
+                    raise ZohoWindowBusy(f"{method} {path.split('?')[0]}")
             if self.budget is not None:
                 await self.budget.spend()
             response = await request_with_retries(
@@ -138,24 +143,28 @@ class ZohoClient:
                                           "lists; the work waiting on it is retried.")
 
     # --- Inventory: sales orders and items ---
-    async def get_salesorder(self, salesorder_id: str) -> dict[str, Any]:
+    async def get_salesorder(self, salesorder_id: str, *, cosmetic: bool = False) -> dict[str, Any]:
         salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
-        body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}")
+        body = await self.call("GET", f"/inventory/v1/salesorders/{salesorder_id}", cosmetic=cosmetic)
         return zoho_record(body, "salesorder")
 
     async def update_salesorder_custom_fields(self, salesorder_id: str, values: dict[str, str],
-                                             current: dict[str, Any] | None = None) -> dict[str, Any]:
+                                             current: dict[str, Any] | None = None, *,
+                                             cosmetic: bool = False) -> dict[str, Any]:
         """Write custom fields (by api_name). Zoho's spec requires salesorder_number, customer_id and
         line_items on this PUT, and line_items replace the order's lines, so the body carries the order
         as Zoho has it now (read first, unless the caller passes a `current` it just read): every line
-        by its line_item_id with its own values, so nothing but the custom fields changes."""
+        by its line_item_id with its own values, so nothing but the custom fields changes. `cosmetic`: a
+        status label (see `call`)."""
         salesorder_id = numeric_id(SERVICE, salesorder_id, "salesorder_id")
         so = current if current is not None else await self._last_seen(salesorder_id)
         if so is None:
-            so = await self.get_salesorder(salesorder_id)
+            so = await self.get_salesorder(salesorder_id, cosmetic=cosmetic)
+            cosmetic = False  # the read is spent: a label that got this far is finished, not re-read later
         payload = {**salesorder_put_body(so),
                    "custom_fields": [{"api_name": k, "value": v} for k, v in values.items()]}
-        body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload)
+        body = await self.call("PUT", f"/inventory/v1/salesorders/{salesorder_id}", json_body=payload,
+                               cosmetic=cosmetic)
         updated = zoho_record(body, "salesorder", optional=True)
         await remember_salesorder(self._sessionmaker, salesorder_id, updated)
         return updated
