@@ -60,7 +60,7 @@ class Floor:
 
     def __init__(self, client: httpx.AsyncClient, sb: Sandbox, sr_token: str, zoho_token: str) -> None:
         self.client, self.sb = client, sb
-        self.base = sb.stack.servers[0].url + "/v1/external"
+        self.base = sb.urls["shiprocket"] + "/v1/external"
         self.sr = {"Authorization": f"Bearer {sr_token}"}
         self.zh = {"Authorization": f"Zoho-oauthtoken {zoho_token}"}
 
@@ -69,7 +69,7 @@ class Floor:
             "pickup_postcode": "400001", "delivery_postcode": "560025", "weight": "0.5", "cod": 1})
 
     async def _zoho(self, so_id: str, fields: dict[str, str]) -> None:
-        url = f"{self.sb.stack.servers[1].url}/inventory/v1/salesorders/{so_id}"
+        url = f"{self.sb.urls['zoho']}/inventory/v1/salesorders/{so_id}"
         await self.client.put(url, headers=self.zh, params={"organization_id": self.sb.zoho.organization_id},
                               json={"custom_fields": [{"api_name": k, "value": v} for k, v in fields.items()]})
 
@@ -106,9 +106,9 @@ async def measure(sb: Sandbox, orders: int, sr_latency: float, zoho_latency: flo
     item_id = str(sb.zoho.add_item(name="Bench Bottle", sku="BENCH-1", rate=499, stock=100000,
                                    package_details={"length": 20, "width": 8, "height": 8, "weight": 400,
                                                     "weight_unit": "g", "dimension_unit": "cm"})["item_id"])
-    zoho_url = sb.stack.servers[1].url
+    zoho_url = sb.urls["zoho"]
     async with httpx.AsyncClient(timeout=60) as client:
-        login = await client.post(f"{sb.stack.servers[0].url}/v1/external/auth/login",
+        login = await client.post(f"{sb.urls['shiprocket']}/v1/external/auth/login",
                                   json={"email": sb.shiprocket.email, "password": sb.shiprocket.password})
         tok = await client.post(f"{zoho_url}/oauth/v2/token", data={
             "grant_type": "refresh_token", "client_id": sb.zoho.client_id, "client_secret": sb.zoho.client_secret,

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -251,6 +251,7 @@ class Sandbox:
     db_url: str
     run_dir: Path
     shiplee: ShipleeSim | None = None
+    urls: dict[str, str] = field(default_factory=dict)  # each simulator's base URL by name (benchmarks call them)
 
 
 def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet: bool = False) -> Sandbox:
@@ -298,7 +299,8 @@ def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet:
         api_url = f"http://127.0.0.1:{api_port}"
         _wait_http(f"{api_url}/readyz", stack)
         say(f"  API on {api_url}; worker running (logs in {run_dir}/)")
-        return Sandbox(stack, shiprocket, zoho, api_url, db_url, run_dir, shiplee)
+        return Sandbox(stack, shiprocket, zoho, api_url, db_url, run_dir, shiplee,
+                       {"shiprocket": sr_server.url, "shiplee": shiplee_server.url, "zoho": zoho_server.url})
     except BaseException:
         stack.close()
         raise
