@@ -22,6 +22,7 @@ from app.locks import advisory_lock
 from app.metrics import JobTimer
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.ops.notify import channels_configured, deliver_pending_alerts
+from app.parsing import Malformed
 from app.remittance.handler import handle_remittance_event
 from app.remittance.service import resume_remittances
 from app.returns_portal.handler import handle_returnprime_event
@@ -29,7 +30,6 @@ from app.schedule import Cron, Job
 from app.services import Services
 from app.tracking.handler import handle_tracking_event
 from app.tracking.service import resume_tracking
-from app.webhooks.payloads import Malformed
 
 log = logging.getLogger("shipbridge.jobs")
 

@@ -2,14 +2,16 @@
 becomes a Decimal or an int here, and money leaves Shipbridge as rupees to two places from here.
 
 Two kinds of parsing on purpose: `lenient_amount` / `amount_or_none` for fields that are only hints (a missing weight, a
-quantity Zoho left out) where a default is the right answer, and the remittance's strict parser
-(`app.remittance.payloads.money`), which refuses what it cannot read, because a wrong amount there
-becomes a wrong payment in Books."""
+quantity Zoho left out) where a default is the right answer, and `strict_amount`, the parser of amounts
+that become payments (remittances, invoice balances), which refuses what it cannot read, because a wrong
+amount there becomes a wrong payment in Books."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from app.parsing import Malformed
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -56,3 +58,29 @@ def rupees_or_none(value: Decimal | None) -> str | None:
 def to_json_number(value: Decimal) -> float:
     """Rupees to two places (half up), as the float a JSON body carries; no binary noise leaks through."""
     return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+PAISA = CENT
+MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2), where every amount is stored
+
+
+def strict_amount(value: Any, what: str, *, default: Decimal | None = None) -> Decimal:
+    """A non-negative amount (Decimal, int, "998.00" string, or a float by its shortest repr) in rupees,
+    rounded half up to the paisa. A missing value (None, "") is `default`, or Malformed without one."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is not None:
+            return default
+        raise Malformed(f"{what} is missing")
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise Malformed(f"{what} is not an amount ({str(value)[:40]!r})")
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise Malformed(f"{what} is not an amount ({str(value)[:40]!r})") from None
+    if not amount.is_finite() or amount < 0:
+        raise Malformed(f"{what} must be a non-negative amount, got {str(value)[:40]!r}")
+    # Compared before rounding too: quantizing 1e30 to the paisa exceeds Decimal's precision and raises.
+    rounded = amount.quantize(PAISA, rounding=ROUND_HALF_UP) if amount < MAX_AMOUNT + 1 else None
+    if rounded is None or rounded > MAX_AMOUNT:  # would overflow its column in the worker, retried for nothing
+        raise Malformed(f"{what} {str(value)[:40]!r} is larger than {MAX_AMOUNT}")
+    return rounded

@@ -14,15 +14,9 @@ from app.models import InboxState
 from app.ops.auth import OperatorDep, check_csrf
 from app.ops.outcome import Outcome, record
 from app.ops.validation import SalesorderId
+from app.parsing import Malformed
 from app.services import Services
-from app.webhooks.payloads import (
-    WORK_STATUSES,
-    Delivery,
-    Malformed,
-    salesorder_status,
-    zoho_dedupe_key,
-    zoho_salesorder,
-)
+from app.webhooks.payloads import WORK_STATUSES, Delivery, salesorder_status, zoho_dedupe_key, zoho_salesorder
 
 router = APIRouter()
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.money import ZERO, lenient_amount
+from app.money import PAISA, ZERO, lenient_amount
 
-PAISA = Decimal("0.01")
 HUNDRED = Decimal("100")
 
 

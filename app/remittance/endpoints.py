@@ -14,6 +14,7 @@ from app.models import InboxState
 from app.money import rupees_or_none
 from app.ops.auth import OpsAuth
 from app.ops.validation import RemittanceId
+from app.parsing import Malformed
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
 from app.remittance.payloads import dedupe_key, parse_remittance
@@ -22,7 +23,7 @@ from app.remittance.reconcile import DeliveredCod, batch_totals
 from app.remittance.schemas import RemittanceDetail, RemittanceExceptions, RemittanceList, RemittanceRetry
 from app.remittance.service import enqueue_settle
 from app.timeutil import ist_midnight, ist_today
-from app.webhooks.payloads import Delivery, Malformed
+from app.webhooks.payloads import Delivery
 
 router = APIRouter()
 

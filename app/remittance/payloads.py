@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from app.webhooks.payloads import Malformed, body_digest, decode_json_body
+from app.money import strict_amount
+from app.parsing import Malformed, body_digest, decode_json_body
 
-PAISA = Decimal("0.01")
 ZERO = Decimal(0)
 MAX_ID_CHARS = 60
-MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2), where every amount is stored
 
 
 @dataclass(frozen=True)
@@ -39,28 +38,6 @@ class Remittance:
     lines: tuple[RemittanceLine, ...] = field(default=())
     utr: str | None = None
     deductions_allocated: bool = False  # per-AWB deductions apportioned from the batch total (poller)
-
-
-def money(value: Any, what: str, *, default: Decimal | None = None) -> Decimal:
-    """A non-negative amount (Decimal, int, "998.00" string, or a float by its shortest repr) in rupees,
-    rounded half up to the paisa. A missing value (None, "") is `default`, or Malformed without one."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if default is not None:
-            return default
-        raise Malformed(f"{what} is missing")
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
-        raise Malformed(f"{what} is not an amount ({str(value)[:40]!r})")
-    try:
-        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise Malformed(f"{what} is not an amount ({str(value)[:40]!r})") from None
-    if not amount.is_finite() or amount < 0:
-        raise Malformed(f"{what} must be a non-negative amount, got {str(value)[:40]!r}")
-    # Compared before rounding too: quantizing 1e30 to the paisa exceeds Decimal's precision and raises.
-    rounded = amount.quantize(PAISA, rounding=ROUND_HALF_UP) if amount < MAX_AMOUNT + 1 else None
-    if rounded is None or rounded > MAX_AMOUNT:  # would overflow its column in the worker, retried for nothing
-        raise Malformed(f"{what} {str(value)[:40]!r} is larger than {MAX_AMOUNT}")
-    return rounded
 
 
 def _identifier(value: Any, what: str) -> str:
@@ -119,12 +96,12 @@ def remittance_from_json(data: dict[str, Any]) -> Remittance:
         seen.add(awb)
         lines.append(RemittanceLine(
             awb=awb, order_id=str(order.get("order_id") or "")[:MAX_ID_CHARS],
-            cod_amount=money(order.get("cod_amount"), f"orders[{n}].cod_amount"),
-            deducted_charges=money(order.get("deducted_charges", 0) or 0, f"orders[{n}].deducted_charges")))
+            cod_amount=strict_amount(order.get("cod_amount"), f"orders[{n}].cod_amount"),
+            deducted_charges=strict_amount(order.get("deducted_charges", 0) or 0, f"orders[{n}].deducted_charges")))
     utr = data.get("utr")
     return Remittance(
         remittance_id=remittance_id, remittance_date=_date(data.get("remittance_date")),
-        bank_transfer_amount=money(data.get("bank_transfer_amount"), "bank_transfer_amount"),
+        bank_transfer_amount=strict_amount(data.get("bank_transfer_amount"), "bank_transfer_amount"),
         lines=tuple(lines), utr=_identifier(utr, "utr") if utr else None,
         deductions_allocated=bool(data.get("deductions_allocated")))
 

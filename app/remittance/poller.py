@@ -34,13 +34,13 @@ from app.inbox import Source, store_event
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
 from app.integrations.shipping import AccountActionRequired, OrderRemittance, RemittanceBatch
+from app.parsing import Malformed
 from app.remittance import repository as repo
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json
 from app.remittance.reconcile import allocate, expects_remittance
 from app.remittance.repository import UnremittedCod
 from app.services import Services
 from app.timeutil import IST, ist_today
-from app.webhooks.payloads import Malformed
 from app.webhooks.storage import enqueue_after_commit
 
 log = logging.getLogger("shipbridge.remittance.poller")

@@ -9,9 +9,8 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from app.money import to_json_number
+from app.money import PAISA, ZERO, strict_amount, to_json_number
 from app.remittance.models import LineProblem
-from app.remittance.payloads import PAISA, ZERO, money
 
 UNPAYABLE_INVOICE_STATUSES = {"void", "draft"}
 REFERENCE_ID_CHARS = 40  # Books' reference_number holds 100 characters: remittance id + "/" + AWB
@@ -28,7 +27,7 @@ def payment_reference(remittance_id: str, awb: str) -> str:
 
 
 def _balance(invoice: dict[str, Any]) -> Decimal:
-    return money(invoice.get("balance"), f"invoice {invoice.get('invoice_number')} balance", default=ZERO)
+    return strict_amount(invoice.get("balance"), f"invoice {invoice.get('invoice_number')} balance", default=ZERO)
 
 
 @dataclass(frozen=True)

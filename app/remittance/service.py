@@ -29,12 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
 from app.locks import advisory_lock
+from app.parsing import Malformed
 from app.remittance import books
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineProblem, LineState
 from app.remittance.reconcile import InvoiceChoice, batch_totals, choose_invoice, payment_body, payment_reference_prefix
 from app.services import Services
-from app.webhooks.payloads import Malformed
 
 log = logging.getLogger("shipbridge.remittance")
 

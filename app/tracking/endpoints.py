@@ -16,11 +16,12 @@ from app.integrations.shiprocket.tracking import parse_webhook  # the one tracki
 from app.models import InboxState, Shipment
 from app.ops.auth import OpsAuth
 from app.ops.validation import Awb, RowId
+from app.parsing import Malformed
 from app.services import Services
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, advance_return, request_return
 from app.tracking.schemas import ReturnView, TrackingEventView, TrackingHistory
-from app.webhooks.payloads import Delivery, Malformed
+from app.webhooks.payloads import Delivery
 
 router = APIRouter()
 

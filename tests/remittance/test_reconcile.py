@@ -12,8 +12,10 @@ import pytest
 
 from app.integrations.shiprocket.client import remittance_day
 from app.integrations.shiprocket.remittance import parse_batch, parse_order_remittance, windows
+from app.money import strict_amount as money
+from app.parsing import Malformed
 from app.remittance.models import LineProblem
-from app.remittance.payloads import money, parse_remittance, remittance_to_json
+from app.remittance.payloads import parse_remittance, remittance_to_json
 from app.remittance.poller import poll_window
 from app.remittance.reconcile import (
     allocate,
@@ -24,7 +26,6 @@ from app.remittance.reconcile import (
     payment_reference,
 )
 from app.schedule import every
-from app.webhooks.payloads import Malformed
 
 D = Decimal
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from app.integrations.shiprocket.tracking import parse_time, parse_webhook, tracking_update
+from app.parsing import Malformed
 from app.tracking.statuses import TrackingStatus
-from app.webhooks.payloads import Malformed
 from tests.tracking.samples import SAMPLE_A, SAMPLE_B, SAMPLE_C
 
 

@@ -39,8 +39,8 @@ from app.integrations.shipping import (
 )
 from app.integrations.shiprocket import dispatch, mapping, remittance, tracking
 from app.integrations.tokens import SharedToken
+from app.parsing import Malformed
 from app.settings import Settings
-from app.webhooks.payloads import Malformed
 
 SERVICE = "shiprocket"
 TRACK_BATCH = 50  # Shiprocket's limit of AWBs per `POST /courier/track/awbs`

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.integrations.shipping import OrderRemittance, RemittanceBatch
-from app.remittance.payloads import ZERO, money
+from app.money import ZERO, strict_amount
 from app.timeutil import IST
 
 WINDOW_DAYS = 28  # other public clients read the listing in 28-day windows
@@ -57,13 +57,14 @@ def parse_batch(row: dict[str, Any]) -> RemittanceBatch | None:
     what = f"remittance {crf_id}"
     # `crf_id` is the batch id (the webhook's remittance_id); the listing itemises nothing.
     return RemittanceBatch(batch_id=crf_id, utr=utr, remittance_date=day,
-                           remitted=money(row.get("remitted_value"), f"{what} remitted_value", default=ZERO),
-                           deductions=money(row.get("deduction_value"), f"{what} deduction_value", default=ZERO),
-                           gross=money(row.get("cod_payble"), f"{what} cod_payble", default=ZERO))
+                           remitted=strict_amount(row.get("remitted_value"), f"{what} remitted_value", default=ZERO),
+                           deductions=strict_amount(row.get("deduction_value"), f"{what} deduction_value",
+                                                      default=ZERO),
+                           gross=strict_amount(row.get("cod_payble"), f"{what} cod_payble", default=ZERO))
 
 
 def parse_order_remittance(data: dict[str, Any]) -> OrderRemittance:
     amount = data.get("net_total") if data.get("net_total") not in (None, "") else data.get("total")
     return OrderRemittance(channel_order_id=str(data.get("channel_order_id") or ""),
                            utr=str(data.get("remittance_utr") or "").strip(),
-                           cod_amount=money(amount, f"order {data.get('id')} net_total", default=ZERO))
+                           cod_amount=strict_amount(amount, f"order {data.get('id')} net_total", default=ZERO))

@@ -18,8 +18,8 @@ from typing import Any
 from app.integrations.shipping import TrackingStatus, TrackingUpdate
 from app.integrations.shiprocket.statuses import from_label, from_order_id, from_shipment_id, shipment_label
 from app.money import to_int
+from app.parsing import Malformed, body_digest, decode_json_body
 from app.timeutil import IST
-from app.webhooks.payloads import Malformed, body_digest, decode_json_body
 
 # A scan time outside these years is a corrupt body, not a parcel (and year 1 in IST cannot even become UTC).
 _EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
