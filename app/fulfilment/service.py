@@ -183,7 +183,7 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
         if found.auth and not found.blocked:
             _drop_order_creation(shipment.salesorder_id)
             raise found.auth[0]  # our credentials, not the order: it waits (alerted by the caller)
-        reason = (f"no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> {order.address.pincode} "
+        reason = (f"no courier serves pincode {order.address.pincode} "
                   f"({order.payment_method}, {order.parcel.weight_kg} kg)" + (f": {passed}" if passed else ""))
     else:
         reason = decision.reason + (f" ({passed})" if passed else "")
