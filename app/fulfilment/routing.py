@@ -123,17 +123,21 @@ class Blocked:
 async def blocked_now(svc: Services) -> dict[str, Blocked]:
     """Every configured aggregator remembered as waiting for the seller. Redis unreachable or the entry
     unreadable: nothing is blocked (the booking itself will say)."""
+    names = svc.settings.aggregator_order
+    try:
+        redis = await svc.queue.pool()
+        raws = await redis.mget([_BLOCKED.format(n) for n in names])
+    except (RedisError, OSError):
+        return {}
     found: dict[str, Blocked] = {}
-    for name in svc.settings.aggregator_order:
+    for name, raw in zip(names, raws, strict=True):
         try:
-            redis = await svc.queue.pool()
-            raw = await redis.get(_BLOCKED.format(name))
             entry = json.loads(raw) if raw else None
             if isinstance(entry, dict):
                 found[name] = Blocked(str(entry.get("code") or "blocked"),
                                       str(entry.get("message") or "waiting for the seller"),
                                       float(entry.get("checked") or 0))
-        except (RedisError, OSError, ValueError, TypeError):
+        except (ValueError, TypeError):
             continue
     return found
 
