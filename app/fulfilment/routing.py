@@ -213,16 +213,16 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
     ordered = [n for n in svc.settings.aggregator_order if n in svc.aggregators] or [svc.aggregator.name]
     names = [n for n in ordered if n not in left]
     result.notes += [f"{display(n)} already given up on" for n in ordered if n in left]
-    down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
-    up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
-    result.notes += [f"{display(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
     for name, entry in (await blocked_now(svc) if blocked is None else blocked).items():
         # Unlike "down", never tried anyway: the seller's action is missing, and each try would create
         # (and cancel) an order there. With nowhere else to go the order parks (found.blocked).
-        if name in up and (why := await still_blocked(svc, name, entry)) is not None:
-            up.remove(name)
+        if name in names and (why := await still_blocked(svc, name, entry)) is not None:
+            names.remove(name)
             result.blocked.append(AccountActionRequired(name, why, code=entry.code))
             result.notes.append(f"{display(name)} skipped: waiting for the seller ({why})")
+    down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
+    up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
+    result.notes += [f"{display(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
     compare = svc.rules.across_aggregators or svc.rules.names_aggregator(order)
     pool: list[CourierOption] = []
     recommended: str | None = None

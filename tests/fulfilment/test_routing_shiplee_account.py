@@ -120,3 +120,17 @@ async def test_an_unreadable_blocked_entry_blocks_nothing(make_svc, entry):
     redis = await svc.queue.pool()
     await redis.set("shipbridge:aggregator-blocked:shiplee", entry)
     assert await routing.blocked_now(svc) == {}
+
+
+async def test_down_is_still_tried_when_the_other_aggregator_waits_for_the_seller(make_svc, shiplee_sim,
+                                                                                   shiprocket_sim, zoho_sim):
+    from app.integrations.shipping import AccountActionRequired
+
+    svc = make_svc("shiprocket,shiplee", AGGREGATOR_DOWN_AFTER_SECONDS=0)
+    await routing.record_failure(svc, "shiprocket")  # down (at the first failure with this setting)
+    await routing.alert_blocked(svc, "shiplee", AccountActionRequired("shiplee", "recharge", code="X"))
+    assert "shiprocket" in await routing.down_now(svc)
+    sh = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
+    # Every aggregator that could book is down: it is tried anyway; the blocked one never is.
+    assert sh.aggregator == "shiprocket" and "Shiplee skipped: waiting for the seller (recharge)" in sh.courier_reason
+    assert shiplee_sim.calls == []
