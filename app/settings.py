@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # An aggregator failing every call (5xx, timeouts) for this long is "down": new orders go to the next
     # one, and a booking stuck on it hops there (app/fulfilment/routing.py). 0 = down at the first failure.
     AGGREGATOR_DOWN_AFTER_SECONDS: float = 300.0
+    # An aggregator that refused a booking until the seller acts (terms, e-mail, wallet) gets no new orders
+    # for this long; then its account is checked again (Shiplee: agreement and wallet, no order made).
+    AGGREGATOR_BLOCKED_RECHECK_SECONDS: float = 600.0
 
     # Zoho
     ZOHO_ACCOUNTS_URL: str = "https://accounts.zoho.in"

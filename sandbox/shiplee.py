@@ -128,6 +128,7 @@ class ShipleeSim:
             self.wallet = Decimal(5000)
             self.ratecards = default_ratecards()
             self.unserviceable_pincodes: set[str] = set()
+            self.rate_origins: list[str] = []  # source_pincode of every valid rates request, in order
             self.courier_failures = 0  # next N bookings fail at the courier API (seed §12 step 9: 500)
             self.warehouses: list[dict[str, Any]] = [
                 {"id": 1, "nickname": "Delhi HQ", "address1": "123 Main Street", "address2": "Near Metro",

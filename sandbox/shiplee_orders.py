@@ -64,6 +64,7 @@ def rates(sim: ShipleeSim, body: dict[str, Any]) -> Reply:
             or ptype not in ("cod", "prepaid"):
         return error(422, "Validation failed: source_pincode, destination_pincode, order_weight, order_value "
                           "and payment_type (cod|prepaid) are required.")
+    sim.rate_origins.append(source)
     if dest in sim.unserviceable_pincodes or not sim.ratecards:
         return error(404, "No ratecards/couriers available for this lane.")
     zone = zone_for(source, dest)

@@ -4,11 +4,15 @@ Aggregators are tried in AGGREGATORS order: the first that can serve the order d
 ask for a comparison (`across_aggregators`, or a matching rule that names an aggregator), in which case
 every available one is quoted and the rules choose among all their couriers. An aggregator that has failed
 every call for AGGREGATOR_DOWN_AFTER_SECONDS is skipped while another is up; that health lives in Redis
-(shared by every process, and harmless to lose: the next failure starts the clock again). Couriers a
-booking gave up on (`Shipment.booking_hops`) are never offered again. See docs/shipping.md."""
+(shared by every process, and harmless to lose: the next failure starts the clock again). One that refused
+a booking until the seller acts (AccountActionRequired) is "blocked" the same way: skipped without a call
+until AGGREGATOR_BLOCKED_RECHECK_SECONDS pass, then its account is asked (no order made) before it gets
+orders again. Couriers a booking gave up on (`Shipment.booking_hops`) are never offered again. See
+docs/shipping.md."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -19,7 +23,7 @@ from redis.exceptions import RedisError
 from app.alerts import raise_alert
 from app.fulfilment.courier_choice import CourierDecision, choose_courier
 from app.integrations.aggregator import CourierOption, Serviceability, ShipOrder
-from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError
+from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
 from app.integrations.shipping import AccountActionRequired
 from app.services import Services
 
@@ -28,6 +32,7 @@ log = logging.getLogger("shipbridge.fulfilment")
 WHOLE_AGGREGATOR = "*"  # a booking_hops entry's courier_id when the booking left the aggregator itself
 _FAILING_SINCE = "shipbridge:aggregator-failing-since:{}"  # first failure of the current run of failures
 _LAST_FAILURE = "shipbridge:aggregator-last-failure:{}"
+_BLOCKED = "shipbridge:aggregator-blocked:{}"  # {"code", "message", "checked": epoch of the last refusal/check}
 _FORGET_SECONDS = 7 * 86400  # a run of failures this old is forgotten, not remembered as down
 # A down aggregator gets no calls, so nothing would ever say it is back: once it has been quiet this
 # long, the next order tries it again (a success clears it; a failure makes it down again at once).
@@ -78,14 +83,85 @@ async def down_for(svc: Services, name: str) -> float | None:
 
 
 async def alert_blocked(svc: Services, name: str, exc: AccountActionRequired) -> None:
-    """Once per aggregator and refusal: the seller must act (recharge the wallet...). Shiplee's agreement
-    gate alerts from the client itself, with the terms' title."""
+    """Remember that `name` refuses bookings until the seller acts, so new orders skip it (blocked_now),
+    and alert once per aggregator and refusal. Shiplee's agreement gate alerts from the client itself,
+    with the terms' title."""
+    await _remember_blocked(svc, name, str(exc.code or type(exc).__name__), exc.upstream_message)
     if exc.code == "AGREEMENT_REQUIRED":
         return
     async with svc.sessionmaker.begin() as session:
         await raise_alert(session, kind="aggregator_blocked", key=f"{name}:{exc.code or type(exc).__name__}",
                           message=f"{display(name)} refuses bookings until the seller acts: {exc.upstream_message}"
                                   f". Meanwhile orders go to the next aggregator in AGGREGATORS, or wait parked.")
+
+
+async def _remember_blocked(svc: Services, name: str, code: str, message: str) -> None:
+    try:
+        redis = await svc.queue.pool()
+        await redis.set(_BLOCKED.format(name), json.dumps({"code": code, "message": message[:500],
+                                                           "checked": time.time()}), ex=_FORGET_SECONDS)
+    except (RedisError, OSError):
+        log.warning("could not record in Redis that %s waits for the seller", name)
+
+
+async def clear_blocked(svc: Services, name: str) -> None:
+    """`name` booked (or its account check passed): it takes new orders again."""
+    try:
+        redis = await svc.queue.pool()
+        await redis.delete(_BLOCKED.format(name))
+    except (RedisError, OSError):
+        log.warning("could not clear %s's blocked state in Redis", name)
+
+
+@dataclass
+class Blocked:
+    code: str
+    message: str
+    checked: float  # epoch of the refusal, or of the last account check that found it still blocked
+
+
+async def blocked_now(svc: Services) -> dict[str, Blocked]:
+    """Every configured aggregator remembered as waiting for the seller. Redis unreachable or the entry
+    unreadable: nothing is blocked (the booking itself will say)."""
+    names = svc.settings.aggregator_order
+    try:
+        redis = await svc.queue.pool()
+        raws = await redis.mget([_BLOCKED.format(n) for n in names])
+    except (RedisError, OSError):
+        return {}
+    found: dict[str, Blocked] = {}
+    for name, raw in zip(names, raws, strict=True):
+        try:
+            entry = json.loads(raw) if raw else None
+            if isinstance(entry, dict):
+                found[name] = Blocked(str(entry.get("code") or "blocked"),
+                                      str(entry.get("message") or "waiting for the seller"),
+                                      float(entry.get("checked") or 0))
+        except (ValueError, TypeError):
+            continue
+    return found
+
+
+async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | None:
+    """Why to keep routing around `name`, or None to offer it orders again. Before
+    AGGREGATOR_BLOCKED_RECHECK_SECONDS have passed since the refusal (or the last check): blocked, no call.
+    After: ask the account (Shiplee: agreement and wallet, no order made); an aggregator with no such
+    check gets the next order, whose booking tells."""
+    if time.time() - blocked.checked < svc.settings.AGGREGATOR_BLOCKED_RECHECK_SECONDS:
+        return blocked.message
+    check = getattr(svc.aggregators[name], "account_blocker", None)
+    if check is None:
+        return None
+    try:
+        why: str | None = await check()
+    except UpstreamError as exc:
+        why = f"account check failed: {exc.upstream_message}"
+    if why is None:
+        log.info("%s's account takes bookings again", display(name))
+        await clear_blocked(svc, name)
+        return None
+    await _remember_blocked(svc, name, blocked.code, why)  # the clock starts again: one check per period
+    return why
 
 
 # --- hops ---------------------------------------------------------------------------------------------
@@ -126,10 +202,10 @@ async def down_now(svc: Services) -> dict[str, float]:
 
 
 async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
-                down: dict[str, float] | None = None) -> Route:
+                down: dict[str, float] | None = None, blocked: dict[str, Blocked] | None = None) -> Route:
     """Quote the order and choose a courier. Raises RetryableUpstreamError when the aggregator that should
-    decide failed transiently and is not (yet) counted as down: the job is retried. `down`: down_now(),
-    when the caller has just read it."""
+    decide failed transiently and is not (yet) counted as down: the job is retried. `down`, `blocked`:
+    down_now() and blocked_now(), when the caller has just read them."""
     tried, left = given_up(hops, svc.settings.AWB_COURIERS_PER_AGGREGATOR)
     result = Route(decision=None)
     # AGGREGATORS decides where new bookings go; svc.aggregators also holds ones kept only for the
@@ -137,6 +213,13 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
     ordered = [n for n in svc.settings.aggregator_order if n in svc.aggregators] or [svc.aggregator.name]
     names = [n for n in ordered if n not in left]
     result.notes += [f"{display(n)} already given up on" for n in ordered if n in left]
+    for name, entry in (await blocked_now(svc) if blocked is None else blocked).items():
+        # Unlike "down", never tried anyway: the seller's action is missing, and each try would create
+        # (and cancel) an order there. With nowhere else to go the order parks (found.blocked).
+        if name in names and (why := await still_blocked(svc, name, entry)) is not None:
+            names.remove(name)
+            result.blocked.append(AccountActionRequired(name, why, code=entry.code))
+            result.notes.append(f"{display(name)} skipped: waiting for the seller ({why})")
     down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
     up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
     result.notes += [f"{display(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
@@ -168,7 +251,7 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
         await record_success(svc, name)
         options = [replace(o, aggregator=name) for o in quoted.options if (name, o.courier_id) not in tried]
         if not options:
-            result.notes.append(f"{display(name)}: no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> "
+            result.notes.append(f"{display(name)}: no courier serves the lane to "
                                 f"{order.address.pincode}" + (" (that has not failed already)" if quoted.options
                                                               else ""))
             continue

@@ -164,15 +164,16 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     creation = None
     preferred = svc.aggregator
     down = await routing.down_now(svc)
+    blocked = await routing.blocked_now(svc)
     if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and getattr(preferred, "duplicate_guard", True)
-            and preferred.name not in down):
+            and preferred.name not in down and preferred.name not in blocked):
         # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
         # per order. The price, for an order booked elsewhere or nowhere: one cancel call (below). Only on
         # an aggregator that answers a repeated order id with the order it has (no blind duplicate).
         creation = asyncio.create_task(preferred.create_order(order, shipment.channel_order_id))
         _ORDER_CREATIONS[shipment.salesorder_id] = creation
     try:
-        found = await routing.route(svc, order, shipment.booking_hops or [], down)
+        found = await routing.route(svc, order, shipment.booking_hops or [], down, blocked)
     except BaseException:
         _drop_order_creation(shipment.salesorder_id)
         raise
@@ -182,7 +183,7 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
         if found.auth and not found.blocked:
             _drop_order_creation(shipment.salesorder_id)
             raise found.auth[0]  # our credentials, not the order: it waits (alerted by the caller)
-        reason = (f"no courier serves {svc.settings.SHIPROCKET_PICKUP_PINCODE} -> {order.address.pincode} "
+        reason = (f"no courier serves pincode {order.address.pincode} "
                   f"({order.payment_method}, {order.parcel.weight_kg} kg)" + (f": {passed}" if passed else ""))
     else:
         reason = decision.reason + (f" ({passed})" if passed else "")
@@ -264,6 +265,7 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
             await _order_failed(svc, shipment, f"{name} says order id {channel_id} exists but cannot find it")
             return
     except AccountActionRequired as exc:
+        await routing.alert_blocked(svc, client.name, exc)  # new orders go elsewhere meanwhile
         async with svc.sessionmaker.begin() as session:
             await fallback.park(session, shipment,
                                 f"{name} refused the order until the seller acts: {exc.upstream_message}")
@@ -353,6 +355,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
         failure = exc.upstream_message
     else:
         await routing.record_success(svc, client.name)
+        await routing.clear_blocked(svc, client.name)
     settings = svc.settings
     enqueue_retry_in: float | None = None
     attempts = shipment.awb_attempts + 1

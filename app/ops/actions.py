@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from app.fulfilment import routing
 from app.fulfilment.service import FULFIL_JOB
 from app.fulfilment.state import state_label
 from app.inbox import PROCESS_JOB, job_id
@@ -70,6 +71,11 @@ async def retry_order(svc: Services, salesorder_id: str) -> Outcome:
                               "next_attempt_at": None}
     if restart == ShipmentState.order_created:
         values["awb_attempts"] = 0
+    if state == ShipmentState.stalled:
+        # Retrying a parked order says the seller has acted (terms accepted, wallet recharged): offer the
+        # aggregators it waited for again now, not after the re-check period. A refusal re-learns it.
+        for name in svc.settings.aggregator_order:
+            await routing.clear_blocked(svc, name)
     async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         moved = await session.execute(update(Shipment).where(Shipment.id == shipment.id, Shipment.state == state)
                                       .values(**values))

@@ -36,6 +36,7 @@ class Attention:
     since: datetime | None = None
     actions: list[str] = field(default_factory=list)  # repair actions that apply (app.ops.actions)
     ref: str | None = None  # the thing an action targets when it is not the order: "event:12"
+    aggregator: str | None = None  # who booked the parcel (None: not booked, or not known to this rule)
 
     def view(self) -> dict[str, Any]:
         out = asdict(self)
@@ -79,7 +80,13 @@ def _order(s: Shipment, rule: str, reason: str, todo: str, actions: list[str], s
            detail: str = "") -> Attention:
     return Attention(rule=rule, reason=reason, todo=todo, salesorder_id=s.salesorder_id,
                      salesorder_number=s.salesorder_number, awb=s.awb, detail=detail or (s.last_error or ""),
-                     since=since, actions=actions)
+                     since=since, actions=actions, aggregator=booked_with(s))
+
+
+def booked_with(s: Shipment) -> str | None:
+    """The aggregator holding this order's booking; None before any exists (`Shipment.aggregator` then
+    only says where routing would start or last looked)."""
+    return s.aggregator if s.sr_order_id or s.awb else None
 
 
 async def failed_orders(session: AsyncSession, settings: Settings, now: datetime) -> list[Attention]:

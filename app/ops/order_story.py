@@ -1,5 +1,6 @@
 """One order's whole story for a person: its state, every step with its reason, tracking events, the
-Zoho and Shiprocket ids, alerts, inbox deliveries, remittance lines and the repair actions taken."""
+Zoho ids and those of the aggregator that booked it (with the couriers it gave up on), alerts, inbox
+deliveries, remittance lines and the repair actions taken."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
 from app.models import Alert, InboxEvent, Shipment, ShipmentLog, ShipmentState
 from app.money import rupees_or_none
-from app.ops.attention import FAILED_STATES, TRACKING_RULES
+from app.ops.attention import FAILED_STATES, TRACKING_RULES, booked_with
 from app.ops.health import iso
 from app.ops.models import OpsAction
 from app.remittance.models import CodRemittanceLine
@@ -46,7 +47,11 @@ async def order_story(session: AsyncSession, salesorder_id: str) -> dict[str, An
     story["shipment"] = {
         "salesorder_number": s.salesorder_number, "channel_order_id": s.channel_order_id, "state": s.state,
         "payment_method": s.payment_method, "declared_value": rupees_or_none(s.declared_value),
-        "courier_name": s.courier_name, "courier_reason": s.courier_reason, "sr_order_id": s.sr_order_id,
+        "courier_name": s.courier_name, "courier_reason": s.courier_reason, "aggregator": booked_with(s),
+        "booking_hops": [{"aggregator": str(h.get("aggregator") or ""), "courier_id": str(h.get("courier_id") or ""),
+                          "reason": str(h.get("reason") or "")}
+                         for h in (s.booking_hops or []) if isinstance(h, dict)],
+        "sr_order_id": s.sr_order_id,
         "sr_shipment_id": s.sr_shipment_id, "awb": s.awb, "awb_attempts": s.awb_attempts,
         "status_label": s.status_label, "zoho_synced_label": s.zoho_synced_label, "last_error": s.last_error,
         "hold_reason": s.hold_reason,

@@ -39,6 +39,7 @@ class AttentionItem(BaseModel):
     since: str | None = None
     actions: list[str] = []
     ref: str | None = None
+    aggregator: str | None = None  # who booked the parcel; None before a booking exists
 
 
 class OpenAlert(BaseModel):
@@ -116,6 +117,13 @@ class StoryAction(BaseModel):
     detail: str
 
 
+class StoryHop(BaseModel):
+    """A courier (courier_id "*": the whole aggregator) the booking gave up on, and why."""
+    aggregator: str
+    courier_id: str
+    reason: str
+
+
 class StoryShipment(BaseModel):
     salesorder_number: str
     channel_order_id: str
@@ -124,6 +132,8 @@ class StoryShipment(BaseModel):
     declared_value: str | None
     courier_name: str | None
     courier_reason: str | None
+    aggregator: str | None  # who booked it; None before a booking exists
+    booking_hops: list[StoryHop]  # oldest first
     sr_order_id: str | None
     sr_shipment_id: str | None
     awb: str | None

@@ -307,21 +307,6 @@ async def test_a_refused_cancel_of_the_abandoned_booking_stops_the_hop(make_svc,
     assert "Shiprocket's panel" in alert.message
 
 
-async def test_shiplee_wallet_below_minimum_alerts_and_books_on_shiprocket(make_svc, shiplee_sim, shiprocket_sim,
-                                                                           zoho_sim):
-    svc = make_svc("shiplee,shiprocket")
-    shiplee_sim.wallet = Decimal(120)  # below Shiplee's ₹500 booking minimum: 402 INSUFFICIENT_BALANCE
-    first, second = confirmed_order(zoho_sim), confirmed_order(zoho_sim)
-    sh = await ship(svc, zoho_sim, first, "manifested")
-    sh2 = await ship(svc, zoho_sim, second, "manifested")
-    assert sh.aggregator == sh2.aggregator == "shiprocket"
-    assert [h["courier_id"] for h in sh.booking_hops] == [sh.booking_hops[0]["courier_id"], "*"]
-    [sl_first, sl_second] = shiplee_sim.orders.values()
-    assert sl_first["status"] == sl_second["status"] == "cancelled"  # each abandoned booking cancelled
-    [alert] = await alerts(svc, "aggregator_blocked")  # once, not once per order
-    assert "Shiplee refuses bookings" in alert.message and "500" in alert.message
-
-
 async def test_a_shiplee_booking_is_cancelled_on_shiplee(make_svc, shiplee_sim, shiprocket_sim, zoho_sim):
     from app.fulfilment.cancel import cancel_shipment
 

@@ -9,6 +9,7 @@ NDR action, no return booking (§9 only lists reverse orders made in its panel),
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -57,6 +58,7 @@ from app.integrations.shiplee.models import (
     ShipleeWeightDispute,
 )
 from app.integrations.shipping import (
+    AccountActionRequired,
     OrderRemittance,
     RemittanceListing,
     TrackingUpdate,
@@ -69,6 +71,9 @@ from app.settings import Settings
 
 SERVICE = "shiplee"
 MANIFEST_MAX = 500  # §25: at most 500 order ids a manifest
+MIN_WALLET = Decimal(500)  # §12 step 5: book_shipment refuses below ₹500 (402 INSUFFICIENT_BALANCE)
+
+log = logging.getLogger("shipbridge.shiplee")
 
 
 class ShipleeClient:
@@ -93,6 +98,9 @@ class ShipleeClient:
         # Set when the agreement gate refused a call (this process): blocked() then asks the exempt
         # GET /api/agreement instead of sending work into the gate again.
         self._gated = False
+        # SHIPLEE_WAREHOUSE_ID's pincode, read once per process: a warehouse's address does not move
+        # under a running deployment, and every quote needs it.
+        self._origin: str | None = None
 
     async def _login(self) -> tuple[str, datetime]:
         """§1. A 401 (bad credentials) or 403 (account pending or blocked) is a credentials problem."""
@@ -176,6 +184,43 @@ class ShipleeClient:
     async def warehouses(self) -> tuple[ShipleeWarehouse, ...]:
         return mapping.warehouses(await self._json_ok("GET", "/api/warehouse"))
 
+    async def origin_pincode(self, fallback: str) -> str:
+        """The pincode of SHIPLEE_WAREHOUSE_ID, where Shiplee's couriers collect: quotes priced from
+        anywhere else are for the wrong lane. Read once per process; when it cannot be read (listing
+        refused or down, the id not in it) `fallback` (SHIPROCKET_PICKUP_PINCODE) is used, with a warning,
+        and the next quote tries again. The seller's action (agreement, e-mail) and our credentials are
+        not worked around: the quote would be refused the same way, so they are raised as they are."""
+        if self._origin is not None:
+            return self._origin
+        try:
+            listed = await self.warehouses()
+        except (AccountActionRequired, UpstreamAuthError):
+            raise
+        except UpstreamError as exc:
+            log.warning("Shiplee warehouses unreadable (%s); quoting from %s instead", exc.upstream_message,
+                        fallback)
+            return fallback
+        wanted = self.warehouse_id.strip()
+        pincode = next((w.pincode for w in listed if w.warehouse_id == wanted), "")
+        if not (len(pincode) == 6 and pincode.isdigit()):
+            log.warning("Shiplee warehouse %r is not in GET /api/warehouse (or has no valid pincode); quoting from %s "
+                        "instead", wanted, fallback)
+            return fallback
+        self._origin = pincode
+        return pincode
+
+    async def account_blocker(self) -> str | None:
+        """Why Shiplee would refuse a booking now, asked without making one: the agreement (GET
+        /api/agreement, exempt from the gate), then the wallet against §12's ₹500 minimum. None: ready.
+        An unverified e-mail, or either call refused, raises (the caller keeps waiting)."""
+        agreement = await self.agreement()
+        if agreement.required:
+            return f"Shiplee's agreement {agreement.agreement_id or ''} is not accepted yet".replace("  ", " ")
+        balance = await self.wallet_balance()
+        if balance < MIN_WALLET:
+            return f"Shiplee wallet ₹{balance} is below the ₹{MIN_WALLET} booking minimum"
+        return None
+
     # --- quote and book --------------------------------------------------------------------------------
 
     async def quotes(self, order: ShipOrder, source_pincode: str) -> tuple[ShipleeQuote, ...]:
@@ -188,7 +233,8 @@ class ShipleeClient:
         return mapping.parse_quotes(parse_body(response))
 
     async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability:
-        return mapping.serviceability(await self.quotes(order, pickup_pincode))
+        """`pickup_pincode` is Shiprocket's pickup: Shiplee's parcels leave from its own warehouse."""
+        return mapping.serviceability(await self.quotes(order, await self.origin_pincode(pickup_pincode)))
 
     async def create_order(self, order: ShipOrder, channel_order_id: str) -> CreatedOrder:
         """§29. The seed documents no duplicate guard on our order id, so a create that may have gone
