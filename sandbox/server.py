@@ -3,12 +3,14 @@ background thread, so clients under test speak real HTTP to it."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from typing import Any
 
 import uvicorn
+from starlette.requests import Request
 
 
 def free_port() -> int:
@@ -42,3 +44,13 @@ class ThreadedServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=5)
+
+
+async def json_object_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object; an unparsable or non-object body reads as empty input, as the Laravel
+    APIs we simulate (Shiprocket, Shiplee) treat it, so their validation answers it."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -7,7 +7,6 @@ gate sits behind the token check, as the seed's auth_middleware.php does."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from sandbox import shiplee_orders as ops
+from sandbox.server import json_object_body
 from sandbox.shiplee import AGREEMENT_FREE
 
 if TYPE_CHECKING:
@@ -36,13 +36,6 @@ def _reply(reply: ops.Reply) -> Response:
     status, body = reply
     return JSONResponse(_jsonable(body), status_code=status)
 
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def create_app(sim: ShipleeSim) -> FastAPI:
@@ -82,7 +75,7 @@ def create_app(sim: ShipleeSim) -> FastAPI:
 
     @app.post("/api/login")
     async def login(request: Request) -> Response:
-        body = await _json(request)
+        body = await json_object_body(request)
         with sim.lock:
             if str(body.get("mobile") or "") != sim.mobile or str(body.get("password") or "") != sim.password:
                 return _reply(ops.error(401, "Invalid mobile number or password."))
@@ -121,7 +114,7 @@ def create_app(sim: ShipleeSim) -> FastAPI:
 
     @app.post("/api/agreement")
     async def accept_agreement(request: Request) -> Response:
-        body = await _json(request)
+        body = await json_object_body(request)
         with sim.lock:
             if body.get("action") != "accept" or body.get("agreement_id") in (None, ""):
                 return _reply(ops.error(422, "Missing agreement_id or unknown action."))
@@ -132,7 +125,7 @@ def create_app(sim: ShipleeSim) -> FastAPI:
 
     def handler(fn: Any) -> Any:
         async def route(request: Request) -> Response:
-            body = await _json(request)
+            body = await json_object_body(request)
             with sim.lock:
                 return _reply(fn(sim, body))
         return route

@@ -8,7 +8,6 @@ answered by an injected fault are still recorded.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -19,6 +18,7 @@ from sandbox import shiprocket_awb as awb_ops
 from sandbox import shiprocket_dispatch as dispatch_ops
 from sandbox import shiprocket_ndr as ndr_ops
 from sandbox import shiprocket_ops as ops
+from sandbox.server import json_object_body
 
 if TYPE_CHECKING:
     from sandbox.shiprocket import ShiprocketSim
@@ -36,14 +36,6 @@ def _reply(reply: ops.Reply) -> Response:
         return Response(status_code=status)
     return JSONResponse(body, status_code=status)
 
-
-async def _json(request: Request) -> dict[str, Any]:
-    """Laravel treats an unparsable or non-object body as empty input, so validation answers it."""
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def create_app(sim: ShiprocketSim) -> FastAPI:
@@ -77,7 +69,7 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
 
     @public.post("/auth/login")
     async def login(request: Request) -> Response:
-        return _reply(ops.login(sim, await _json(request)))
+        return _reply(ops.login(sim, await json_object_body(request)))
 
     @api.post("/auth/logout")
     async def logout() -> Response:
@@ -90,11 +82,11 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
 
     @api.post("/orders/create/adhoc")
     async def create_adhoc(request: Request) -> Response:
-        return _reply(ops.create_adhoc(sim, await _json(request)))
+        return _reply(ops.create_adhoc(sim, await json_object_body(request)))
 
     @api.post("/orders/create/return")
     async def create_return(request: Request) -> Response:
-        return _reply(ops.create_return(sim, await _json(request)))
+        return _reply(ops.create_return(sim, await json_object_body(request)))
 
     @api.get("/settings/company/pickup")
     async def pickup_locations() -> Response:
@@ -102,7 +94,7 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
 
     @api.post("/orders/cancel")
     async def cancel(request: Request) -> Response:
-        return _reply(ops.cancel(sim, await _json(request)))
+        return _reply(ops.cancel(sim, await json_object_body(request)))
 
     @api.get("/orders")
     async def list_orders(request: Request) -> Response:
@@ -114,27 +106,27 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
 
     @api.post("/courier/assign/awb")
     async def assign_awb(request: Request) -> Response:
-        return _reply(awb_ops.assign_awb(sim, await _json(request)))
+        return _reply(awb_ops.assign_awb(sim, await json_object_body(request)))
 
     @api.post("/courier/generate/pickup")
     async def generate_pickup(request: Request) -> Response:
-        return _reply(awb_ops.generate_pickup(sim, await _json(request)))
+        return _reply(awb_ops.generate_pickup(sim, await json_object_body(request)))
 
     @api.post("/courier/generate/label")
     async def generate_label(request: Request) -> Response:
-        return _reply(dispatch_ops.generate_label(sim, await _json(request)))
+        return _reply(dispatch_ops.generate_label(sim, await json_object_body(request)))
 
     @api.post("/manifests/generate")
     async def generate_manifest(request: Request) -> Response:
-        return _reply(dispatch_ops.generate_manifest(sim, await _json(request)))
+        return _reply(dispatch_ops.generate_manifest(sim, await json_object_body(request)))
 
     @api.post("/manifests/print")
     async def print_manifest(request: Request) -> Response:
-        return _reply(dispatch_ops.print_manifest(sim, await _json(request)))
+        return _reply(dispatch_ops.print_manifest(sim, await json_object_body(request)))
 
     @api.post("/shipments/create/forward-shipment")
     async def forward_shipment(request: Request) -> Response:
-        return _reply(dispatch_ops.forward_shipment(sim, await _json(request)))
+        return _reply(dispatch_ops.forward_shipment(sim, await json_object_body(request)))
 
     @api.get("/courier/track/awb/{awb}")
     async def track_awb(awb: str) -> Response:
@@ -142,7 +134,7 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
 
     @api.post("/courier/track/awbs")
     async def track_awbs(request: Request) -> Response:
-        return _reply(ops.track_awbs(sim, await _json(request)))
+        return _reply(ops.track_awbs(sim, await json_object_body(request)))
 
     @api.get("/courier/track/shipment/{shipment_id}")
     async def track_shipment(shipment_id: str) -> Response:
@@ -154,7 +146,7 @@ def create_app(sim: ShiprocketSim) -> FastAPI:
 
     @api.post("/ndr/{awb}/action")
     async def ndr_action(awb: str, request: Request) -> Response:
-        return _reply(ndr_ops.ndr_action(sim, awb, await _json(request)))
+        return _reply(ndr_ops.ndr_action(sim, awb, await json_object_body(request)))
 
     @api.get("/account/details/remittance")
     async def remittances(request: Request) -> Response:
