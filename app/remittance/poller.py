@@ -26,22 +26,25 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import update
+
 from app.alerts import raise_alert
-from app.inbox import Source, store_event
+from app.inbox import PROCESS_JOB, Source, job_id, store_event
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
-from app.integrations.shipping import AccountActionRequired, OrderRemittance, RemittanceBatch
+from app.integrations.shipping import AccountActionRequired, OrderRemittance, RemittanceBatch, display_name
+from app.models import InboxEvent
 from app.parsing import Malformed
+from app.queue import commit_then_enqueue
 from app.remittance import repository as repo
 from app.remittance.payloads import ZERO, Remittance, RemittanceLine, dedupe_key, remittance_to_json
 from app.remittance.reconcile import allocate, expects_remittance
 from app.remittance.repository import UnremittedCod
 from app.services import Services
-from app.timeutil import IST, ist_today
-from app.webhooks.storage import enqueue_after_commit
+from app.timeutil import IST, ist_midnight, ist_today
 
 log = logging.getLogger("shipbridge.remittance.poller")
 
@@ -129,23 +132,19 @@ async def _poll(svc: Services, name: str, client: Aggregator, today: date, since
         await repo.set_polled(session, start, today, name)
         for reason in skipped:
             await raise_alert(session, kind="remittance_unreadable", key=f"{name}:{reason.split(':', 1)[0]}",
-                              message=f"{name.capitalize()}'s remittance listing has a row Shipbridge cannot "
+                              message=f"{display_name(name)}'s remittance listing has a row Shipbridge cannot "
                                       f"read ({reason}); that batch is not recorded. Check it in "
-                                      f"{name.capitalize()}'s panel")
+                                      f"{display_name(name)}'s panel")
 
 
 Found = dict[str, list[tuple[UnremittedCod, OrderRemittance]]]  # by UTR: our shipment, the aggregator's word
 
 
-def _ist_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), IST).astimezone(UTC)
-
-
 async def _orders_in(svc: Services, name: str, client: Aggregator,
                      batches: list[RemittanceBatch]) -> tuple[Found, int]:
     """Which of our unremitted COD shipments each batch (by UTR) paid for."""
-    since = _ist_midnight(min(b.remittance_date for b in batches) - timedelta(days=ORDER_LOOKBACK_DAYS))
-    until = _ist_midnight(max(b.remittance_date for b in batches) + timedelta(days=1))
+    since = ist_midnight(min(b.remittance_date for b in batches) - timedelta(days=ORDER_LOOKBACK_DAYS))
+    until = ist_midnight(max(b.remittance_date for b in batches) + timedelta(days=1))
     found: Found = defaultdict(list)
     accounted: dict[str, Decimal] = {}
     async with svc.sessionmaker() as session:
@@ -217,12 +216,16 @@ async def _itemised(svc: Services, batch: RemittanceBatch) -> Remittance:
 
 
 async def _store(svc: Services, remittance: Remittance) -> int:
+    """Store the batch as the webhook would have, and queue its job once the row is committed (a failed
+    enqueue leaves enqueued_at behind as a stale hint: the sweeper re-queues the row)."""
     raw = json.dumps(remittance_to_json(remittance), sort_keys=True).encode()
-    async with svc.sessionmaker.begin() as session:
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         event_id, duplicate = await store_event(
             session, source=Source.cod_remittance, dedupe_key=dedupe_key("poll", remittance.remittance_id, raw),
             body=raw, content_type="application/json", subject=remittance.remittance_id)
-    if duplicate or event_id is None:
-        return 0
-    await enqueue_after_commit(svc.queue, svc.sessionmaker, event_id)
+        if duplicate or event_id is None:
+            return 0
+        await session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
+                              .values(enqueued_at=datetime.now(UTC)))
+        jobs.add(PROCESS_JOB, event_id, job_id=job_id(event_id))
     return 1

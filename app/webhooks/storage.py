@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.inbox import PROCESS_JOB, job_id
-from app.models import InboxEvent
 from app.queue import Queue
 from app.settings import sqlalchemy_url
 from app.webhooks.payloads import Delivery
@@ -177,16 +174,3 @@ class Enqueuer:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
             except TimeoutError:
                 pass
-
-
-async def enqueue_after_commit(queue: Queue, sessionmaker: async_sessionmaker[AsyncSession], event_id: int) -> None:
-    """Queue a stored inbox event and note when (the sweeper's hint); a failure leaves it to the sweeper.
-    For events stored outside the webhook path (the remittance poller)."""
-    if await queue.enqueue(PROCESS_JOB, event_id, job_id=job_id(event_id)):
-        try:
-            async with sessionmaker.begin() as session:
-                await session.execute(update(InboxEvent).where(InboxEvent.id == event_id)
-                                      .values(enqueued_at=datetime.now(UTC)))
-        except STORAGE_ERRORS:
-            pass  # only a hint for the sweeper; at worst the event is enqueued once more
-
