@@ -13,7 +13,7 @@ from typing import Any
 
 from app.parsing import Malformed
 
-CENT = Decimal("0.01")
+PAISA = Decimal("0.01")
 ZERO = Decimal("0")
 
 
@@ -47,7 +47,7 @@ def to_int(value: Any) -> int | None:
 
 def rupees(value: Decimal) -> str:
     """Rupees as text with two places ("499.00"), as Zoho's and GoKwik's JSON write amounts."""
-    return str(value.quantize(CENT))
+    return str(value.quantize(PAISA))
 
 
 def rupees_or_none(value: Decimal | None) -> str | None:
@@ -57,10 +57,9 @@ def rupees_or_none(value: Decimal | None) -> str | None:
 
 def to_json_number(value: Decimal) -> float:
     """Rupees to two places (half up), as the float a JSON body carries; no binary noise leaks through."""
-    return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return float(value.quantize(PAISA, rounding=ROUND_HALF_UP))
 
 
-PAISA = CENT
 MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2), where every amount is stored
 
 

@@ -69,10 +69,6 @@ class TrackingUpdate:
         return f"{self.aggregator or self.scheme}:{self.shipment_status or self.current_status}"
 
     @property
-    def raw_label(self) -> str:
-        return self.shipment_status or self.current_status
-
-    @property
     def dedupe_key(self) -> str:
         """A redelivery (or a poll that finds nothing new) repeats awb + status code + stamp; a new
         status or scan does not."""
@@ -144,12 +140,17 @@ class WeightDispute:
     raised_at: datetime | None
 
 
+def display_name(aggregator: str) -> str:
+    """An aggregator's name as sellers write it ("shiprocket" -> "Shiprocket"), for alerts and logs."""
+    return aggregator.capitalize()
+
+
 class UnsupportedByAggregator(PermanentUpstreamError):
     """The aggregator has no API for this (Shiplee: no returns, no NDR action): a person does it in the
     aggregator's panel. Never retried."""
 
     def __init__(self, service: str, what: str) -> None:
-        name = service.capitalize()
+        name = display_name(service)
         super().__init__(service, f"{name} has no API to {what}; do it in {name}'s own panel")
         self.what = what
 

@@ -14,7 +14,6 @@ from app.integrations.zoho.budget import (
     ZohoDailyBudget,
     daily_budget,
     flush_deferred_writes,
-    next_reset,
     write_status_fields,
     writes_label,
     zoho_usage_today,
@@ -46,7 +45,6 @@ def test_the_budget_follows_the_plan_and_the_day_is_zohos(settings):
     # 19:00 UTC is already tomorrow in India: the quota's day turns at IST midnight (18:30 UTC).
     assert budget.day(datetime(2026, 12, 2, 19, 0, tzinfo=UTC)) == date(2026, 12, 3)
     assert budget.day(datetime(2026, 12, 2, 18, 0, tzinfo=UTC)) == date(2026, 12, 2)
-    assert next_reset(budget, datetime(2026, 12, 2, 12, 0, tzinfo=UTC)) == datetime(2026, 12, 2, 18, 30, tzinfo=UTC)
 
 
 def test_which_labels_are_written(settings):

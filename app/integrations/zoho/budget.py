@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -59,8 +59,13 @@ class ZohoUsage:
 
     @property
     def deferring(self) -> bool:
-        return self.budget > 0 and (self.used >= self.budget - self.reserve
-                                    or (self.zoho_remaining is not None and self.zoho_remaining <= self.reserve))
+        return deferring(self.budget, self.reserve, self.used, self.zoho_remaining)
+
+
+def deferring(budget: int, reserve: int, used: int, zoho_remaining: int | None) -> bool:
+    """The one rule (ops' view and the writers both read it): cosmetic writes wait for tomorrow's quota
+    once ours is within `reserve` of spent, or Zoho itself says so. A budget of 0 means no budget."""
+    return budget > 0 and (used >= budget - reserve or (zoho_remaining is not None and zoho_remaining <= reserve))
 
 
 def daily_budget(settings: Settings) -> int:
@@ -133,10 +138,7 @@ class ZohoDailyBudget:
         """True when cosmetic writes should wait for tomorrow's quota (ours spent, or Zoho says so)."""
         if self.budget <= 0:
             return False
-        if await self.used() >= self.budget - self.reserve:
-            return True
-        remaining = await self.zoho_remaining()
-        return remaining is not None and remaining <= self.reserve
+        return deferring(self.budget, self.reserve, await self.used(), await self.zoho_remaining())
 
 
 class LabelWriter(Protocol):
@@ -257,10 +259,3 @@ async def _write_deferred(zoho: LabelWriter, salesorder_id: str, values: dict[st
             if loop.time() + pause > deadline:
                 return False
             await asyncio.sleep(pause)
-
-
-def next_reset(budget: ZohoDailyBudget, now: datetime | None = None) -> datetime:
-    """When Zoho's day (as counted here) next begins, in UTC."""
-    local = (now or datetime.now(UTC)).astimezone(budget.tz)
-    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=budget.tz)
-    return midnight.astimezone(UTC)
