@@ -18,6 +18,7 @@ from app.fulfilment.service import fulfil
 from app.fulfilment.state import PAST_PICKUP
 from app.fulfilment.transition import transition
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
+from app.integrations.shipping import display_name
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
 from app.services import Services
@@ -59,7 +60,7 @@ async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, acto
         return "picked_up_alerted"
     order_id = shipment.sr_order_id
     client = svc.aggregator_for(shipment.aggregator)  # the one that booked it
-    name = client.name.capitalize()
+    name = display_name(client.name)
     if order_id is None and shipment.state == ShipmentState.courier_chosen:
         # A create whose reply was lost may have made an order after all: find it by our own id.
         found = await client.find_order(shipment.channel_order_id)

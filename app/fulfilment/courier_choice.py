@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.integrations.aggregator import CourierOption, Serviceability, ShipOrder
+from app.integrations.shipping import display_name
 from app.settings import KNOWN_AGGREGATORS
 
 FALLBACK_MODES = ("cheapest", "fastest", "recommended")
@@ -135,7 +136,7 @@ def choose_courier(order: ShipOrder, serviceability: Serviceability, rules: Cour
     if mode == "recommended":
         recommended = next((o for o in options if o.courier_id == serviceability.recommended_id), None)
         if recommended is not None:
-            by = (recommended.aggregator or "shiprocket").capitalize()
+            by = display_name(recommended.aggregator or "shiprocket")
             return CourierDecision(recommended, f"no rule applied; {by} recommends {recommended.name} "
                                                 f"at ₹{recommended.rate}")
         mode = "cheapest"  # no recommendation offered: cheapest is the safe default

@@ -23,6 +23,7 @@ from app.alerts import raise_alert
 from app.fulfilment.transition import transition
 from app.integrations.aggregator import StepNotOffered
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
+from app.integrations.shipping import display_name
 from app.models import Shipment, ShipmentState
 from app.services import Services
 
@@ -45,7 +46,7 @@ async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Aw
     """The aggregator's answer, or None after parking the shipment in `kind` with an alert when it refuses
     (or after recording the step as skipped when the aggregator does not offer it). Transient failures and
     our own credentials raise: the job is retried and the step repeated."""
-    name = shipment.aggregator.capitalize()
+    name = display_name(shipment.aggregator)
     try:
         return await call
     except UpstreamAuthError:

@@ -11,6 +11,7 @@ from app.fulfilment import routing
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.fulfilment.transition import transition
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
+from app.integrations.shipping import display_name
 from app.models import Shipment, ShipmentLog, ShipmentState
 from app.services import Services
 
@@ -29,8 +30,8 @@ async def next_courier(svc: Services, shipment: Shipment, failure: str, leave_ag
     if found.decision is None:
         return False
     courier = found.decision.courier
-    detail = (f"{shipment.courier_name} ({routing.display(old)}) given up after {why}; next: {courier.name} on "
-              f"{routing.display(found.aggregator)} ({found.decision.reason})")
+    detail = (f"{shipment.courier_name} ({display_name(old)}) given up after {why}; next: {courier.name} on "
+              f"{display_name(found.aggregator)} ({found.decision.reason})")
     if found.aggregator == old:
         async with svc.sessionmaker.begin() as session:
             await transition(session, shipment, "courier_hop", detail, state=ShipmentState.order_created,
@@ -47,10 +48,10 @@ async def next_courier(svc: Services, shipment: Shipment, failure: str, leave_ag
         except PermanentUpstreamError as exc:
             async with svc.sessionmaker.begin() as session:
                 session.add(ShipmentLog(shipment_id=shipment.id, step="hop_refused",
-                                        detail=f"{detail}; but {routing.display(old)} refused to cancel order "
+                                        detail=f"{detail}; but {display_name(old)} refused to cancel order "
                                                f"{shipment.sr_order_id}: {exc.upstream_message}"))
             return False
-        detail += f"; {routing.display(old)} order {shipment.sr_order_id} cancelled"
+        detail += f"; {display_name(old)} order {shipment.sr_order_id} cancelled"
     async with svc.sessionmaker.begin() as session:
         await transition(session, shipment, "aggregator_hop", detail, state=ShipmentState.courier_chosen,
                           aggregator=found.aggregator, courier_id=courier.courier_id, courier_name=courier.name,

@@ -24,7 +24,7 @@ from app.alerts import raise_alert
 from app.fulfilment.courier_choice import CourierDecision, choose_courier
 from app.integrations.aggregator import CourierOption, Serviceability, ShipOrder
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
-from app.integrations.shipping import AccountActionRequired
+from app.integrations.shipping import AccountActionRequired, display_name
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")
@@ -37,10 +37,6 @@ _FORGET_SECONDS = 7 * 86400  # a run of failures this old is forgotten, not reme
 # A down aggregator gets no calls, so nothing would ever say it is back: once it has been quiet this
 # long, the next order tries it again (a success clears it; a failure makes it down again at once).
 RECHECK_SECONDS = 60.0
-
-
-def display(name: str) -> str:
-    return name.capitalize()  # "shiprocket" -> "Shiprocket", as sellers write it
 
 
 # --- health -------------------------------------------------------------------------------------------
@@ -91,7 +87,7 @@ async def alert_blocked(svc: Services, name: str, exc: AccountActionRequired) ->
         return
     async with svc.sessionmaker.begin() as session:
         await raise_alert(session, kind="aggregator_blocked", key=f"{name}:{exc.code or type(exc).__name__}",
-                          message=f"{display(name)} refuses bookings until the seller acts: {exc.upstream_message}"
+                          message=f"{display_name(name)} refuses bookings until the seller acts: {exc.upstream_message}"
                                   f". Meanwhile orders go to the next aggregator in AGGREGATORS, or wait parked.")
 
 
@@ -157,7 +153,7 @@ async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | Non
     except UpstreamError as exc:
         why = f"account check failed: {exc.upstream_message}"
     if why is None:
-        log.info("%s's account takes bookings again", display(name))
+        log.info("%s's account takes bookings again", display_name(name))
         await clear_blocked(svc, name)
         return None
     await _remember_blocked(svc, name, blocked.code, why)  # the clock starts again: one check per period
@@ -212,17 +208,17 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
     # shipments they booked before.
     ordered = [n for n in svc.settings.aggregator_order if n in svc.aggregators] or [svc.aggregator.name]
     names = [n for n in ordered if n not in left]
-    result.notes += [f"{display(n)} already given up on" for n in ordered if n in left]
+    result.notes += [f"{display_name(n)} already given up on" for n in ordered if n in left]
     for name, entry in (await blocked_now(svc) if blocked is None else blocked).items():
         # Unlike "down", never tried anyway: the seller's action is missing, and each try would create
         # (and cancel) an order there. With nowhere else to go the order parks (found.blocked).
         if name in names and (why := await still_blocked(svc, name, entry)) is not None:
             names.remove(name)
             result.blocked.append(AccountActionRequired(name, why, code=entry.code))
-            result.notes.append(f"{display(name)} skipped: waiting for the seller ({why})")
+            result.notes.append(f"{display_name(name)} skipped: waiting for the seller ({why})")
     down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
     up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
-    result.notes += [f"{display(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
+    result.notes += [f"{display_name(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
     compare = svc.rules.across_aggregators or svc.rules.names_aggregator(order)
     pool: list[CourierOption] = []
     recommended: str | None = None
@@ -232,26 +228,26 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
             quoted = await client.check_serviceability(order, svc.settings.SHIPROCKET_PICKUP_PINCODE)
         except UpstreamAuthError as exc:
             result.auth.append(exc)
-            result.notes.append(f"{display(name)} refused our credentials")
+            result.notes.append(f"{display_name(name)} refused our credentials")
             continue
         except AccountActionRequired as exc:
             await alert_blocked(svc, name, exc)
             result.blocked.append(exc)
-            result.notes.append(f"{display(name)} is waiting for the seller: {exc.upstream_message}")
+            result.notes.append(f"{display_name(name)} is waiting for the seller: {exc.upstream_message}")
             continue
         except PermanentUpstreamError as exc:
-            result.notes.append(f"{display(name)} refused the quote: {exc.upstream_message}")
+            result.notes.append(f"{display_name(name)} refused the quote: {exc.upstream_message}")
             continue
         except RetryableUpstreamError as exc:
             await record_failure(svc, name)
             if index + 1 < len(up) and await down_for(svc, name) is not None:
-                result.notes.append(f"{display(name)} is down ({exc.upstream_message})")
+                result.notes.append(f"{display_name(name)} is down ({exc.upstream_message})")
                 continue
             raise
         await record_success(svc, name)
         options = [replace(o, aggregator=name) for o in quoted.options if (name, o.courier_id) not in tried]
         if not options:
-            result.notes.append(f"{display(name)}: no courier serves the lane to "
+            result.notes.append(f"{display_name(name)}: no courier serves the lane to "
                                 f"{order.address.pincode}" + (" (that has not failed already)" if quoted.options
                                                               else ""))
             continue

@@ -27,7 +27,7 @@ from app.integrations.aggregator import (
     DuplicateOrder,
 )
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
-from app.integrations.shipping import AccountActionRequired
+from app.integrations.shipping import AccountActionRequired, display_name
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
@@ -221,7 +221,7 @@ async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
         return ""  # refused, or its fate unknown (a lost reply): the alert cannot name an order
     if created.awb:
         return ""  # an order already carrying an AWB is moving: a person decides, not a cancel
-    name = routing.display(svc.aggregator.name)
+    name = display_name(svc.aggregator.name)
     try:
         await svc.aggregator.cancel([created.order_id])
     except UpstreamError as exc:
@@ -247,7 +247,7 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
         return
     created: CreatedOrder | None = None
     client = svc.aggregator_for(shipment.aggregator)
-    name = routing.display(client.name)
+    name = display_name(client.name)
     # The creation started alongside the quote was on the preferred aggregator; _choose_courier cancelled
     # it when the order went elsewhere.
     started = _ORDER_CREATIONS.pop(shipment.salesorder_id, None) if client is svc.aggregator else None
@@ -346,7 +346,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     except AccountActionRequired as exc:
         await routing.alert_blocked(svc, client.name, exc)
         blocked, give_up_aggregator = exc, True
-        failure = f"{routing.display(client.name)} waits for the seller: {exc.upstream_message}"
+        failure = f"{display_name(client.name)} waits for the seller: {exc.upstream_message}"
     except RetryableUpstreamError as exc:
         failure = exc.upstream_message
         await routing.record_failure(svc, client.name)
@@ -390,7 +390,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
                               salesorder_id=shipment.salesorder_id,
                               message=f"{shipment.salesorder_number}: no AWB after {attempts} attempts "
                                       f"({failure}) with {tried} courier(s); no other courier or aggregator "
-                                      f"can take it. Assign one in {routing.display(client.name)}'s panel.")
+                                      f"can take it. Assign one in {display_name(client.name)}'s panel.")
     if enqueue_retry_in is not None:  # only after the commit, so the job sees the retry state
         await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=enqueue_retry_in,
                                 job_id=_awb_retry_job(shipment, shipment.awb_attempts + 1))

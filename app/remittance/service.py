@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shipping import display_name
 from app.locks import advisory_lock
 from app.parsing import Malformed
 from app.remittance import books
@@ -136,7 +137,7 @@ async def _record_line(svc: Services, remittance: CodRemittance, line: CodRemitt
                     f"AWB {line.awb} (order {line.order_id or '?'}) is not a shipment Shipbridge booked")
         return None
     so_id, so_number = shipment.salesorder_id, shipment.salesorder_number
-    carrier = shipment.aggregator.capitalize()  # the aggregator that booked it, and so remits for it
+    carrier = display_name(shipment.aggregator)  # the aggregator that booked it, and so remits for it
     if shipment.payment_method != "COD":
         await _flag(svc, line, LineProblem.not_cod, f"{so_number} is {shipment.payment_method}, yet {carrier} "
                     f"remitted ₹{line.cod_amount} for it", salesorder_id=so_id, salesorder_number=so_number)
