@@ -142,3 +142,15 @@ def test_weight_disputes_become_neutral() -> None:
     assert (dispute.dispute_id, dispute.awb, dispute.courier, dispute.charges) == ("42", "1439", "Delhivery",
                                                                                    Decimal(41))
     assert not dispute.closed and mapping.weight_dispute(replace(row, auto_accepted=True)).closed
+
+
+def test_an_unreadable_remittance_amount_marks_the_row_never_zero_rupees() -> None:
+    """A group's money becomes a Books payment: an amount that cannot be read must not become ₹0."""
+    body = {"data": {"remittances": [
+        {"remittance_ids": "301", "awbs": "AWB301", "total_cod_amount": "12O0.00",  # letter O, not zero
+         "total_net_remittance": "1194.00", "remittance_date": "2026-03-15", "remittance_status": "pending"},
+        {"remittance_ids": "302", "awbs": "AWB302", "total_cod_amount": "800", "total_net_remittance": "796",
+         "total_base_charge": "4", "remittance_date": "2026-03-15", "remittance_status": "pending"}]}}
+    bad, good = mapping.remittances(body).rows
+    assert bad.unreadable is not None and "301 total_cod_amount" in bad.unreadable
+    assert good.unreadable is None and good.cod_amount == Decimal(800) and good.gst == Decimal(0)

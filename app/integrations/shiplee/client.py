@@ -408,8 +408,10 @@ class ShipleeClient:
         listing = await self.remittance_listing()
         batches, unreadable = [], []
         for row in listing.rows:
-            batch = mapping.remittance_batch(row)
-            if batch is None:
+            batch = None if row.unreadable else mapping.remittance_batch(row)
+            if row.unreadable:
+                unreadable.append(row.unreadable)
+            elif batch is None:
                 unreadable.append(f"{','.join(row.remittance_ids) or '?'}: no remittance ids, AWBs or date")
             elif start <= batch.remittance_date <= end:
                 batches.append(batch)

@@ -28,8 +28,9 @@ from app.integrations.shipping import (
     TrackingUpdate,
     WeightDispute,
 )
-from app.money import lenient_amount
+from app.money import ZERO, lenient_amount, strict_amount
 from app.money import to_json_number as money
+from app.parsing import Malformed
 from app.timeutil import IST  # Shiplee's timestamps carry no zone; it is an Indian service
 
 S = TrackingStatus
@@ -263,17 +264,31 @@ def _ids(value: Any) -> tuple[str, ...]:
 def remittances(body: Any) -> ShipleeRemittances:
     data = _obj(_obj(body).get("data"))
     summary = _obj(data.get("summary"))
-    rows = tuple(ShipleeRemittance(
-        remittance_ids=_ids(r.get("remittance_ids")), awbs=_ids(r.get("awbs")),
-        cod_amount=lenient_amount(r.get("total_cod_amount")),
-        net_remittance=lenient_amount(r.get("total_net_remittance")),
-        base_charge=lenient_amount(r.get("total_base_charge")),
-        gst=lenient_amount(r.get("total_gst_component")), status=str(r.get("remittance_status") or ""),
-        remittance_date=day(r.get("remittance_date")), utr=str(r["utr_number"]) if r.get("utr_number") else None,
-        wallet_convertible=bool(r.get("wallet_convertible"))) for r in _rows(data.get("remittances")))
     return ShipleeRemittances(remitted_till_date=lenient_amount(summary.get("remitted_till_date")),
                               total_pending=lenient_amount(summary.get("total_pending")),
-                              open_disputes=int(lenient_amount(data.get("open_disputes"))), rows=rows)
+                              open_disputes=int(lenient_amount(data.get("open_disputes"))),
+                              rows=tuple(_remittance_row(r) for r in _rows(data.get("remittances"))))
+
+
+def _remittance_row(r: dict[str, Any]) -> ShipleeRemittance:
+    """A row's money becomes a Books payment, so it is read strictly (app.money.strict_amount): an
+    unreadable amount marks the row unreadable instead of paying ₹0."""
+    ids = _ids(r.get("remittance_ids"))
+    what = f"Shiplee remittance {','.join(ids) or '?'}"
+    try:
+        amounts = {"cod_amount": strict_amount(r.get("total_cod_amount"), f"{what} total_cod_amount"),
+                   "net_remittance": strict_amount(r.get("total_net_remittance"), f"{what} total_net_remittance"),
+                   "base_charge": strict_amount(r.get("total_base_charge"), f"{what} total_base_charge",
+                                                default=ZERO),
+                   "gst": strict_amount(r.get("total_gst_component"), f"{what} total_gst_component", default=ZERO)}
+        unreadable = None
+    except Malformed as exc:
+        amounts = dict.fromkeys(("cod_amount", "net_remittance", "base_charge", "gst"), ZERO)
+        unreadable = str(exc)
+    return ShipleeRemittance(
+        remittance_ids=ids, awbs=_ids(r.get("awbs")), **amounts, status=str(r.get("remittance_status") or ""),
+        remittance_date=day(r.get("remittance_date")), utr=str(r["utr_number"]) if r.get("utr_number") else None,
+        wallet_convertible=bool(r.get("wallet_convertible")), unreadable=unreadable)
 
 
 def weight_disputes(body: Any) -> tuple[ShipleeWeightDispute, ...]:

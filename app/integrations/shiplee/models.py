@@ -121,6 +121,7 @@ class ShipleeRemittance:
     remittance_date: date | None
     utr: str | None
     wallet_convertible: bool
+    unreadable: str | None = None  # why its money could not be read (the amounts are then zero and unused)
 
 
 @dataclass(frozen=True)
