@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.fulfilment import routing
+from app.integrations.http import PermanentUpstreamError
 from app.services import Services, build_services
 from app.settings import Settings
 from tests.fulfilment.test_routing import calls, ship
@@ -62,11 +63,17 @@ async def test_unreadable_warehouse_falls_back_to_shiprocket_pickup_with_a_warni
     assert calls(shiplee_sim, "/api/warehouse") == 2
 
 
-async def test_warehouse_id_not_listed_falls_back_with_a_warning(make_svc, shiplee_sim, caplog):
+async def test_warehouse_id_not_listed_refuses_the_quote_and_routes_on(make_svc, shiplee_sim, shiprocket_sim,
+                                                                         zoho_sim):
+    """A wrong SHIPLEE_WAREHOUSE_ID: book_shipment would refuse the warehouse after the order was made, so
+    the quote is refused up front, no Shiplee order is created, and Shiprocket books the order."""
     svc = make_svc("shiplee", SHIPLEE_WAREHOUSE_ID="7")
-    caplog.set_level(logging.WARNING, logger="shipbridge.shiplee")
-    assert await shiplee_of(svc).origin_pincode(SHIPROCKET_PICKUP) == SHIPROCKET_PICKUP
-    assert "'7' is not in GET /api/warehouse" in caplog.text
+    with pytest.raises(PermanentUpstreamError, match="SHIPLEE_WAREHOUSE_ID '7' is not one of"):
+        await shiplee_of(svc).origin_pincode(SHIPROCKET_PICKUP)
+    svc = make_svc("shiplee,shiprocket", SHIPLEE_WAREHOUSE_ID="7")
+    sh = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
+    assert sh.aggregator == "shiprocket" and "Shiplee refused the quote" in (sh.courier_reason or "")
+    assert calls(shiplee_sim, "/api/create_order") == 0
 
 
 async def test_low_wallet_is_asked_once_then_rechecked_without_an_order(make_svc, shiplee_sim, shiprocket_sim,

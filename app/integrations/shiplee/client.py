@@ -186,10 +186,12 @@ class ShipleeClient:
 
     async def origin_pincode(self, fallback: str) -> str:
         """The pincode of SHIPLEE_WAREHOUSE_ID, where Shiplee's couriers collect: quotes priced from
-        anywhere else are for the wrong lane. Read once per process; when it cannot be read (listing
-        refused or down, the id not in it) `fallback` (SHIPROCKET_PICKUP_PINCODE) is used, with a warning,
-        and the next quote tries again. The seller's action (agreement, e-mail) and our credentials are
-        not worked around: the quote would be refused the same way, so they are raised as they are."""
+        anywhere else are for the wrong lane. Read once per process; while the listing cannot be read
+        (refused or down) `fallback` (SHIPROCKET_PICKUP_PINCODE) is used, with a warning, and the next
+        quote tries again. A SHIPLEE_WAREHOUSE_ID the account does not have is a setting to fix, not a
+        lane to guess: book_shipment would refuse the warehouse after the order was created, so the quote
+        is refused here and routing moves on to the next aggregator (`shipbridge doctor` names the valid
+        ids). The seller's action (agreement, e-mail) and our credentials are raised as they are."""
         if self._origin is not None:
             return self._origin
         try:
@@ -203,9 +205,9 @@ class ShipleeClient:
         wanted = self.warehouse_id.strip()
         pincode = next((w.pincode for w in listed if w.warehouse_id == wanted), "")
         if not (len(pincode) == 6 and pincode.isdigit()):
-            log.warning("Shiplee warehouse %r is not in GET /api/warehouse (or has no valid pincode); quoting from %s "
-                        "instead", wanted, fallback)
-            return fallback
+            raise PermanentUpstreamError(SERVICE, f"SHIPLEE_WAREHOUSE_ID {wanted!r} is not one of the account's "
+                                                  "warehouses with a pincode (GET /api/warehouse; run shipbridge "
+                                                  "doctor)")
         self._origin = pincode
         return pincode
 
