@@ -69,25 +69,26 @@ async def test_shiplee_books_end_to_end_and_zoho_shows_it(make_svc, shiplee_sim,
     assert zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
     assert zoho_sim.custom_field(so_id, "cf_courier_partner") == sh.courier_name == order["carrier"]
     assert zoho_sim.custom_field(so_id, "cf_shipment_status") == "AWB Assigned"
-    # No pickup or label API at Shiplee, and no manifest until Shiplee manifests the parcel: each step is
-    # recorded as skipped with its reason; nothing reached Shiprocket.
+    # No pickup, label or manifest call at Shiplee: each step is recorded as skipped with its reason,
+    # without a call; nothing reached Shiprocket.
     log = dict(await steps(svc, sh.id))
     assert "no pickup request API" in log["pickup_request_skipped"]
     assert "no label API" in log["label_skipped"]
-    assert "not manifested" in log["manifest_skipped"]
+    assert "manifests booked parcels itself" in log["manifest_skipped"]
+    assert not any(path == "/api/manifest" for _, path in shiplee_sim.calls)
     assert sh.label_url is None and sh.manifest_url is None and sh.pickup_requested_at is None
     assert shiprocket_sim.calls == [] and await alerts(svc) == []
 
 
-async def test_shiplee_manifest_is_read_once_shiplee_has_manifested(make_svc, shiplee_sim, zoho_sim):
+async def test_shiplee_manifest_pdf_is_read_once_shiplee_has_manifested(make_svc, shiplee_sim, zoho_sim):
     svc = make_svc("shiplee")
     client = svc.aggregator_for("shiplee")
     so_id = confirmed_order(zoho_sim)
     sh = await ship(svc, zoho_sim, so_id, "manifested")
+    assert shiplee_sim.manifests_served == 0  # the flow never asks for it
     shiplee_sim.advance(sh.awb, "manifested")
-    manifest = await client.generate_manifest(sh.sr_shipment_id, sh.sr_order_id)
-    assert manifest.url.endswith(f"/api/manifest?order_ids={sh.sr_order_id}&warehouse_id=1")
-    assert shiplee_sim.manifests_served == 1
+    manifest = await client.manifest([sh.sr_order_id])
+    assert manifest.pdf.startswith(b"%PDF") and shiplee_sim.manifests_served == 1
 
 
 async def test_duplicate_webhook_gives_one_shiplee_booking(make_svc, shiplee_sim, zoho_sim):
@@ -287,7 +288,7 @@ async def test_shiplee_assign_awb_is_idempotent_and_dispatch_steps_say_why_they_
         await client.request_pickup(created.shipment_id)
     with pytest.raises(StepNotOffered, match="no label API"):
         await client.generate_label(created.shipment_id)
-    with pytest.raises(StepNotOffered, match="not manifested"):
+    with pytest.raises(StepNotOffered, match="manifests booked parcels itself"):
         await client.generate_manifest(created.shipment_id, created.order_id)
 
 

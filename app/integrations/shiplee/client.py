@@ -302,17 +302,12 @@ class ShipleeClient:
         raise StepNotOffered("Shiplee has no label API: print the label from Shiplee's panel")
 
     async def generate_manifest(self, shipment_id: str, order_id: str) -> Manifest:
-        """§25 serves the manifest of orders Shiplee has manifested itself (no call moves them there). A 404
-        before that is not a failure: the PDF is fetched from the URL recorded here once it exists."""
-        try:
-            await self.manifest([order_id])
-        except PermanentUpstreamError as exc:
-            if exc.status == 404:
-                raise StepNotOffered(f"Shiplee has not manifested order {order_id} yet ({exc.upstream_message}); "
-                                     "it does so itself, and GET /api/manifest serves the PDF then") from exc
-            raise
-        query = f"order_ids={order_id}" + (f"&warehouse_id={self.warehouse_id}" if self.warehouse_id else "")
-        return Manifest(url=f"{self._base}/api/manifest?{query}")
+        """No call makes a Shiplee manifest: Shiplee manifests booked parcels itself, and §25 only serves
+        the PDF of those it has (404 before), behind our token, so its URL is no link for a person either.
+        Asking right after booking only ever met the 404 (or downloaded a PDF to throw away): the step is
+        recorded as skipped, and `manifest()` reads the PDF when someone needs it."""
+        raise StepNotOffered("Shiplee manifests booked parcels itself (no API call makes one); print the "
+                             "manifest from Shiplee's panel")
 
     # --- cancel ----------------------------------------------------------------------------------------
 
