@@ -24,7 +24,7 @@ from app.models import Shipment
 from app.services import Services
 from app.tracking.models import CustomerReturn
 from app.tracking.parcels import PARCEL_MODELS, ParcelRef, ref_of
-from app.tracking.service import ingest, process
+from app.tracking.service import ingest, is_applied, process
 
 log = logging.getLogger("shipbridge.tracking.poller")
 
@@ -35,6 +35,7 @@ MAX_PER_RUN = 1000
 class PollResult:
     polled: int = 0  # AWBs asked about
     answered: int = 0  # AWBs whose answer was stored and applied
+    unchanged: int = 0  # AWBs whose answer was an event already applied: nothing to fold or settle
     failed: int = 0  # answers stored but not applied (the sweeper finishes them)
     failed_batches: int = 0
     skipped: list[str] = field(default_factory=list)  # aggregators waiting for a person, with why
@@ -80,6 +81,11 @@ async def _poll(svc: Services, client: Aggregator, due: list[ParcelRef], now: da
                 continue
             try:
                 event_id = await ingest(svc, ref, found, source="poll")
+                # Most polled parcels have not moved (Shiplee's are all polled every run): an event already
+                # applied needs no order lock, fold or settle; one stored but unapplied still gets them.
+                if await is_applied(svc, event_id):
+                    result.unchanged += 1
+                    continue
                 await process(svc, ref, wait_for=event_id)
             except UpstreamError as exc:  # stored, left unapplied or unsettled: the sweeper finishes it
                 log.warning("applying polled tracking for %s failed: %s", ref.awb, exc)

@@ -72,7 +72,7 @@ async def process(svc: Services, ref: ParcelRef, wait_for: int | None = None) ->
             while await _fold(svc, ref):  # arrived while we were settling
                 await settle(svc, ref)
             return
-    if wait_for is not None and not await _is_applied(svc, wait_for):
+    if wait_for is not None and not await is_applied(svc, wait_for):
         raise OrderBusy(ref.salesorder_id)
 
 
@@ -109,7 +109,7 @@ async def outcome(svc: Services, event_id: int) -> str:
     return (event.outcome if event is not None else None) or "stored; applied by the job holding the order"
 
 
-async def _is_applied(svc: Services, event_id: int) -> bool:
+async def is_applied(svc: Services, event_id: int) -> bool:
     async with svc.sessionmaker() as session:
         return bool(await session.scalar(select(TrackingEvent.applied).where(TrackingEvent.id == event_id)))
 

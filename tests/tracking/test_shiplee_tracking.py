@@ -39,6 +39,7 @@ async def test_shiplee_parcel_polled_to_delivered_is_recorded_in_zoho_once(svc, 
         after = await poll_tracking(svc, now=at + timedelta(hours=4))
 
     assert (quiet.polled, moving.polled, again.polled, delivered.polled) == (1, 1, 1, 1)
+    assert (moving.answered, again.answered, again.unchanged) == (1, 0, 1)  # the same status: no fold again
     assert after.polled == 0 and searches(shiplee_sim) == asked  # delivered is final: never asked again
     history = await events(svc, sh.awb)
     assert [(e.source, e.status, e.shipment_status, e.scheme) for e in history] == [
