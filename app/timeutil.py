@@ -31,9 +31,10 @@ def zoho_date(when: datetime | None = None) -> str:
 
 
 def parse_date(value: Any) -> date:
-    """The calendar date at the start of a Zoho date or datetime string; today (UTC) when unreadable,
-    because an order with a garbled date is still an order to ship."""
+    """The calendar date at the start of a Zoho date or datetime string; the seller's today (IST) when
+    unreadable, because an order with a garbled date is still an order to ship (and before 05:30 IST the
+    UTC date is still yesterday in India)."""
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        return utcnow().date()
+        return ist_today()

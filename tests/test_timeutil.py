@@ -27,5 +27,5 @@ def test_utcnow_is_aware() -> None:
 def test_parse_date_reads_zoho_dates_and_falls_back_to_today() -> None:
     assert parse_date("2026-03-15") == date(2026, 3, 15)
     assert parse_date("2026-03-15T10:00:00+0530") == date(2026, 3, 15)
-    assert parse_date("garbage") == utcnow().date()
-    assert parse_date(None) == utcnow().date()
+    assert parse_date("garbage") == ist_today()  # the seller's day, not UTC's (yesterday before 05:30 IST)
+    assert parse_date(None) == ist_today()
