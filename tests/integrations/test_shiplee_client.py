@@ -23,6 +23,7 @@ from app.integrations.shiplee.models import (
 from app.integrations.shipping import TrackingStatus, UnsupportedByAggregator
 from app.models import Alert
 from app.settings import Settings
+from app.timeutil import ist_today
 from sandbox.shiplee import ShipleeSim
 
 POLICY = RetryPolicy(max_retries=2, base_delay=0.001, max_delay=0.01)
@@ -251,7 +252,7 @@ async def test_cod_remittance_and_weight_disputes(client: ShipleeClient, shiplee
     _, awb = await booked(client)
     shiplee_sim.advance(awb, "delivered")
     shiplee_sim.add_remittance(["AWB001", "AWB002"], Decimal(3500), status="completed", utr="UTR123",
-                               remittance_date=date.today() - timedelta(days=1))
+                               remittance_date=ist_today() - timedelta(days=1))
     listing = await client.remittance_listing()
     pending = next(r for r in listing.rows if r.awbs == (awb,))
     assert pending.cod_amount == Decimal("1299") and pending.status == "pending" and pending.utr is None
@@ -305,15 +306,15 @@ async def test_cancel_copes_with_a_bare_422(client: ShipleeClient, shiplee_sim: 
 async def test_typed_aggregator_methods(client: ShipleeClient, shiplee_sim: ShipleeSim) -> None:
     _, awb = await booked(client)
     shiplee_sim.advance(awb, "delivered")  # a pending D+7 row: announced, not paid
-    shiplee_sim.add_remittance([awb], Decimal("1299"), status="completed", utr="UTR7", remittance_date=date.today())
+    shiplee_sim.add_remittance([awb], Decimal("1299"), status="completed", utr="UTR7", remittance_date=ist_today())
     tracked = await client.track([awb, "000000000000"])
     assert list(tracked) == [awb] and tracked[awb].status == TrackingStatus.delivered
-    listing = await client.remittances(date.today() - timedelta(days=1), date.today() + timedelta(days=10))
+    listing = await client.remittances(ist_today() - timedelta(days=1), ist_today() + timedelta(days=10))
     assert [(b.paid, b.utr) for b in listing.batches] == [(True, "UTR7"), (False, None)]  # by date
-    assert (await client.remittances(date.today() + timedelta(days=1), date.today() + timedelta(days=2))).batches == ()
+    assert (await client.remittances(ist_today() + timedelta(days=1), ist_today() + timedelta(days=2))).batches == ()
     assert await client.remittance_order("1") is None
     shiplee_sim.add_dispute(awb, 500, 1000, Decimal(41))
-    [dispute] = await client.weight_disputes(date.today() - timedelta(days=7), date.today())
+    [dispute] = await client.weight_disputes(ist_today() - timedelta(days=7), ist_today())
     assert dispute.awb == awb and dispute.charges == Decimal(41) and not dispute.closed
     with pytest.raises(ValueError):
         await client.track([str(n) for n in range(client.track_batch + 1)])
