@@ -4,12 +4,12 @@ sent to the ops channel (app.ops.notify: ALERT_WEBHOOK_URL and/or e-mail) by the
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Alert
+from app.timeutil import ist_today
 
 log = logging.getLogger("shipbridge.alerts")
 
@@ -31,7 +31,7 @@ async def raise_credentials_alert(session: AsyncSession, exc: Exception) -> None
     if getattr(exc, "scope", None):
         return  # a missing OAuth scope has its own alert (zoho_scope_missing), raised by the client
     service = getattr(exc, "service", "upstream")
-    day = datetime.now(UTC).date().isoformat()
+    day = ist_today().isoformat()  # the seller's day, not UTC's
     await raise_alert(session, kind="credentials_refused", key=f"{service}:{day}",
                       message=f"{service} refused our credentials ({exc}); orders wait and are retried. "
                               f"Check the {service} settings.")

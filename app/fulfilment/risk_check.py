@@ -20,6 +20,7 @@ from app.integrations.aggregator import ShipOrder
 from app.integrations.gokwik.client import GoKwikUnavailable, RiskPrediction
 from app.models import Shipment, ShipmentState
 from app.services import Services
+from app.timeutil import ist_today
 
 log = logging.getLogger("shipbridge.fulfilment.risk")
 
@@ -81,7 +82,7 @@ async def _alert_if_failing(svc: Services, session: AsyncSession) -> None:
     last = (await session.scalars(select(RtoPrediction.category).order_by(RtoPrediction.id.desc()).limit(n))).all()
     if len(last) < n or any(c != UNAVAILABLE for c in last):
         return
-    day = datetime.now(UTC).date().isoformat()
+    day = ist_today().isoformat()  # the seller's day, not UTC's
     await raise_alert(session, kind="gokwik_unavailable", key=day,
                       message=f"GoKwik's RTO check failed for the last {n} COD orders; they shipped unchecked. "
                               "Check GOKWIK_API_URL / GOKWIK_APP_ID / GOKWIK_APP_SECRET / GOKWIK_MID and "
