@@ -166,10 +166,13 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     down = await routing.down_now(svc)
     blocked = await routing.blocked_now(svc)
     if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and getattr(preferred, "duplicate_guard", True)
-            and preferred.name not in down and preferred.name not in blocked):
+            and preferred.name not in down and preferred.name not in blocked
+            and await _channel_id_holder(svc, shipment) is None):
         # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
         # per order. The price, for an order booked elsewhere or nowhere: one cancel call (below). Only on
-        # an aggregator that answers a repeated order id with the order it has (no blind duplicate).
+        # an aggregator that answers a repeated order id with the order it has (no blind duplicate), and
+        # never under an id another shipment holds (a reused number): that create would be handed the
+        # other order, or make ours under its id for it to be handed; _create_order books under the next.
         creation = asyncio.create_task(preferred.create_order(order, shipment.channel_order_id))
         _ORDER_CREATIONS[shipment.salesorder_id] = creation
     try:
@@ -242,6 +245,9 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
     channel_id = shipment.channel_order_id
     holder = await _channel_id_holder(svc, shipment)
     if holder is not None:
+        # A creation started alongside the quote was under this id (the holder's row became visible only
+        # since): it must not be taken for the order under the next id.
+        _drop_order_creation(shipment.salesorder_id)
         await _book_under_next_id(svc, shipment, f"order id {channel_id} belongs to sales order "
                                                  f"{holder.salesorder_id} (a reused number)")
         return
