@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from app.fulfilment.service import FULFIL_JOB
 from app.main import create_app
 from app.models import Shipment
 from app.services import Services, build_services
 from app.settings import Settings
 from sandbox.faults import Fault
 from sandbox.zoho import ZohoSim
-from tests.fulfilment.test_routing import steps
+from tests.fulfilment.test_routing import ship, steps
 from tests.harness import api_client, eventually, running_worker
-from tests.spine_helpers import confirmed_order, deliver, in_state, shipment
+from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, shipment
 
 CREATE = "/orders/create/adhoc"
 BLOCKED_KEY = "shipbridge:aggregator-blocked:shiplee"
@@ -143,3 +144,44 @@ async def test_a_number_held_by_an_earlier_order_is_never_created_alongside_the_
     log = await steps(svc, second.id)
     assert [s for s, _ in log].count("order_id_suffixed") == 1
     assert f"belongs to sales order {first_id}" in dict(log)["order_id_suffixed"]
+
+
+# --- 2. the early Shiprocket order that cannot be cancelled -----------------------------------------
+
+async def test_early_order_that_cannot_be_cancelled_is_alerted_once(make_svc, shiplee_sim, shiprocket_sim, zoho_sim):
+    svc = make_svc("shiprocket,shiplee", HTTP_MAX_RETRIES=0)
+    shiprocket_sim.unserviceable_pincodes.add("744101")
+    shiprocket_sim.faults.server_error("/orders/cancel", status=503, times=100)
+    so_id = confirmed_order(zoho_sim, pincode="744101", city="Port Blair")
+    sh = await ship(svc, zoho_sim, so_id, "manifested", times=3)  # the webhook redelivered, too
+    assert sh.aggregator == "shiplee" and sh.awb
+    [(_, shiplee_order)] = shiplee_sim.orders.items()
+    assert shiplee_order["awb_number"] == sh.awb and zoho_sim.custom_field(so_id, "cf_awb_number") == sh.awb
+    # The Shiprocket order created alongside the quote is still live: a person must cancel it.
+    [early] = shiprocket_sim.orders.values()
+    assert early["channel_order_id"] == sh.channel_order_id and early["status"] == "NEW"
+    assert f"Shiprocket order {early['order_id']}, created alongside the check, could not be cancelled" in (
+        sh.courier_reason or "")
+    # The job run again changes nothing either.
+    async with running_worker(svc):
+        await svc.queue.enqueue(FULFIL_JOB, so_id)
+        await eventually(in_state(svc, so_id, "manifested"))
+    [alert] = await alerts(svc, "orphan_order")
+    assert alert.salesorder_id == so_id and str(early["order_id"]) in alert.message
+    assert sh.salesorder_number in alert.message and "cancel it in Shiprocket" in alert.message
+    assert [a.kind for a in await alerts(svc)] == ["orphan_order"]
+
+
+async def test_early_order_cancelled_when_a_rule_books_shiplee(make_svc, shiplee_sim, shiprocket_sim, zoho_sim):
+    """The success path beside the alert: cancelled in the simulator, no alert."""
+    from app.fulfilment.courier_choice import parse_rules
+
+    svc = make_svc("shiprocket,shiplee")
+    svc.rules = parse_rules({"fallback": "recommended", "rules": [
+        {"name": "COD on Shiplee", "payment": "COD", "aggregator": "shiplee"}]})
+    sh = await ship(svc, zoho_sim, confirmed_order(zoho_sim, terms="COD"), "manifested")
+    assert sh.aggregator == "shiplee"
+    [early] = shiprocket_sim.orders.values()
+    assert early["status"].upper().startswith("CANCEL")
+    assert f"Shiprocket order {early['order_id']}, created alongside the check, cancelled" in (sh.courier_reason or "")
+    assert await alerts(svc, "orphan_order") == []
