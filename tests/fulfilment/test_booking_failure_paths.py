@@ -4,12 +4,15 @@ cancelled once routing books elsewhere, and Shiplee's account re-check itself fa
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from app.fulfilment import routing
 from app.fulfilment.service import FULFIL_JOB
 from app.main import create_app
 from app.models import Shipment
@@ -17,7 +20,7 @@ from app.services import Services, build_services
 from app.settings import Settings
 from sandbox.faults import Fault
 from sandbox.zoho import ZohoSim
-from tests.fulfilment.test_routing import ship, steps
+from tests.fulfilment.test_routing import calls, ship, steps
 from tests.harness import api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, shipment
 
@@ -185,3 +188,60 @@ async def test_early_order_cancelled_when_a_rule_books_shiplee(make_svc, shiplee
     assert early["status"].upper().startswith("CANCEL")
     assert f"Shiprocket order {early['order_id']}, created alongside the check, cancelled" in (sh.courier_reason or "")
     assert await alerts(svc, "orphan_order") == []
+
+
+# --- 3. Shiplee's account re-check failing ----------------------------------------------------------
+
+async def _recheck_due(svc: Services) -> None:
+    """The re-check period has passed: rewrite when the block was last checked."""
+    redis = await svc.queue.pool()
+    entry = json.loads(await redis.get(BLOCKED_KEY))
+    entry["checked"] = time.time() - svc.settings.AGGREGATOR_BLOCKED_RECHECK_SECONDS - 1
+    await redis.set(BLOCKED_KEY, json.dumps(entry))
+
+
+async def test_failed_account_check_routes_around_shiplee_and_restarts_the_clock(make_svc, shiplee_sim,
+                                                                                 shiprocket_sim, zoho_sim):
+    svc = make_svc("shiplee,shiprocket", AGGREGATOR_BLOCKED_RECHECK_SECONDS=600, HTTP_MAX_RETRIES=0)
+    shiplee_sim.publish_agreement()
+    first = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
+    assert first.aggregator == "shiprocket"
+    gate = (await routing.blocked_now(svc))["shiplee"].message
+
+    await _recheck_due(svc)
+    shiplee_sim.faults.server_error("/api/agreement", status=503, times=100)
+    asked = len(shiplee_sim.calls)
+    second = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
+    assert second.aggregator == "shiprocket" and not second.booking_hops
+    assert [p for _, p in shiplee_sim.calls[asked:] if p != "/api/login"] == ["/api/agreement"]
+    assert calls(shiplee_sim, "/api/create_order") == 0
+    # The reason says the check failed, and still why Shiplee was blocked in the first place.
+    assert "account check failed" in (second.courier_reason or "") and gate in (second.courier_reason or "")
+    assert "account check failed" in dict(await steps(svc, second.id))["courier_chosen"]
+    # The clock restarted: the next order right after makes no call to Shiplee, and keeps the reason.
+    asked = len(shiplee_sim.calls)
+    third = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
+    assert third.aggregator == "shiprocket" and shiplee_sim.calls[asked:] == []
+    assert gate in (third.courier_reason or "")
+
+    # Shiplee answers again and the seller has accepted the terms: the next check passes, Shiplee books.
+    shiplee_sim.faults.reset()
+    shiplee_sim.agreement_accepted = True
+    await _recheck_due(svc)
+    fourth = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
+    assert fourth.aggregator == "shiplee" and fourth.awb and not fourth.booking_hops
+    assert await routing.blocked_now(svc) == {} and shiplee_sim.orders
+    assert len(await alerts(svc, "shiplee_agreement_required")) == 1
+
+
+async def test_failed_account_check_parks_when_shiplee_is_the_only_aggregator(make_svc, shiplee_sim, zoho_sim):
+    svc = make_svc("shiplee", AGGREGATOR_BLOCKED_RECHECK_SECONDS=600, HTTP_MAX_RETRIES=0)
+    shiplee_sim.publish_agreement()
+    await ship(svc, zoho_sim, confirmed_order(zoho_sim), "stalled")
+    await _recheck_due(svc)
+    shiplee_sim.faults.server_error("/api/home", status=502, times=100)
+    shiplee_sim.agreement_accepted = True  # the terms are fine now; the wallet read fails
+    parked = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "stalled")
+    assert "account check failed" in (parked.last_error or "")
+    assert calls(shiplee_sim, "/api/home") == 1 and calls(shiplee_sim, "/api/create_order") == 0
+    assert shiplee_sim.orders == {} and len(await alerts(svc, "fulfilment_parked")) == 2
