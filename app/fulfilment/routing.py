@@ -151,7 +151,12 @@ async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | Non
     try:
         why: str | None = await check()
     except UpstreamError as exc:
-        why = f"account check failed: {exc.upstream_message}"
+        # Unknown is not ready: keep routing around it, and keep the seller's reason we know (the
+        # failure is ours to note, not a new reason for the seller), so the orders until the next
+        # check still say what the seller must do.
+        log.warning("%s's account check failed: %s", display_name(name), exc.upstream_message)
+        await _remember_blocked(svc, name, blocked.code, blocked.message)  # one check per period
+        return f"{blocked.message}; account check failed: {exc.upstream_message}"
     if why is None:
         log.info("%s's account takes bookings again", display_name(name))
         await clear_blocked(svc, name)

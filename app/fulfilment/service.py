@@ -166,10 +166,13 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     down = await routing.down_now(svc)
     blocked = await routing.blocked_now(svc)
     if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and getattr(preferred, "duplicate_guard", True)
-            and preferred.name not in down and preferred.name not in blocked):
+            and preferred.name not in down and preferred.name not in blocked
+            and await _channel_id_holder(svc, shipment) is None):
         # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
         # per order. The price, for an order booked elsewhere or nowhere: one cancel call (below). Only on
-        # an aggregator that answers a repeated order id with the order it has (no blind duplicate).
+        # an aggregator that answers a repeated order id with the order it has (no blind duplicate), and
+        # never under an id another shipment holds (a reused number): that create would be handed the
+        # other order, or make ours under its id for it to be handed; _create_order books under the next.
         creation = asyncio.create_task(preferred.create_order(order, shipment.channel_order_id))
         _ORDER_CREATIONS[shipment.salesorder_id] = creation
     try:
@@ -187,11 +190,18 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
                   f"({order.payment_method}, {order.parcel.weight_kg} kg)" + (f": {passed}" if passed else ""))
     else:
         reason = decision.reason + (f" ({passed})" if passed else "")
+    orphan: str | None = None
     if creation is not None and (decision is None or found.aggregator != preferred.name):
-        reason += await _cancel_order_creation(svc, shipment)
+        note, orphan = await _cancel_order_creation(svc, shipment)
+        reason += note
     async with svc.sessionmaker.begin() as session:
         for refused in found.auth:  # routed around, but our credentials there still need fixing
             await raise_credentials_alert(session, refused)
+        if orphan is not None:  # in the transaction that records the choice: raised once it is made
+            where = f"booked on {display_name(found.aggregator)}" if decision is not None else "not booked"
+            await raise_alert(session, kind="orphan_order", key=shipment.salesorder_id,
+                              salesorder_id=shipment.salesorder_id,
+                              message=f"{shipment.salesorder_number} is {where}, but {orphan}")
         if decision is None and found.blocked:
             await fallback.park(session, shipment, f"{reason}. Waiting for the seller: "
                                            f"{'; '.join(e.upstream_message for e in found.blocked)}")
@@ -210,24 +220,29 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
                               aggregator=found.aggregator)
 
 
-async def _cancel_order_creation(svc: Services, shipment: Shipment) -> str:
-    """The order created alongside a failed serviceability check must not linger in Shiprocket's panel."""
+async def _cancel_order_creation(svc: Services, shipment: Shipment) -> tuple[str, str | None]:
+    """The order created alongside the serviceability check, when the order is booked elsewhere or nowhere,
+    must not linger in Shiprocket's panel. Returns the note for the courier reason and, when the cancel
+    failed and the order is still live there, what a person must do (the caller alerts it)."""
     creation = _ORDER_CREATIONS.pop(shipment.salesorder_id, None)
     if creation is None:
-        return ""
+        return "", None
     try:
         created = await creation
     except UpstreamError:
-        return ""  # refused, or its fate unknown (a lost reply): the alert cannot name an order
+        return "", None  # refused, or its fate unknown (a lost reply): the alert cannot name an order
     if created.awb:
-        return ""  # an order already carrying an AWB is moving: a person decides, not a cancel
+        return "", None  # an order already carrying an AWB is moving: a person decides, not a cancel
     name = display_name(svc.aggregator.name)
     try:
         await svc.aggregator.cancel([created.order_id])
     except UpstreamError as exc:
         return (f"; {name} order {created.order_id}, created alongside the check, could not be cancelled "
-                f"({exc.upstream_message}): cancel it in {name}")
-    return f"; {name} order {created.order_id}, created alongside the check, cancelled"
+                f"({exc.upstream_message}): cancel it in {name}",
+                f"{name} order {created.order_id} (order id {shipment.channel_order_id}), created alongside the "
+                f"courier check, could not be cancelled ({exc.upstream_message}) and is still live: cancel it "
+                f"in {name}'s panel so it is never shipped.")
+    return f"; {name} order {created.order_id}, created alongside the check, cancelled", None
 
 
 def _next_channel_order_id(shipment: Shipment) -> str | None:
@@ -242,6 +257,9 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
     channel_id = shipment.channel_order_id
     holder = await _channel_id_holder(svc, shipment)
     if holder is not None:
+        # A creation started alongside the quote was under this id (the holder's row became visible only
+        # since): it must not be taken for the order under the next id.
+        _drop_order_creation(shipment.salesorder_id)
         await _book_under_next_id(svc, shipment, f"order id {channel_id} belongs to sales order "
                                                  f"{holder.salesorder_id} (a reused number)")
         return

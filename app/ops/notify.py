@@ -28,6 +28,8 @@ ALERT_GUIDE: dict[str, str] = {
     "awb_failed": "No AWB after every attempt: check the Shiprocket wallet and courier, then Retry.",
     "writeback_failed": "The AWB is booked but Zoho refused the update: check the custom fields (shipbridge "
                         "doctor), then Re-sync.",
+    "orphan_order": "The order was booked elsewhere (or not at all), but the order created in Shiprocket alongside "
+                    "the courier check could not be cancelled: cancel it in Shiprocket's panel.",
     "order_data_missing": "The sales order lacks data needed to ship (address, items): complete it in Zoho.",
     "inbox_failed": "A webhook could not be handled: read its reason on the order page, fix, then Replay.",
     "credentials_refused": "Shiprocket or Zoho refused our credentials: every order waits. Fix the settings "
