@@ -104,6 +104,8 @@ class Shipment(Base):
     __tablename__ = "shipments"
     __table_args__ = (Index("ix_shipments_state_updated", "state", "updated_at"),
                       Index("ix_shipments_tracking_poll", "tracking_final", "last_tracking_at"),
+                      # Who holds an order id (a reused Zoho number) is asked once or twice per order: 0015.
+                      Index("ix_shipments_channel_order_id", "channel_order_id"),
                       # One shipment per aggregator order (migrations 0009, 0014): see _create_order's race.
                       Index("uq_shipments_sr_order_id", "aggregator", "sr_order_id", unique=True,
                             postgresql_where=text("sr_order_id IS NOT NULL")))
