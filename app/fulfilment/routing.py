@@ -60,6 +60,15 @@ async def record_success(svc: Services, name: str) -> None:
         log.warning("could not record %s's recovery in Redis", name)
 
 
+async def record_booking(svc: Services, name: str) -> None:
+    """`name` booked: record_success and clear_blocked in one round trip."""
+    try:
+        redis = await svc.queue.pool()
+        await redis.delete(_FAILING_SINCE.format(name), _LAST_FAILURE.format(name), _BLOCKED.format(name))
+    except (RedisError, OSError):
+        log.warning("could not record %s's booking in Redis", name)
+
+
 async def down_for(svc: Services, name: str) -> float | None:
     """How long `name` has been failing, when it has failed every call for AGGREGATOR_DOWN_AFTER_SECONDS
     and failed again within RECHECK_SECONDS; else None. Redis unreachable: nothing is down (the calls
@@ -69,6 +78,11 @@ async def down_for(svc: Services, name: str) -> float | None:
         since, last = await redis.mget(_FAILING_SINCE.format(name), _LAST_FAILURE.format(name))
     except (RedisError, OSError):
         return None
+    return _down_seconds(svc, since, last)
+
+
+def _down_seconds(svc: Services, since: bytes | str | None, last: bytes | str | None) -> float | None:
+    """down_for's rule, on the two stored times."""
     if since is None or last is None:
         return None
     now = time.time()
@@ -165,6 +179,55 @@ async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | Non
     return why
 
 
+@dataclass
+class Health:
+    """Every configured aggregator's state in Redis, read at once (`health_now`)."""
+
+    down: dict[str, float]  # as down_now()
+    blocked: dict[str, Blocked]  # as blocked_now()
+    failing: set[str]  # a run of failures is remembered (down or not yet): a success must clear it
+    read: set[str]  # the names this read covered
+
+    def nothing_to_clear(self, name: str) -> bool:
+        """A success of `name` would change nothing in Redis: skip the write."""
+        return name in self.read and name not in self.failing
+
+
+async def health_now(svc: Services) -> Health:
+    """down_now() and blocked_now() in one MGET (one Redis round trip per order, not one per aggregator
+    plus one), and which aggregators have failures to clear. Redis unreachable: nothing down or blocked
+    (the calls themselves will say), and nothing known to be clear."""
+    names = svc.settings.aggregator_order
+    keys = [k.format(n) for n in names for k in (_FAILING_SINCE, _LAST_FAILURE, _BLOCKED)]
+    try:
+        redis = await svc.queue.pool()
+        raws = await redis.mget(keys)
+    except (RedisError, OSError):
+        return Health({}, {}, set(), set())
+    health = Health({}, {}, set(), set(names))
+    for index, name in enumerate(names):
+        since, last, blocked = raws[3 * index:3 * index + 3]
+        if since is not None or last is not None:
+            health.failing.add(name)
+        if (down := _down_seconds(svc, since, last)) is not None:
+            health.down[name] = down
+        if (entry := _blocked_entry(blocked)) is not None:
+            health.blocked[name] = entry
+    return health
+
+
+def _blocked_entry(raw: bytes | str | None) -> Blocked | None:
+    """A stored blocked entry, or None when absent or unreadable (nothing is blocked: the booking will say)."""
+    try:
+        entry = json.loads(raw) if raw else None
+        if isinstance(entry, dict):
+            return Blocked(str(entry.get("code") or "blocked"), str(entry.get("message") or "waiting for the seller"),
+                           float(entry.get("checked") or 0))
+    except (ValueError, TypeError):
+        pass
+    return None
+
+
 # --- hops ---------------------------------------------------------------------------------------------
 
 def hop(aggregator: str, courier_id: str, reason: str) -> dict[str, Any]:
@@ -202,11 +265,11 @@ async def down_now(svc: Services) -> dict[str, float]:
     return {n: s for n in svc.settings.aggregator_order if (s := await down_for(svc, n)) is not None}
 
 
-async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
-                down: dict[str, float] | None = None, blocked: dict[str, Blocked] | None = None) -> Route:
+async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]], health: Health | None = None) -> Route:
     """Quote the order and choose a courier. Raises RetryableUpstreamError when the aggregator that should
-    decide failed transiently and is not (yet) counted as down: the job is retried. `down`, `blocked`:
-    down_now() and blocked_now(), when the caller has just read them."""
+    decide failed transiently and is not (yet) counted as down: the job is retried. `health`: health_now(),
+    when the caller has just read it."""
+    health = health if health is not None else await health_now(svc)
     tried, left = given_up(hops, svc.settings.AWB_COURIERS_PER_AGGREGATOR)
     result = Route(decision=None)
     # AGGREGATORS decides where new bookings go; svc.aggregators also holds ones kept only for the
@@ -214,14 +277,14 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
     ordered = [n for n in svc.settings.aggregator_order if n in svc.aggregators] or [svc.aggregator.name]
     names = [n for n in ordered if n not in left]
     result.notes += [f"{display_name(n)} already given up on" for n in ordered if n in left]
-    for name, entry in (await blocked_now(svc) if blocked is None else blocked).items():
+    for name, entry in health.blocked.items():
         # Unlike "down", never tried anyway: the seller's action is missing, and each try would create
         # (and cancel) an order there. With nowhere else to go the order parks (found.blocked).
         if name in names and (why := await still_blocked(svc, name, entry)) is not None:
             names.remove(name)
             result.blocked.append(AccountActionRequired(name, why, code=entry.code))
             result.notes.append(f"{display_name(name)} skipped: waiting for the seller ({why})")
-    down = {n: s for n, s in (await down_now(svc) if down is None else down).items() if n in names}
+    down = {n: s for n, s in health.down.items() if n in names}
     up = [n for n in names if n not in down] or names  # all down: try them anyway, in order
     result.notes += [f"{display_name(n)} skipped: down for {int(s)}s" for n, s in down.items() if n not in up]
     compare = svc.rules.across_aggregators or svc.rules.names_aggregator(order)
@@ -249,7 +312,8 @@ async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]],
                 result.notes.append(f"{display_name(name)} is down ({exc.upstream_message})")
                 continue
             raise
-        await record_success(svc, name)
+        if not health.nothing_to_clear(name):
+            await record_success(svc, name)
         options = [replace(o, aggregator=name) for o in quoted.options if (name, o.courier_id) not in tried]
         if not options:
             result.notes.append(f"{display_name(name)}: no courier serves the lane to "

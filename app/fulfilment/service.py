@@ -163,10 +163,9 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
         return
     creation = None
     preferred = svc.aggregator
-    down = await routing.down_now(svc)
-    blocked = await routing.blocked_now(svc)
+    health = await routing.health_now(svc)
     if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and getattr(preferred, "duplicate_guard", True)
-            and preferred.name not in down and preferred.name not in blocked
+            and preferred.name not in health.down and preferred.name not in health.blocked
             and await _channel_id_holder(svc, shipment) is None):
         # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
         # per order. The price, for an order booked elsewhere or nowhere: one cancel call (below). Only on
@@ -176,7 +175,7 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
         creation = asyncio.create_task(preferred.create_order(order, shipment.channel_order_id))
         _ORDER_CREATIONS[shipment.salesorder_id] = creation
     try:
-        found = await routing.route(svc, order, shipment.booking_hops or [], down, blocked)
+        found = await routing.route(svc, order, shipment.booking_hops or [], health)
     except BaseException:
         _drop_order_creation(shipment.salesorder_id)
         raise
@@ -372,8 +371,7 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     except UpstreamError as exc:
         failure = exc.upstream_message
     else:
-        await routing.record_success(svc, client.name)
-        await routing.clear_blocked(svc, client.name)
+        await routing.record_booking(svc, client.name)  # its failure clock and any block: one round trip
     settings = svc.settings
     enqueue_retry_in: float | None = None
     attempts = shipment.awb_attempts + 1

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.integrations.zoho.models import ZohoDeferredWrite
-from app.integrations.zoho.rate_limit import ZohoRateLimiter, ZohoWindowBusy
+from app.integrations.zoho.rate_limit import AlsoCount, ZohoRateLimiter, ZohoWindowBusy
 from app.queue import Queue
 
 if TYPE_CHECKING:
@@ -42,6 +42,17 @@ PLAN_DAILY_CALLS = {"free": 1000, "standard": 2000, "professional": 5000, "premi
                     "ultimate": 10000}
 KEY_TTL_SECONDS = 3 * 86400  # long enough to read yesterday's figure; short enough to clean itself up
 FLUSH_BATCH = 200
+# Zoho's own figure of what is left today is stored again only once it moved this share of the budget (or
+# nears the reserve, where it decides): a Redis write per call would buy nothing the next one won't tell.
+OBSERVE_STEP_FRACTION = 0.01
+
+# INCRBY, and the expiry on the day's first call, in one round trip (the limiter's script does the same
+# when it is on: rate_limit.py).
+_SPEND = """
+local used = redis.call('INCRBY', KEYS[1], ARGV[1])
+if used == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return used
+"""
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,8 @@ class ZohoDailyBudget:
         self.budget = budget
         self.reserve = int(budget * reserve_fraction)
         self.tz = ZoneInfo(timezone)
+        self._observe_step = max(1, int(budget * OBSERVE_STEP_FRACTION))
+        self._observed: tuple[str, int] | None = None  # (key, value) this process last stored
 
     @classmethod
     def from_settings(cls, queue: Queue, settings: Settings) -> ZohoDailyBudget:
@@ -97,34 +110,55 @@ class ZohoDailyBudget:
     def _key(self, day: date) -> str:
         return f"{self._prefix}:{day.isoformat()}"
 
+    def counter(self) -> AlsoCount:
+        """Today's counter, for the rate limiter to count each call it lets through (the client's usual
+        path: one round trip for both); `spend` is the same count on its own."""
+        return AlsoCount(self._key(self.day()), KEY_TTL_SECONDS)
+
     async def spend(self, calls: int = 1) -> None:
         try:
             pool = await self._queue.pool()
-            key = self._key(self.day())
-            if int(await pool.incrby(key, calls)) == calls:
-                await pool.expire(key, KEY_TTL_SECONDS)
+            await pool.eval(_SPEND, 1, self._key(self.day()), str(calls), str(KEY_TTL_SECONDS))  # type: ignore[misc]
         except (RedisError, OSError, ConnectionError) as exc:
             log.warning("Zoho daily counter unavailable (%s); call not counted", type(exc).__name__)
 
     async def observe(self, headers: Mapping[str, str]) -> None:
         """Zoho's own count (X-Rate-Limit-Remaining on its replies) includes the seller's other apps:
-        remember the latest, so the budget also stops when they, not we, have spent the day."""
+        remember the latest, so the budget also stops when they, not we, have spent the day. Stored when
+        it moved OBSERVE_STEP_FRACTION of the budget since this process last stored it, or is within that
+        of the reserve (where `deferring` turns on it): exact where it decides, a write per ~1 % of the
+        day's calls elsewhere instead of one per call."""
         remaining = headers.get("X-Rate-Limit-Remaining")
         if remaining is None or not remaining.strip().isdigit():
             return
+        value, key = int(remaining), self._remaining_key(self.day())
+        last = self._observed
+        if (last is not None and last[0] == key and abs(last[1] - value) < self._observe_step
+                and value > self.reserve + self._observe_step):
+            return
         try:
             pool = await self._queue.pool()
-            await pool.set(f"{self._key(self.day())}:zoho-remaining", int(remaining), ex=KEY_TTL_SECONDS)
+            await pool.set(key, value, ex=KEY_TTL_SECONDS)
         except (RedisError, OSError, ConnectionError):
-            pass
+            return
+        self._observed = (key, value)
+
+    def _remaining_key(self, day: date) -> str:
+        return f"{self._key(day)}:zoho-remaining"
+
+    async def figures(self) -> tuple[int, int | None]:
+        """Today's (calls counted, Zoho's own remaining if it said), in one read. Redis unreachable: (0, None),
+        nothing spent as far as anyone can tell (the budget is then spent optimistically)."""
+        day = self.day()
+        try:
+            pool = await self._queue.pool()
+            used, remaining = await pool.mget(self._key(day), self._remaining_key(day))
+        except (RedisError, OSError, ConnectionError):
+            return 0, None
+        return int(used or 0), int(remaining) if remaining is not None else None
 
     async def zoho_remaining(self) -> int | None:
-        try:
-            pool = await self._queue.pool()
-            value = await pool.get(f"{self._key(self.day())}:zoho-remaining")
-        except (RedisError, OSError, ConnectionError):
-            return None
-        return int(value) if value is not None else None
+        return (await self.figures())[1]
 
     async def used(self, day: date | None = None) -> int:
         try:
@@ -138,7 +172,7 @@ class ZohoDailyBudget:
         """True when cosmetic writes should wait for tomorrow's quota (ours spent, or Zoho says so)."""
         if self.budget <= 0:
             return False
-        return deferring(self.budget, self.reserve, await self.used(), await self.zoho_remaining())
+        return deferring(self.budget, self.reserve, *await self.figures())
 
 
 class LabelWriter(Protocol):
@@ -175,8 +209,9 @@ async def zoho_usage_today(budget: ZohoDailyBudget, sessionmaker: async_sessionm
     """Today's Zoho budget as ops sees it (the summary and metrics read this)."""
     async with sessionmaker() as session:
         pending = int(await session.scalar(select(func.count()).select_from(ZohoDeferredWrite)) or 0)
-    return ZohoUsage(day=budget.day(), used=await budget.used(), budget=budget.budget, deferred_pending=pending,
-                     reserve=budget.reserve, zoho_remaining=await budget.zoho_remaining())
+    used, zoho_remaining = await budget.figures()
+    return ZohoUsage(day=budget.day(), used=used, budget=budget.budget, deferred_pending=pending,
+                     reserve=budget.reserve, zoho_remaining=zoho_remaining)
 
 
 async def write_status_fields(zoho: LabelWriter, sessionmaker: async_sessionmaker[AsyncSession],

@@ -97,12 +97,14 @@ class ZohoClient:
         scope = scope_for(method, path)
         token = await self.token.get()
         for attempt in range(2):
-            if self.limiter is not None:
+            if self.limiter is not None and self.limiter.on:
+                # The limiter's script counts the call for the day's budget too: one Redis round trip.
+                count = self.budget.counter() if self.budget is not None else None
                 if not cosmetic:
-                    await self.limiter.acquire()
-                elif not await self.limiter.try_acquire_cosmetic():
+                    await self.limiter.acquire(count)
+                elif not await self.limiter.try_acquire_cosmetic(count):
                     raise ZohoWindowBusy(f"{method} {path.split('?')[0]}")
-            if self.budget is not None:
+            elif self.budget is not None:
                 await self.budget.spend()
             response = await request_with_retries(
                 self._http, SERVICE, method, f"{self._api}{path}", policy=self._policy,

@@ -26,6 +26,7 @@ import logging
 import math
 import random
 import time
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
@@ -43,6 +44,8 @@ COSMETIC_SHARE = 0.25
 # An AWB or money call that finds the quarter full, or takes one of its last `ARGV[4]` calls, raises the
 # "busy" flag (KEYS[2]) for two quarters; while it is up no label is let through, so under sustained AWB
 # load labels stand aside entirely instead of taking calls a later AWB of the quarter will need.
+# KEYS[3], when given, is also counted for every call taken (the day's budget, budget.py), expiring ARGV[5]
+# seconds after its first: counting the day in the same script saves every Zoho call a Redis round trip.
 _TAKE = """
 local cosmetic = ARGV[3] == '1'
 if cosmetic and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
@@ -53,6 +56,7 @@ if used >= tonumber(ARGV[1]) then
 end
 used = redis.call('INCR', KEYS[1])
 if used == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if KEYS[3] and redis.call('INCR', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ARGV[5]) end
 if not cosmetic and used > tonumber(ARGV[1]) - tonumber(ARGV[4]) then
   redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
 end
@@ -62,6 +66,15 @@ return used
 
 class ZohoWindowBusy(Exception):
     """A cosmetic Zoho write found the current quarter's cosmetic share spent: defer it, don't wait."""
+
+
+@dataclass(frozen=True)
+class AlsoCount:
+    """A counter the limiter increments with each call it lets through (the day's Zoho budget), in the
+    same round trip; it expires `ttl` seconds after its first call."""
+
+    key: str
+    ttl: int
 
 
 class ZohoRateLimiter:
@@ -81,13 +94,21 @@ class ZohoRateLimiter:
         self.waited = 0.0  # seconds this process spent waiting for a slot (for tests and metrics)
         self.cosmetic_refused = 0  # labels this process was told to defer (for tests and metrics)
 
-    async def _take(self, window_id: int, cap: int, cosmetic: bool = False) -> int | None:
-        """Calls taken in quarter `window_id` with this one, -1 if full for `cap`, None without Redis."""
+    @property
+    def on(self) -> bool:
+        """False when ZOHO_MAX_CALLS_PER_WINDOW is 0: every call goes at once, and nothing is counted here."""
+        return self.limit > 0
+
+    async def _take(self, window_id: int, cap: int, cosmetic: bool = False,
+                    count: AlsoCount | None = None) -> int | None:
+        """Calls taken in quarter `window_id` with this one, -1 if full for `cap`, None without Redis.
+        A call taken is also counted under `count`."""
+        keys = [f"{self._prefix}:{window_id}", self.busy_key] + ([count.key] if count is not None else [])
         try:
             pool = await self._queue.pool()
-            return int(await pool.eval(_TAKE, 2, f"{self._prefix}:{window_id}", self.busy_key,  # type: ignore[misc]
+            return int(await pool.eval(_TAKE, len(keys), *keys,  # type: ignore[misc]
                                        str(cap), str(self._ttl), "1" if cosmetic else "0",
-                                       str(self._cosmetic_limit)))
+                                       str(self._cosmetic_limit), str(count.ttl if count is not None else 0)))
         except (RedisError, OSError, ConnectionError) as exc:
             log.warning("Zoho rate limiter unavailable (%s); calling without it", type(exc).__name__)
             return None
@@ -95,24 +116,26 @@ class ZohoRateLimiter:
     def seconds_to_next_quarter(self) -> float:
         return self._slot_seconds - time.time() % self._slot_seconds
 
-    async def try_acquire_cosmetic(self) -> bool:
+    async def try_acquire_cosmetic(self, count: AlsoCount | None = None) -> bool:
         """Take a call for a status label if the quarter's cosmetic share has room and no AWB or money
-        call is waiting for one; never waits itself."""
+        call is waiting for one; never waits itself. A call taken is also counted under `count`."""
         if self.limit <= 0:
             return True
-        if await self._take(int(time.time() // self._slot_seconds), self._cosmetic_limit, cosmetic=True) == -1:
+        if await self._take(int(time.time() // self._slot_seconds), self._cosmetic_limit, cosmetic=True,
+                            count=count) == -1:
             self.cosmetic_refused += 1
             return False
         return True
 
-    async def acquire(self) -> None:
-        """Return once this call fits in the current window's budget."""
+    async def acquire(self, count: AlsoCount | None = None) -> None:
+        """Return once this call fits in the current window's budget; the call taken is also counted under
+        `count` (only once, however long it waited)."""
         if self.limit <= 0:
             return
         while True:
             now = time.time()
             window_id = int(now // self._slot_seconds)
-            if await self._take(window_id, self._slot_limit) != -1:
+            if await self._take(window_id, self._slot_limit, count=count) != -1:
                 return
             # Over budget: sleep to the next slot (jittered, so waiting processes don't stampede).
             pause = (window_id + 1) * self._slot_seconds - now + random.uniform(0, min(0.25, self._slot_seconds / 10))
