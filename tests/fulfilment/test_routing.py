@@ -160,6 +160,36 @@ async def test_awb_failure_tries_next_courier_then_other_aggregator(make_svc, sh
     assert await alerts(svc) == []
 
 
+async def test_awb_failure_on_every_courier_of_both_aggregators_ends_in_awb_failed(make_svc, shiplee_sim,
+                                                                                   shiprocket_sim, zoho_sim):
+    # The last step of the chain: Shiprocket refuses every AWB (two couriers, AWB_MAX_ATTEMPTS each), the
+    # order moves to Shiplee, whose courier API fails for both of its couriers too. Nowhere is left: AWB
+    # Failed, one alert, every hop on record with its reason, and no booking left live anywhere.
+    svc = make_svc(HTTP_MAX_RETRIES=0)
+    shiprocket_sim.fail_awb_assignments(10, mode="http_400")
+    shiplee_sim.courier_failures = 10  # book_shipment answers 500: "Courier API failed to generate AWB."
+    so_id = confirmed_order(zoho_sim)
+    sh = await ship(svc, zoho_sim, so_id, "awb_failed")
+    await eventually(lambda: _zoho(zoho_sim, so_id, "AWB Failed"))
+    assert sh.awb is None and sh.aggregator == "shiplee"
+    assert calls(shiprocket_sim, "/courier/assign/awb") == 4
+    assert calls(shiplee_sim, "/api/book_shipment") == 4  # two Shiplee couriers, two attempts each
+    # Given up before the last: two Shiprocket couriers and the first Shiplee one, each with its reason;
+    # the last is the shipment's own courier, named in the awb_failed step.
+    assert [h["aggregator"] for h in sh.booking_hops] == ["shiprocket", "shiprocket", "shiplee"]
+    assert sh.courier_id not in {h["courier_id"] for h in sh.booking_hops}
+    assert all("attempt(s) failed" in h["reason"] for h in sh.booking_hops)
+    assert "failed to generate AWB" in sh.booking_hops[-1]["reason"]
+    log = dict(await steps(svc, sh.id))
+    assert "Shiprocket order" in log["aggregator_hop"] and "cancelled" in log["aggregator_hop"]
+    assert "failed to generate AWB" in log["awb_failed"]
+    # Never two live bookings: the abandoned Shiprocket order is cancelled, and no Shiplee order has an AWB.
+    assert all(o["status"].upper().startswith("CANCEL") for o in shiprocket_sim.orders.values())
+    assert not any(o.get("awb_number") for o in shiplee_sim.orders.values())
+    [alert] = await alerts(svc, "awb_failed")
+    assert "4 courier(s)" in alert.message and "Shiplee" in alert.message
+
+
 async def test_abandoned_shiplee_booking_is_cancelled_when_shiplee_goes_down(make_svc, shiplee_sim, shiprocket_sim,
                                                                             zoho_sim):
     svc = make_svc("shiplee,shiprocket", AGGREGATOR_DOWN_AFTER_SECONDS=0, HTTP_MAX_RETRIES=0)
