@@ -131,25 +131,8 @@ class Blocked:
 
 
 async def blocked_now(svc: Services) -> dict[str, Blocked]:
-    """Every configured aggregator remembered as waiting for the seller. Redis unreachable or the entry
-    unreadable: nothing is blocked (the booking itself will say)."""
-    names = svc.settings.aggregator_order
-    try:
-        redis = await svc.queue.pool()
-        raws = await redis.mget([_BLOCKED.format(n) for n in names])
-    except (RedisError, OSError):
-        return {}
-    found: dict[str, Blocked] = {}
-    for name, raw in zip(names, raws, strict=True):
-        try:
-            entry = json.loads(raw) if raw else None
-            if isinstance(entry, dict):
-                found[name] = Blocked(str(entry.get("code") or "blocked"),
-                                      str(entry.get("message") or "waiting for the seller"),
-                                      float(entry.get("checked") or 0))
-        except (ValueError, TypeError):
-            continue
-    return found
+    """Every configured aggregator remembered as waiting for the seller (health_now's read)."""
+    return (await health_now(svc)).blocked
 
 
 async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | None:
@@ -261,8 +244,8 @@ class Route:
 
 
 async def down_now(svc: Services) -> dict[str, float]:
-    """Every configured aggregator that is down now, with how long it has been failing."""
-    return {n: s for n in svc.settings.aggregator_order if (s := await down_for(svc, n)) is not None}
+    """Every configured aggregator that is down now, with how long it has been failing (health_now's read)."""
+    return (await health_now(svc)).down
 
 
 async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]], health: Health | None = None) -> Route:
