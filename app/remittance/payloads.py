@@ -5,8 +5,8 @@ The shape is the integration guide's COD_REMITTANCE webhook: `remittance_id`, `r
 renders what it reads from Shiprocket's API in the same shape, adding `utr` and
 `deductions_allocated`, so one handler serves both. Money is parsed straight into Decimal (strings or
 numbers, never through float arithmetic: JSON numbers are decoded as Decimal); anything unusable
-raises Malformed with a reason. `money` is the one parser of rupee amounts in remittance, also for what
-Shiprocket's and Zoho's API bodies say."""
+raises Malformed with a reason. Amounts go through `app.money.strict_amount`, the one strict parser of
+rupee amounts, which both aggregators' remittance mappings use too."""
 
 from __future__ import annotations
 
