@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from app.fulfilment import routing
 from app.fulfilment.service import FULFIL_JOB
 from app.main import create_app
 from app.models import Shipment
-from app.services import Services, build_services
-from app.settings import Settings
+from app.services import Services
 from sandbox.faults import Fault
 from sandbox.zoho import ZohoSim
 from tests.fulfilment.test_routing import calls, ship, steps
@@ -26,20 +23,6 @@ from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, ship
 
 CREATE = "/orders/create/adhoc"
 BLOCKED_KEY = "shipbridge:aggregator-blocked:shiplee"
-
-
-@pytest.fixture
-async def make_svc(shiplee_settings: Settings, clean: None) -> AsyncIterator[Any]:
-    """Services with Shiplee configured; AGGREGATORS and other settings per test."""
-    built: list[Services] = []
-
-    def make(aggregators: str, **settings: Any) -> Services:
-        built.append(build_services(shiplee_settings.model_copy(update={"AGGREGATORS": aggregators, **settings})))
-        return built[-1]
-
-    yield make
-    for svc in built:
-        await svc.close()
 
 
 # --- 1. one Shiprocket order handed to two sales orders ---------------------------------------------

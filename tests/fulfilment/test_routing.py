@@ -4,7 +4,6 @@ the Shiprocket and Shiplee simulators, with choice (rules, cross-aggregator quot
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +13,7 @@ from sqlalchemy import select
 from app.fulfilment.courier_choice import parse_rules
 from app.main import create_app
 from app.models import ShipmentLog
-from app.services import Services, build_services
-from app.settings import Settings
+from app.services import Services
 from sandbox.shiplee import ShipleeSim
 from sandbox.shiprocket import ShiprocketSim
 from sandbox.zoho import ZohoSim
@@ -23,21 +21,6 @@ from tests.harness import api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, deliver, in_state
 
 BOTH = "shiprocket,shiplee"
-
-
-@pytest.fixture
-async def make_svc(shiplee_settings: Settings, clean: None) -> AsyncIterator[Any]:
-    """Services with Shiplee configured; AGGREGATORS and other settings per test."""
-    built: list[Services] = []
-
-    def make(aggregators: str = BOTH, **settings: Any) -> Services:
-        svc = build_services(shiplee_settings.model_copy(update={"AGGREGATORS": aggregators, **settings}))
-        built.append(svc)
-        return svc
-
-    yield make
-    for svc in built:
-        await svc.close()
 
 
 async def ship(svc: Services, zoho: ZohoSim, so_id: str, *states: str, times: int = 1) -> Any:

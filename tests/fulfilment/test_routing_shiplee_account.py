@@ -5,35 +5,17 @@ to the next aggregator until a re-check finds the account ready again."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from app.fulfilment import routing
 from app.integrations.http import PermanentUpstreamError
-from app.services import Services, build_services
-from app.settings import Settings
 from tests.fulfilment.test_routing import calls, ship
 from tests.shiplee_helpers import shiplee_of
 from tests.spine_helpers import alerts, confirmed_order
 
 SHIPROCKET_PICKUP = "400001"  # tests/conftest.py's SHIPROCKET_PICKUP_PINCODE
-
-
-@pytest.fixture
-async def make_svc(shiplee_settings: Settings, clean: None) -> AsyncIterator[Any]:
-    """Services with Shiplee configured, AGGREGATORS and other settings per test."""
-    built: list[Services] = []
-
-    def make(aggregators: str, **settings: Any) -> Services:
-        built.append(build_services(shiplee_settings.model_copy(update={"AGGREGATORS": aggregators, **settings})))
-        return built[-1]
-
-    yield make
-    for svc in built:
-        await svc.close()
 
 
 async def test_shiplee_quotes_from_its_warehouse_read_once(make_svc, shiplee_sim, zoho_sim):
