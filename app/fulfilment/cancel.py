@@ -10,10 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-
 from app.alerts import raise_alert
+from app.fulfilment import repository
 from app.fulfilment.service import fulfil
 from app.fulfilment.state import PAST_PICKUP
 from app.fulfilment.transition import transition
@@ -24,7 +22,7 @@ from app.models import Shipment, ShipmentLog, ShipmentState
 from app.services import Services
 from app.tracking.service import LOCK_WAIT_SECONDS, OrderBusy
 
-PICKED_UP_ADVICE = ("Shiprocket cannot cancel a parcel the courier already has. Ask Shiprocket support "
+PICKED_UP_ADVICE = ("{name} cannot cancel a parcel the courier already has. Ask {name} support "
                     "(or the courier) to return it to origin; it will come back as an RTO and be restocked "
                     "then. If the customer still wants it, re-confirm the order in Zoho instead.")
 
@@ -47,7 +45,7 @@ async def cancel_shipment(svc: Services, salesorder_id: str, *, reason: str, act
 
 async def _cancel_locked(svc: Services, salesorder_id: str, *, reason: str, actor: str, zoho_void: bool) -> str:
     async with svc.sessionmaker() as session:
-        shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        shipment = await repository.shipment_by_salesorder(session, salesorder_id)
     if shipment is None:
         return "no_shipment"
     if shipment.state == ShipmentState.cancelled:
@@ -88,7 +86,8 @@ async def _too_late(svc: Services, shipment: Shipment, detail: str, message: str
     async with svc.sessionmaker.begin() as session:
         session.add(ShipmentLog(shipment_id=shipment.id, step="cancel_refused", detail=detail))
         await raise_alert(session, kind="cancel_refused", key=shipment.salesorder_id,
-                          salesorder_id=shipment.salesorder_id, message=f"{message} {PICKED_UP_ADVICE}")
+                          salesorder_id=shipment.salesorder_id,
+                          message=f"{message} {PICKED_UP_ADVICE.format(name=display_name(shipment.aggregator))}")
 
 
 async def void_before_booking(svc: Services, so: dict[str, Any], reason: str) -> bool:
@@ -98,14 +97,11 @@ async def void_before_booking(svc: Services, so: dict[str, Any], reason: str) ->
     now = datetime.now(UTC)
     number = str(so.get("salesorder_number") or so["salesorder_id"])
     async with svc.sessionmaker.begin() as session:
-        shipment_id = (await session.execute(
-            insert(Shipment).values(
-                salesorder_id=str(so["salesorder_id"]), salesorder_number=number, channel_order_id=number,
-                state=ShipmentState.cancelled, cancelled_at=now, order={}, payment_method="",
-                declared_value=Decimal(0), weight_kg=Decimal(0), length_cm=Decimal(0), breadth_cm=Decimal(0),
-                height_cm=Decimal(0))
-            .on_conflict_do_nothing(index_elements=[Shipment.salesorder_id])
-            .returning(Shipment.id))).scalar_one_or_none()
+        shipment_id = await repository.insert_shipment(
+            session, salesorder_id=str(so["salesorder_id"]), salesorder_number=number, channel_order_id=number,
+            state=ShipmentState.cancelled, cancelled_at=now, order={}, payment_method="",
+            declared_value=Decimal(0), weight_kg=Decimal(0), length_cm=Decimal(0), breadth_cm=Decimal(0),
+            height_cm=Decimal(0))
         if shipment_id is None:
             return False
         session.add(ShipmentLog(shipment_id=shipment_id, step="cancelled",

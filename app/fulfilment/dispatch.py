@@ -30,10 +30,10 @@ from app.services import Services
 T = TypeVar("T")
 
 WHAT_TO_DO = {
-    "pickup_failed": "Request the pickup in Shiprocket's panel (Orders > Ready To Ship) or fix the cause; "
-                     "the parcel will not be collected until then.",
-    "label_failed": "Generate the label in Shiprocket's panel; the courier will not take the parcel unlabelled.",
-    "manifest_failed": "Generate the manifest in Shiprocket's panel (Orders > Manifest) before the pickup.",
+    "pickup_failed": "Request the pickup in {name}'s panel or fix the cause; the parcel will not be collected "
+                     "until then.",
+    "label_failed": "Generate the label in {name}'s panel; the courier will not take the parcel unlabelled.",
+    "manifest_failed": "Generate the manifest in {name}'s panel before the pickup.",
 }
 
 
@@ -62,7 +62,7 @@ async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Aw
             await transition(session, shipment, kind, reason, state=ShipmentState(kind), last_error=reason[:1000])
             await raise_alert(session, kind=kind, key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
                               message=f"{shipment.salesorder_number} (AWB {shipment.awb}): {reason}. "
-                                      f"{WHAT_TO_DO[kind]}")
+                                      f"{WHAT_TO_DO[kind].format(name=name)}")
         return None
 
 
@@ -72,10 +72,11 @@ async def request_pickup(svc: Services, shipment: Shipment) -> None:
                         svc.aggregator_for(shipment.aggregator).request_pickup(shipment.sr_shipment_id))
     if pickup is None:
         return
+    name = display_name(shipment.aggregator)
     if pickup.already_queued:
-        detail = "pickup already in Shiprocket's queue (an earlier request got through)"
+        detail = f"pickup already in {name}'s queue (an earlier request got through)"
     else:
-        when = pickup.scheduled_date.isoformat() if pickup.scheduled_date else "a date Shiprocket did not give"
+        when = pickup.scheduled_date.isoformat() if pickup.scheduled_date else f"a date {name} did not give"
         detail = f"pickup requested for {when}, token {pickup.token_number or '-'}"
     async with svc.sessionmaker.begin() as session:
         await transition(session, shipment, "pickup_requested", detail, state=ShipmentState.pickup_requested,

@@ -11,10 +11,9 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from app.alerts import raise_alert
+from app.fulfilment import repository
 from app.fulfilment.cancel import cancel_shipment, void_before_booking
 from app.fulfilment.edits import order_changes
 from app.fulfilment.holds import UNKNOWN, hold_for_payment_method, is_payment_hold, release_payment_hold
@@ -28,6 +27,7 @@ from app.fulfilment.order_mapping import (
     to_ship_order,
 )
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shipping import display_name
 from app.integrations.zoho.client import put_base, remember_salesorder
 from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.services import Services
@@ -35,8 +35,8 @@ from app.webhooks.payloads import CANCEL_STATUSES, salesorder_status, zoho_sales
 
 log = logging.getLogger("shipbridge.intake")
 EDIT_ADVICE = ("Shipbridge never books a second order for it. Before pickup, change the delivery address in "
-               "Shiprocket's panel (Orders > Edit address); items, quantities and amounts cannot change once "
-               "the AWB is assigned (Shiprocket's update API allows that only before the AWB), so for those "
+               "{name}'s panel; items, quantities and amounts cannot change once the AWB is assigned (an "
+               "aggregator's update API allows that only before the AWB, if at all), so for those "
                "void this order in Zoho (Shipbridge cancels the shipment) and confirm a new one.")
 PACKAGE_CACHE_SECONDS = 24 * 3600
 
@@ -83,7 +83,7 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
         return InboxState.ignored, f"sales order status is {status or 'missing'}, not confirmed"
 
     async with svc.sessionmaker() as session:
-        existing = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        existing = await repository.shipment_by_salesorder(session, salesorder_id)
     if existing is not None and not is_payment_hold(existing):
         return await _already_booked(svc, existing, so)
 
@@ -113,16 +113,13 @@ async def accept_salesorder(svc: Services, event: InboxEvent) -> tuple[str, str 
         return await release_payment_hold(svc, existing, order)
 
     async with svc.sessionmaker.begin() as session:
-        shipment_id = (await session.execute(
-            insert(Shipment).values(
-                salesorder_id=order.salesorder_id, salesorder_number=order.salesorder_number,
-                channel_order_id=order.salesorder_number, state=ShipmentState.received,
-                order=ship_order_to_json(order), payment_method=order.payment_method,
-                declared_value=order.total, weight_kg=order.parcel.weight_kg, length_cm=order.parcel.length_cm,
-                breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm,
-                zoho_invoices=invoice_entries(so), zoho_put_base=put_base(so))
-            .on_conflict_do_nothing(index_elements=[Shipment.salesorder_id])
-            .returning(Shipment.id))).scalar_one_or_none()
+        shipment_id = await repository.insert_shipment(
+            session, salesorder_id=order.salesorder_id, salesorder_number=order.salesorder_number,
+            channel_order_id=order.salesorder_number, state=ShipmentState.received,
+            order=ship_order_to_json(order), payment_method=order.payment_method,
+            declared_value=order.total, weight_kg=order.parcel.weight_kg, length_cm=order.parcel.length_cm,
+            breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm,
+            zoho_invoices=invoice_entries(so), zoho_put_base=put_base(so))
         if shipment_id is None:
             return InboxState.done, "shipment already exists; never shipped twice"
         session.add(ShipmentLog(shipment_id=shipment_id, step="accepted",
@@ -168,5 +165,6 @@ async def _already_booked(svc: Services, existing: Shipment, so: dict[str, Any])
         await raise_alert(session, kind="order_edited_after_booking", key=f"{existing.salesorder_id}:{digest}",
                           salesorder_id=existing.salesorder_id,
                           message=f"{who} was edited in Zoho after it was booked ({existing.state}): "
-                                  f"{'; '.join(changes)}. {EDIT_ADVICE}")
+                                  f"{'; '.join(changes)}. "
+                                  f"{EDIT_ADVICE.format(name=display_name(existing.aggregator))}")
     return InboxState.done, f"edited after booking ({len(changes)} changes); alerted, nothing re-booked"

@@ -7,12 +7,10 @@ order again (the next webhook releases it), unless DEFAULT_PAYMENT_METHOD says h
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import raise_alert
+from app.fulfilment import repository
 from app.fulfilment.order_mapping import ship_order_to_json
 from app.integrations.aggregator import ShipOrder
 from app.models import InboxState, Shipment, ShipmentLog, ShipmentState
@@ -31,8 +29,7 @@ async def hold_for_payment_method(session: AsyncSession, shipment_id: int, sales
     where = "the sales order read from Zoho" if read_from_zoho else "the webhook"
     reason = (f"{PAYMENT_UNKNOWN}: {where} has no cf_payment_method and no payment terms, and "
               "DEFAULT_PAYMENT_METHOD is not set")
-    await session.execute(update(Shipment).where(Shipment.id == shipment_id)
-                          .values(state=ShipmentState.on_hold, hold_reason=reason, updated_at=datetime.now(UTC)))
+    await repository.update_shipment(session, shipment_id, state=ShipmentState.on_hold, hold_reason=reason)
     session.add(ShipmentLog(shipment_id=shipment_id, step="on_hold", detail=reason))
     await raise_alert(session, kind="payment_method_unknown", key=salesorder_id, salesorder_id=salesorder_id,
                       message=f"{number}: not shipped because the order does not say COD or Prepaid. Fill in "
@@ -43,13 +40,11 @@ async def hold_for_payment_method(session: AsyncSession, shipment_id: int, sales
 async def release_payment_hold(svc: Services, shipment: Shipment, order: ShipOrder) -> tuple[str, str | None]:
     """The order now names its payment method: ship it as it stands now, from the top."""
     async with svc.sessionmaker.begin() as session:
-        result = await session.execute(
-            update(Shipment).where(Shipment.id == shipment.id, Shipment.state == ShipmentState.on_hold)
-            .values(state=ShipmentState.received, payment_method=order.payment_method,
-                    order=ship_order_to_json(order), declared_value=order.total, weight_kg=order.parcel.weight_kg,
-                    length_cm=order.parcel.length_cm, breadth_cm=order.parcel.breadth_cm,
-                    height_cm=order.parcel.height_cm, hold_reason=None, updated_at=datetime.now(UTC)))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        released = await repository.release_hold(
+            session, shipment.id, payment_method=order.payment_method, order=ship_order_to_json(order),
+            declared_value=order.total, weight_kg=order.parcel.weight_kg, length_cm=order.parcel.length_cm,
+            breadth_cm=order.parcel.breadth_cm, height_cm=order.parcel.height_cm)
+        if not released:
             return InboxState.done, "hold already released"
         session.add(ShipmentLog(shipment_id=shipment.id, step="released",
                                 detail=f"payment method now {order.payment_method}; ₹{order.total}"))

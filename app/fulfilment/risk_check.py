@@ -8,13 +8,12 @@ import logging
 from datetime import UTC, datetime
 
 from prometheus_client import Counter
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import raise_alert
+from app.fulfilment import repository
 from app.fulfilment.risk import decide, needs_check
-from app.fulfilment.rto_models import UNAVAILABLE, RtoPrediction
+from app.fulfilment.rto_models import UNAVAILABLE
 from app.fulfilment.transition import transition
 from app.integrations.aggregator import ShipOrder
 from app.integrations.gokwik.client import GoKwikUnavailable, RiskPrediction
@@ -34,7 +33,7 @@ async def held_for_rto_risk(svc: Services, shipment: Shipment, order: ShipOrder)
     if svc.gokwik is None or not needs_check(order.payment_method, svc.settings.gokwik_configured):
         return False
     async with svc.sessionmaker() as session:
-        if await session.scalar(select(RtoPrediction.id).where(RtoPrediction.salesorder_id == shipment.salesorder_id)):
+        if await repository.has_rto_prediction(session, shipment.salesorder_id):
             return False
     prediction: RiskPrediction | None
     try:
@@ -45,14 +44,12 @@ async def held_for_rto_risk(svc: Services, shipment: Shipment, order: ShipOrder)
     decision = decide(prediction, svc.settings.gokwik_hold_risks)
     RTO_CHECKS.labels("unavailable" if prediction is None else "held" if decision.hold else "shipped").inc()
     async with svc.sessionmaker.begin() as session:
-        inserted = (await session.execute(insert(RtoPrediction).values(
-            salesorder_id=shipment.salesorder_id,
+        inserted = await repository.insert_rto_prediction(
+            session, salesorder_id=shipment.salesorder_id,
             category=prediction.category if prediction else UNAVAILABLE,
             reason=prediction.reason if prediction else failure[:1000],
             request_id=prediction.request_id if prediction else "", held=decision.hold,
             raw=prediction.raw if prediction else {}, requested_at=datetime.now(UTC))
-            .on_conflict_do_nothing(index_elements=[RtoPrediction.salesorder_id])
-            .returning(RtoPrediction.id))).scalar_one_or_none()
         if inserted is None:
             return False  # another run decided first (and held it, if it had to)
         if prediction is None:
@@ -79,7 +76,7 @@ async def _alert_if_failing(svc: Services, session: AsyncSession) -> None:
     n = svc.settings.GOKWIK_ALERT_AFTER_FAILURES
     if n <= 0:
         return
-    last = (await session.scalars(select(RtoPrediction.category).order_by(RtoPrediction.id.desc()).limit(n))).all()
+    last = await repository.last_rto_categories(session, n)
     if len(last) < n or any(c != UNAVAILABLE for c in last):
         return
     day = ist_today().isoformat()  # the seller's day, not UTC's

@@ -10,12 +10,11 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import raise_alert, raise_credentials_alert
-from app.fulfilment import dispatch, fallback, routing
+from app.fulfilment import dispatch, fallback, repository, routing
 from app.fulfilment.order_mapping import invoice_entries, ship_order_from_json
 from app.fulfilment.risk_check import held_for_rto_risk
 from app.fulfilment.state import STATUS_LABELS, Step, next_step, state_label
@@ -31,6 +30,7 @@ from app.integrations.shipping import AccountActionRequired, display_name
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
+from app.queue import commit_then_enqueue
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")
@@ -60,7 +60,7 @@ async def _drive(svc: Services, salesorder_id: str) -> str:
     state = "unknown"
     for _ in range(MAX_STEPS):
         async with svc.sessionmaker() as session:
-            shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+            shipment = await repository.shipment_by_salesorder(session, salesorder_id)
         if shipment is None:
             return state
         state = shipment.state
@@ -94,8 +94,7 @@ def _drop_order_creation(salesorder_id: str) -> None:
 
 async def _note_error(svc: Services, shipment: Shipment, exc: Exception) -> None:
     async with svc.sessionmaker.begin() as session:
-        await session.execute(update(Shipment).where(Shipment.id == shipment.id)
-                              .values(last_error=str(exc)[:1000], updated_at=datetime.now(UTC)))
+        await repository.update_shipment(session, shipment.id, last_error=str(exc)[:1000])
         if isinstance(exc, UpstreamAuthError):
             await raise_credentials_alert(session, exc)
 
@@ -108,15 +107,9 @@ async def _attempt_failed(svc: Services, shipment: Shipment, step: Step, exc: Ex
     try:
         async with svc.sessionmaker.begin() as session:
             session.add(ShipmentLog(shipment_id=shipment.id, step=ATTEMPT_FAILED, detail=error))
-            await session.execute(update(Shipment).where(Shipment.id == shipment.id)
-                                  .values(last_error=error, updated_at=datetime.now(UTC)))
+            await repository.update_shipment(session, shipment.id, last_error=error)
             await session.flush()
-            last_move = (select(func.coalesce(func.max(ShipmentLog.id), 0))
-                         .where(ShipmentLog.shipment_id == shipment.id, ShipmentLog.step != ATTEMPT_FAILED))
-            failures = await session.scalar(
-                select(func.count()).select_from(ShipmentLog).where(
-                    ShipmentLog.shipment_id == shipment.id, ShipmentLog.step == ATTEMPT_FAILED,
-                    ShipmentLog.id > last_move.scalar_subquery())) or 0
+            failures = await repository.failures_since_last_move(session, shipment.id, ATTEMPT_FAILED)
             if failures < svc.settings.FULFIL_MAX_ATTEMPTS:
                 return False
             reason = f"gave up in {shipment.state} after {failures} failed attempts; last: {error}"
@@ -137,13 +130,7 @@ async def _channel_id_holder(svc: Services, shipment: Shipment, *, sr_order_id: 
     back): a Zoho number reused after a delete, or two orders numbered alike. The earlier shipment, or
     the one already booked, keeps the id."""
     async with svc.sessionmaker() as session:
-        owner = (Shipment.channel_order_id == shipment.channel_order_id) & (
-            (Shipment.id < shipment.id) | Shipment.sr_order_id.is_not(None))
-        if sr_order_id:
-            owner = owner | ((Shipment.sr_order_id == sr_order_id) & (Shipment.aggregator == shipment.aggregator))
-        if awb:
-            owner = owner | (Shipment.awb == awb)
-        return await session.scalar(select(Shipment).where(Shipment.id != shipment.id, owner).limit(1))
+        return await repository.channel_id_holder(session, shipment, sr_order_id=sr_order_id, awb=awb)
 
 
 async def _book_under_next_id(svc: Services, shipment: Shipment, why: str) -> None:
@@ -373,7 +360,6 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
     else:
         await routing.record_booking(svc, client.name)  # its failure clock and any block: one round trip
     settings = svc.settings
-    enqueue_retry_in: float | None = None
     attempts = shipment.awb_attempts + 1
     if assignment is None and not already_assigned and (give_up_aggregator or attempts >= settings.AWB_MAX_ATTEMPTS):
         if await fallback.next_courier(svc, shipment, failure, give_up_aggregator, attempts):
@@ -382,7 +368,8 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
             async with svc.sessionmaker.begin() as session:
                 await fallback.park(session, shipment, failure)
             return
-    async with svc.sessionmaker.begin() as session:
+    # The retry job is queued only once the retry state is committed, so the job sees it.
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
         if assignment is not None:
             await _transition(session, shipment, "awb_assigned",
                               f"AWB {assignment.awb} with {assignment.courier_name or shipment.courier_name}",
@@ -396,7 +383,8 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
                               f"attempt {attempts} failed: {failure}; retrying in {delay:g}s",
                               state=ShipmentState.awb_retry, awb_attempts=attempts, last_error=failure,
                               next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay))
-            enqueue_retry_in = delay
+            jobs.add(FULFIL_JOB, shipment.salesorder_id, defer_by=delay,
+                     job_id=_awb_retry_job(shipment, attempts))
         else:
             tried = len(shipment.booking_hops or []) + 1
             await _transition(session, shipment, "awb_failed", f"attempt {attempts} failed: {failure}",
@@ -407,9 +395,6 @@ async def _assign_awb(svc: Services, shipment: Shipment) -> None:
                               message=f"{shipment.salesorder_number}: no AWB after {attempts} attempts "
                                       f"({failure}) with {tried} courier(s); no other courier or aggregator "
                                       f"can take it. Assign one in {display_name(client.name)}'s panel.")
-    if enqueue_retry_in is not None:  # only after the commit, so the job sees the retry state
-        await svc.queue.enqueue(FULFIL_JOB, shipment.salesorder_id, defer_by=enqueue_retry_in,
-                                job_id=_awb_retry_job(shipment, shipment.awb_attempts + 1))
 
 
 async def _schedule_awb_retry(svc: Services, shipment: Shipment) -> None:

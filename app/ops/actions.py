@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment import routing
 from app.fulfilment.service import FULFIL_JOB
@@ -217,3 +218,8 @@ async def run_action(svc: Services, action: str, *, actor: str, salesorder_id: s
 
 
 ORDER_ACTIONS = ("retry", "resync", *NDR_ACTIONS, "release_cod", "ship_prepaid", "cancel")
+
+
+async def recent_actions(session: AsyncSession, limit: int) -> list[OpsAction]:
+    """The recorded actions, newest first (GET /ops/actions)."""
+    return list((await session.execute(select(OpsAction).order_by(OpsAction.id.desc()).limit(limit))).scalars())

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
 from app.fulfilment.state import PAST_PICKUP
+from app.integrations.shipping import display_name
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.remittance import repository as remittance_repo
 from app.remittance.endpoints import overdue_since
@@ -49,20 +50,20 @@ Rule = Callable[[AsyncSession, Settings, datetime], Awaitable[list[Attention]]]
 FAILED_STATES: dict[str, tuple[str, str, list[str]]] = {
     ShipmentState.serviceability_failed: (
         "Serviceability Failed", "No courier serves this pincode for this parcel: confirm the pincode with the "
-        "customer; Retry asks Shiprocket again (courier coverage changes), or ship it another way.", ["retry"]),
+        "customer; Retry asks the aggregators again (courier coverage changes), or ship it another way.", ["retry"]),
     ShipmentState.awb_failed: (
-        "AWB Failed", "Shiprocket booked the order but gave no AWB: check the wallet balance and the courier "
-        "in Shiprocket, then Retry.", ["retry", "resync"]),
+        "AWB Failed", "{name} booked the order but gave no AWB: check the wallet balance and the courier "
+        "in {name}, then Retry.", ["retry", "resync"]),
     ShipmentState.order_failed: (
-        "Order Failed", "Shiprocket refused the order (address, phone, weight...): fix it in Zoho, then Retry.",
+        "Order Failed", "{name} refused the order (address, phone, weight...): fix it in Zoho, then Retry.",
         ["retry"]),
     ShipmentState.pickup_failed: (
-        "Pickup not requested", "Shiprocket refused the pickup request: no courier will come. Read the reason, "
-        "fix it (pickup address, wallet), then Retry; or request it in Shiprocket's panel.", ["retry", "cancel"]),
+        "Pickup not requested", "{name} refused the pickup request: no courier will come. Read the reason, "
+        "fix it (pickup address, wallet), then Retry; or request it in {name}'s panel.", ["retry", "cancel"]),
     ShipmentState.label_failed: (
-        "Label failed", "Shiprocket refused the label: generate it in Shiprocket's panel, or Retry.", ["retry"]),
+        "Label failed", "{name} refused the label: generate it in {name}'s panel, or Retry.", ["retry"]),
     ShipmentState.manifest_failed: (
-        "Manifest failed", "Shiprocket refused the manifest: generate it in Shiprocket's panel before the pickup, "
+        "Manifest failed", "{name} refused the manifest: generate it in {name}'s panel before the pickup, "
         "or Retry.", ["retry"]),
     ShipmentState.stalled: (
         "Stalled", "One step kept failing (the last error says why): fix the cause, then Retry resumes it.",
@@ -95,7 +96,7 @@ async def failed_orders(session: AsyncSession, settings: Settings, now: datetime
     out = []
     for s in rows.scalars():
         reason, todo, actions = FAILED_STATES[s.state]
-        out.append(_order(s, s.state, reason, todo, actions, s.updated_at))
+        out.append(_order(s, s.state, reason, todo.format(name=display_name(s.aggregator)), actions, s.updated_at))
     return out
 
 
@@ -111,7 +112,7 @@ async def stuck_orders(session: AsyncSession, settings: Settings, now: datetime)
 
 
 async def pickup_overdue(session: AsyncSession, settings: Settings, now: datetime) -> list[Attention]:
-    """Pickups Shiprocket scheduled for a day now past, with no scan saying the courier took the parcel."""
+    """Pickups the aggregator scheduled for a day now past, with no scan saying the courier took the parcel."""
     waiting = [ShipmentState.pickup_scheduled, ShipmentState.labelled, ShipmentState.manifested]
     rows = await session.execute(select(Shipment).where(
         Shipment.state.in_([s.value for s in waiting]), Shipment.pickup_scheduled_date < now - timedelta(hours=12),
@@ -119,7 +120,8 @@ async def pickup_overdue(session: AsyncSession, settings: Settings, now: datetim
         .order_by(Shipment.pickup_scheduled_date).limit(LIMIT))
     return [_order(s, "pickup_overdue", "Pickup overdue",
                    f"The courier was due on {s.pickup_scheduled_date:%d %b} and no pickup scan came: call the "
-                   "courier or Shiprocket support; Re-sync reads the latest tracking; cancel if it will not ship.",
+                   f"courier or {display_name(s.aggregator)} support; Re-sync reads the latest tracking; cancel "
+                   "if it will not ship.",
                    ["resync", "cancel"], s.pickup_scheduled_date, detail=f"label {s.label_url or '-'}")
             for s in rows.scalars()]
 
@@ -135,7 +137,7 @@ TRACKING_RULES: dict[str, tuple[str, str, list[str]]] = {
         "RTO in transit, awaiting return", "The parcel is on its way back; stock returns to Zoho on arrival.",
         ["resync"]),
     TrackingStatus.lost: (
-        "Lost in transit", "Raise an insurance/lost-shipment claim with Shiprocket for this AWB.", ["resync"]),
+        "Lost in transit", "Raise an insurance/lost-shipment claim with {name} for this AWB.", ["resync"]),
 }
 
 
@@ -145,7 +147,8 @@ async def tracking_problems(session: AsyncSession, settings: Settings, now: date
     out = []
     for s in rows.scalars():
         reason, todo, actions = TRACKING_RULES[s.tracking_status or ""]
-        out.append(_order(s, str(s.tracking_status), reason, todo, actions, s.last_event_at or s.updated_at, ""))
+        out.append(_order(s, str(s.tracking_status), reason, todo.format(name=display_name(s.aggregator)), actions,
+                          s.last_event_at or s.updated_at, ""))
     return out
 
 
@@ -190,7 +193,7 @@ async def remittance_problems(session: AsyncSession, settings: Settings, now: da
         out.append(Attention(
             rule="remittance_overdue", reason="COD remittance overdue",
             todo=f"Delivered over {settings.REMITTANCE_OVERDUE_DAYS} days ago and not remitted: raise it with "
-                 "Shiprocket support.", salesorder_id=order.salesorder_id,
+                 "the aggregator's support.", salesorder_id=order.salesorder_id,
             salesorder_number=order.salesorder_number, awb=order.awb, since=order.delivered_at))
     return out
 

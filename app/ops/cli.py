@@ -17,7 +17,7 @@ def register(sub: Any) -> None:
                         help="the API's public HTTPS address, for the webhook URLs (default: PUBLIC_BASE_URL)")
     doctor.set_defaults(func=_doctor)
     for name, help_text in (("retry", "retry a failed or stuck order"),
-                            ("resync", "re-read Shiprocket tracking and rewrite the Zoho fields of an order"),
+                            ("resync", "re-read the aggregator's tracking and rewrite the Zoho fields of an order"),
                             ("ndr-reattempt", "ask the courier to re-attempt delivery of an undelivered order"),
                             ("ndr-return", "ask the courier to return an undelivered order to origin"),
                             ("release-cod", "ship an order held for RTO risk as COD"),

@@ -14,10 +14,9 @@ from app.errors import NotFound
 from app.ops import actions
 from app.ops.auth import OperatorDep, check_csrf
 from app.ops.health import readiness
-from app.ops.models import OpsAction
 from app.ops.order_story import order_story
 from app.ops.outcome import Outcome
-from app.ops.schemas import ActionOutcome, OrderStory, RecentActions, Summary
+from app.ops.schemas import ActionOutcome, OrderStory, Readiness, RecentActions, RecordedAction, Summary
 from app.ops.summary import build_summary, queue_state, shipments_by_state, zoho_budget_snapshot
 from app.ops.validation import RowId, SalesorderId
 from app.services import Services
@@ -40,15 +39,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["health"])
-async def readyz(request: Request) -> JSONResponse:
+@router.get("/readyz", tags=["health"], response_model=Readiness, response_model_exclude_none=True,
+            responses={503: {"model": Readiness, "description": "Not ready: `failing` names each part"}})
+async def readyz(request: Request, response: Response) -> Readiness:
     """Readiness: Postgres and Redis answer, migrations at head, a worker's heartbeat is fresh.
     503 names each failing part."""
     ready, checks = await readiness(services(request))
-    body: dict[str, Any] = {"status": "ok" if ready else "unavailable", **checks}
     if not ready:
-        body["failing"] = [name for name, value in checks.items() if value != "ok"]
-    return JSONResponse(body, status_code=200 if ready else 503)
+        response.status_code = 503
+    return Readiness(status="ok" if ready else "unavailable", **checks,
+                     failing=None if ready else [name for name, value in checks.items() if value != "ok"])
 
 
 @router.get("/metrics", tags=["health"], response_class=Response)
@@ -124,12 +124,10 @@ async def resolve(alert_id: RowId, request: Request, operator: OperatorDep,
                                             alert_id=alert_id))
 
 
-@router.get("/ops/actions", tags=["ops"], response_model=RecentActions)
-async def recent_actions(request: Request, _: OperatorDep, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+@router.get("/ops/actions", tags=["ops"])
+async def recent_actions(request: Request, _: OperatorDep, limit: int = Query(50, ge=1, le=500)) -> RecentActions:
     """Who did what, newest first."""
-    from sqlalchemy import select
-
     async with services(request).sessionmaker() as session:
-        rows = (await session.execute(select(OpsAction).order_by(OpsAction.id.desc()).limit(limit))).scalars()
-        return {"actions": [{"id": a.id, "at": a.at.isoformat(), "actor": a.actor, "action": a.action,
-                             "target": a.target, "outcome": a.outcome, "detail": a.detail} for a in rows]}
+        rows = await actions.recent_actions(session, limit)
+    return RecentActions(actions=[RecordedAction(id=a.id, at=a.at.isoformat(), actor=a.actor, action=a.action,
+                                                 target=a.target, outcome=a.outcome, detail=a.detail) for a in rows])

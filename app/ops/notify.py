@@ -24,19 +24,19 @@ from app.settings import Settings
 ALERT_GUIDE: dict[str, str] = {
     "serviceability_failed": "No courier serves the pincode: confirm it with the customer; Retry on the "
                              "dashboard, or ship another way.",
-    "order_failed": "Shiprocket refused the order (address, phone, weight): fix the data, then Retry.",
-    "awb_failed": "No AWB after every attempt: check the Shiprocket wallet and courier, then Retry.",
+    "order_failed": "The aggregator refused the order (address, phone, weight): fix the data, then Retry.",
+    "awb_failed": "No AWB after every attempt: check the aggregators' wallets and couriers, then Retry.",
     "writeback_failed": "The AWB is booked but Zoho refused the update: check the custom fields (shipbridge "
                         "doctor), then Re-sync.",
-    "orphan_order": "The order was booked elsewhere (or not at all), but the order created in Shiprocket alongside "
-                    "the courier check could not be cancelled: cancel it in Shiprocket's panel.",
+    "orphan_order": "The order was booked elsewhere (or not at all), but the order created alongside the courier "
+                    "check could not be cancelled: cancel it in the panel of the aggregator the alert names.",
     "order_data_missing": "The sales order lacks data needed to ship (address, items): complete it in Zoho.",
     "inbox_failed": "A webhook could not be handled: read its reason on the order page, fix, then Replay.",
-    "credentials_refused": "Shiprocket or Zoho refused our credentials: every order waits. Fix the settings "
+    "credentials_refused": "An aggregator or Zoho refused our credentials: every order waits. Fix the settings "
                            "(shipbridge doctor).",
     "ndr": "Delivery failed: call the customer, then Re-attempt or Return to origin from the dashboard.",
     "rto_initiated": "The parcel is returning: call the customer if it can be saved; stock comes back on arrival.",
-    "lost_in_transit": "Raise a lost-shipment claim with Shiprocket for this AWB.",
+    "lost_in_transit": "Raise a lost-shipment claim for this AWB with the aggregator that booked it.",
     "restock_by_adjustment": "A returned item was non-returnable in Zoho: check the inventory adjustment.",
     "refund_due": "A prepaid order came back: refund the customer.",
     "tracking_effect_failed": "A tracking side effect (Zoho package, return) failed: check the order page, "
@@ -44,9 +44,9 @@ ALERT_GUIDE: dict[str, str] = {
     "tracking_writeback_failed": "Zoho refused the shipment status: Re-sync the order.",
     "return_failed": "A customer return could not be booked: read the reason, then retry the return.",
     "return_awb_failed": "A customer return has no AWB: retry the return.",
-    "remittance_mismatch": "A COD remittance does not add up: compare with Shiprocket's statement.",
+    "remittance_mismatch": "A COD remittance does not add up: compare with the aggregator's statement.",
     "remittance_exceptions": "Remittance lines could not be recorded in Books: see /ops/remittances/exceptions.",
-    "remittance_unreadable": "Shiprocket's remittance answer could not be read: check the poller's log.",
+    "remittance_unreadable": "An aggregator's remittance answer could not be read: check the poller's log.",
 }
 ROUND_LIMIT = 200  # alerts read per delivery round; the rest wait for the next sweep
 

@@ -3,42 +3,41 @@ paid online after the call), or cancel it. Each re-reads the hold first, so a se
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
+from app.fulfilment import repository
 from app.fulfilment.cancel import cancel_shipment
 from app.fulfilment.risk import RTO_RISK
 from app.fulfilment.service import FULFIL_JOB
 from app.integrations.http import UpstreamError
-from app.models import Shipment, ShipmentLog, ShipmentState
+from app.models import ShipmentLog, ShipmentState
 from app.ops.outcome import Outcome
+from app.queue import commit_then_enqueue
 from app.services import Services
 
 
 async def release_rto_hold(svc: Services, salesorder_id: str, *, prepaid: bool, actor: str) -> Outcome:
     async with svc.sessionmaker() as session:
-        shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        shipment = await repository.shipment_by_salesorder(session, salesorder_id)
     if shipment is None:
         return Outcome("refused", f"no shipment for sales order {salesorder_id}", 404)
     if shipment.state != ShipmentState.on_hold:
         return Outcome("noop", f"not on hold: the order is {shipment.state}")
     if not (shipment.hold_reason or "").startswith(RTO_RISK):
         return Outcome("refused", f"held for another reason ({shipment.hold_reason}); not an RTO-risk hold", 409)
-    values: dict[str, Any] = {"state": ShipmentState.received, "hold_reason": None, "updated_at": datetime.now(UTC)}
+    values: dict[str, Any] = {}
     how = "COD"
     if prepaid:
         # The customer paid online: the courier must collect nothing, so the parcel ships prepaid.
         values |= {"payment_method": "Prepaid", "order": {**shipment.order, "payment_method": "Prepaid"}}
         how = "Prepaid (paid online)"
-    async with svc.sessionmaker.begin() as session:
-        moved = await session.execute(update(Shipment).where(
-            Shipment.id == shipment.id, Shipment.state == ShipmentState.on_hold).values(**values))
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+    # Fulfilment is queued once the release is committed (never for a release that did not happen).
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
+        if not await repository.release_hold(session, shipment.id, **values):
             return Outcome("noop", "the order changed meanwhile; nothing done")
         session.add(ShipmentLog(shipment_id=shipment.id, step="released",
                                 detail=f"RTO-risk hold released by {actor}: ships {how}"))
+        jobs.add(FULFIL_JOB, salesorder_id)
     note = ""
     if prepaid:
         try:  # Zoho keeps saying COD otherwise, and a later edit would look like a change after booking
@@ -46,7 +45,6 @@ async def release_rto_hold(svc: Services, salesorder_id: str, *, prepaid: bool, 
                 salesorder_id, {svc.settings.CF_PAYMENT_METHOD: "Prepaid"})
         except UpstreamError as exc:
             note = f"; set {svc.settings.CF_PAYMENT_METHOD} to Prepaid in Zoho by hand ({exc})"
-    await svc.queue.enqueue(FULFIL_JOB, salesorder_id)
     return Outcome("done", f"released: ships {how}; fulfilment queued{note}")
 
 

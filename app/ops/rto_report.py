@@ -12,11 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from app.fulfilment.rto_models import RtoPrediction
-from app.models import Shipment, ShipmentState
+from app.fulfilment import repository
+from app.models import ShipmentState
 from app.ops.auth import OperatorDep
+from app.ops.schemas import RtoRiskReport
 from app.services import Services
 
 router = APIRouter()
@@ -42,14 +42,10 @@ def outcome_of(state: str | None, tracking_status: str | None) -> str:
 
 
 async def report_rows(svc: Services, since: date | None, until: date | None) -> list[dict[str, Any]]:
-    stmt = (select(RtoPrediction, Shipment).join(Shipment, Shipment.salesorder_id == RtoPrediction.salesorder_id,
-                                                  isouter=True).order_by(RtoPrediction.requested_at))
-    if since:
-        stmt = stmt.where(RtoPrediction.requested_at >= datetime.combine(since, time.min, UTC))
-    if until:
-        stmt = stmt.where(RtoPrediction.requested_at < datetime.combine(until, time.max, UTC))
     async with svc.sessionmaker() as session:
-        pairs = (await session.execute(stmt)).all()
+        pairs = await repository.predictions_with_shipments(
+            session, datetime.combine(since, time.min, UTC) if since else None,
+            datetime.combine(until, time.max, UTC) if until else None)
     rows = []
     for p, s in pairs:
         address = ((s.order if s else None) or {}).get("address") or {}
@@ -92,13 +88,14 @@ def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-@router.get("/ops/reports/rto-risk", tags=["ops"])
+# exclude_unset: the grouping `by` did not ask for (by_courier or by_pincode) is left out, not null.
+@router.get("/ops/reports/rto-risk", tags=["ops"], response_model=RtoRiskReport, response_model_exclude_unset=True)
 async def rto_risk_report(request: Request, _: OperatorDep, since: date | None = None, until: date | None = None,
-                          by: str = Query("courier", pattern="^(courier|pincode)$")) -> dict[str, Any]:
+                          by: str = Query("courier", pattern="^(courier|pincode)$")) -> RtoRiskReport:
     """GoKwik's predicted risk against the outcome, per category and per courier or pincode."""
     rows = await report_rows(_services(request), since, until)
-    return {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
-            **summarise(rows, by)}
+    return RtoRiskReport(since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+                         **summarise(rows, by))
 
 
 @router.get("/ops/reports/rto-risk.csv", tags=["ops"])

@@ -191,3 +191,36 @@ class OrderStory(BaseModel):
     alerts: list[StoryAlert]
     actions_taken: list[StoryAction]
     available_actions: list[str]
+
+
+class Readiness(BaseModel):
+    """GET /readyz: "ok" for each part that is ready, else what is wrong with it (503 then)."""
+    status: str  # ok | unavailable
+    postgres: str
+    migrations: str
+    redis: str
+    worker: str
+    failing: list[str] | None = None  # only when unavailable: the parts that are not "ok"
+
+
+class RtoRiskCell(BaseModel):
+    """Orders of one risk category, by outcome, and the RTO rate among those delivered or RTO'd."""
+    orders: int
+    delivered: int
+    rto: int
+    cancelled: int
+    lost: int
+    held: int
+    in_transit: int
+    rto_rate: float | None
+
+
+class RtoRiskReport(BaseModel):
+    """GET /ops/reports/rto-risk: counts per GoKwik category overall (`by_category`) and per courier or
+    pincode (`by_courier` or `by_pincode`, as `by` asked; the other is left out of the answer)."""
+    since: str | None
+    until: str | None
+    orders: int
+    by_category: dict[str, RtoRiskCell]
+    by_courier: dict[str, dict[str, RtoRiskCell]] | None = None
+    by_pincode: dict[str, dict[str, RtoRiskCell]] | None = None

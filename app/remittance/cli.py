@@ -1,4 +1,4 @@
-"""`shipbridge poll-remittances [--since YYYY-MM-DD]`: read Shiprocket's remittance API now instead of
+"""`shipbridge poll-remittances [--since YYYY-MM-DD]`: read every aggregator's remittance API now instead of
 waiting for the worker's next poll. Each poll starts a week before the last one, so a start date
 configured (or moved earlier) after the first poll is not read again by itself: `--since` reads from
 that day whatever earlier polls read (a back-fill); batches already stored are skipped."""
@@ -11,7 +11,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("poll-remittances", help="read Shiprocket's COD remittances now and queue new batches")
+    parser = sub.add_parser("poll-remittances", help="read each aggregator's COD remittances now, queue new batches")
     parser.add_argument("--since", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD",
                         help="read batches from this remittance date (a back-fill), not from the last poll")
     parser.set_defaults(func=_poll_remittances)

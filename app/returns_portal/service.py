@@ -12,21 +12,20 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-
 from app.alerts import raise_alert
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.http import RetryableUpstreamError, RetryPolicy, UpstreamError
 from app.integrations.returnprime.client import SERVICE, ReturnPrimeClient
 from app.integrations.returnprime.models import RequestLine, ReturnRequest
+from app.integrations.shipping import display_name
 from app.locks import advisory_lock
 from app.models import Shipment
+from app.returns_portal import repository
 from app.returns_portal.mapping import ParcelGroup, Unmappable, channel_order_id, map_lines
 from app.returns_portal.models import ReturnPrimeLine
 from app.services import Services
 from app.tracking.models import CustomerReturn
-from app.tracking.parcels import find_parcel
+from app.tracking.repository import find_parcel
 from app.tracking.returns import KnownReturn, ReturnRefused, advance_return, request_return
 
 log = logging.getLogger("shipbridge.returnprime")
@@ -67,17 +66,13 @@ async def poll_returnprime(svc: Services, now: datetime | None = None) -> int:
 
 async def _alert_untracked(svc: Services, now: datetime) -> None:
     async with svc.sessionmaker.begin() as session:
-        silent = (await session.execute(
-            select(CustomerReturn).join(ReturnPrimeLine, ReturnPrimeLine.customer_return_id == CustomerReturn.id)
-            .where(CustomerReturn.sr_order_id.is_(None), CustomerReturn.last_event_at.is_(None),
-                   CustomerReturn.awb.is_not(None), CustomerReturn.created_at < now - UNTRACKED_AFTER)
-            .distinct())).scalars().all()
-        for ret in silent:
+        for ret, aggregator in await repository.untracked_returns(session, now - UNTRACKED_AFTER):
+            name = display_name(aggregator)  # the forward parcel's aggregator: the one asked for its tracking
             await raise_alert(session, kind="returnprime_awb_untracked", key=str(ret.id),
                               salesorder_id=ret.salesorder_id,
                               message=f"{ret.salesorder_number}: Return Prime's reverse AWB {ret.awb} "
                                       f"({ret.courier_name or 'courier unknown'}) has had no tracking from "
-                                      "Shiprocket in 3 days: it was probably booked outside Shiprocket. "
+                                      f"{name} in 3 days: it was probably booked outside {name}. "
                                       "Receive the return in Zoho by hand when it arrives.")
 
 
@@ -94,8 +89,7 @@ async def _sync(svc: Services, request: ReturnRequest) -> str:
     if not request.approved:
         return f"{request.number} is not approved yet"
     async with svc.sessionmaker() as session:
-        rows = (await session.execute(select(ReturnPrimeLine).where(
-            ReturnPrimeLine.request_id == request.id))).scalars().all()
+        rows = await repository.request_lines(session, request.id)
     linked = {row.line_id: row for row in rows if row.state == "linked" and row.customer_return_id}
     await _resume(svc, request, linked)
     todo = [line for line in request.lines if line.line_id not in linked]
@@ -119,8 +113,7 @@ async def _sync(svc: Services, request: ReturnRequest) -> str:
 async def _take_on(svc: Services, request: ReturnRequest, shipment: Shipment, group: ParcelGroup) -> str:
     channel = channel_order_id(shipment.salesorder_number, request, group.awb)
     async with svc.sessionmaker() as session:
-        existing: CustomerReturn | None = await session.scalar(
-            select(CustomerReturn).where(CustomerReturn.channel_order_id == channel))
+        existing: CustomerReturn | None = await repository.return_by_channel_order_id(session, channel)
         parcel = await find_parcel(session, group.awb) if group.awb and existing is None else None
     if parcel is not None:
         if not parcel.is_return:
@@ -129,7 +122,7 @@ async def _take_on(svc: Services, request: ReturnRequest, shipment: Shipment, gr
                               f"{shipment.salesorder_number}, not a return")
             return f"unmappable: AWB {group.awb} is a forward parcel"
         async with svc.sessionmaker() as session:
-            existing = await session.get(CustomerReturn, parcel.id)  # the same parcel, known already
+            existing = await repository.customer_return(session, parcel.id)  # the same parcel, known already
     ret: CustomerReturn
     if existing is not None:
         try:
@@ -159,8 +152,7 @@ async def _resume(svc: Services, request: ReturnRequest, linked: dict[str, Retur
     if not ids:
         return
     async with svc.sessionmaker() as session:
-        returns = {r.id: r for r in (await session.execute(
-            select(CustomerReturn).where(CustomerReturn.id.in_(ids)))).scalars()}
+        returns = await repository.returns_by_id(session, ids)
     for ret in returns.values():
         if ret.state in UNFINISHED:
             try:
@@ -185,7 +177,7 @@ async def _find_shipment(svc: Services, request: ReturnRequest) -> Shipment:
         raise Unmappable(f"{request.number}: the request names no order")
     if svc.settings.RETURNPRIME_ORDER_MATCH == "salesorder_number":
         async with svc.sessionmaker() as session:
-            found = (await session.execute(select(Shipment).where(Shipment.salesorder_number == name))).scalars().all()
+            found = await repository.shipments_numbered(session, name)
         if len(found) != 1:
             raise Unmappable(f"{request.number}: {len(found)} shipped sales orders are numbered {name}")
         return found[0]
@@ -196,7 +188,7 @@ async def _find_shipment(svc: Services, request: ReturnRequest) -> Shipment:
         raise Unmappable(f"{request.number}: {len(orders)} Zoho sales orders have reference number {name}")
     salesorder_id = str(orders[0]["salesorder_id"])
     async with svc.sessionmaker() as session:
-        shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        shipment = await repository.shipment_by_salesorder(session, salesorder_id)
     if shipment is None:
         raise Unmappable(f"{request.number}: Shipbridge never shipped sales order "
                          f"{orders[0].get('salesorder_number', salesorder_id)}")
@@ -211,10 +203,7 @@ async def _link(svc: Services, request: ReturnRequest, lines: list[RequestLine],
                       "quantity": format(line.quantity.normalize(), "f")[:20], "salesorder_id": salesorder_id,
                       "state": state, "customer_return_id": return_id, "detail": detail,
                       "updated_at": datetime.now(UTC)}
-            await session.execute(insert(ReturnPrimeLine)
-                                  .values(request_id=request.id, line_id=line.line_id[:40], **values)
-                                  .on_conflict_do_update(constraint="uq_returnprime_lines_request_line",
-                                                         set_=values))
+            await repository.save_request_line(session, request.id, line.line_id[:40], values)
 
 
 async def _unmappable(svc: Services, request: ReturnRequest, lines: list[RequestLine], salesorder_id: str | None,

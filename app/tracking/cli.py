@@ -21,7 +21,7 @@ def _line(text: str) -> tuple[str, Decimal]:
 
 
 def register(sub: Any) -> None:
-    ret = sub.add_parser("create-return", help="book a customer return of a delivered sales order in Shiprocket")
+    ret = sub.add_parser("create-return", help="book a customer return of a delivered sales order with its aggregator")
     ret.add_argument("salesorder_id", nargs="?", help="Zoho salesorder_id of the delivered order")
     ret.add_argument("--line", action="append", type=_line, metavar="LINE_ITEM_ID=QTY",
                      help="a sales-order line and quantity to take back (repeatable; default: everything)")

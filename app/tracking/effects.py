@@ -14,18 +14,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
-
 from app.alerts import raise_alert
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import ShipOrder
 from app.integrations.http import PermanentUpstreamError
+from app.integrations.shipping import display_name
 from app.models import Shipment, ShipmentLog
 from app.money import lenient_amount
 from app.services import Services
 from app.timeutil import zoho_date
+from app.tracking import repository
 from app.tracking import zoho_writes as zw
-from app.tracking.models import CustomerReturn, TrackingEffect, TrackingEvent
+from app.tracking.models import CustomerReturn, TrackingEffect
 from app.tracking.parcels import ParcelRef
 from app.tracking.statuses import LEFT_WAREHOUSE
 
@@ -72,8 +72,7 @@ async def once(ctx: Context, effect: str, action: Callable[[], Awaitable[Result]
     """Run `action` once per parcel; returns its result (or the stored one). A permanent refusal is
     recorded as `failed` with an alert for a person, and not tried again."""
     async with ctx.svc.sessionmaker.begin() as session:
-        row = await session.scalar(select(TrackingEffect).where(
-            TrackingEffect.subject == ctx.ref.subject, TrackingEffect.effect == effect))
+        row = await repository.effect(session, ctx.ref.subject, effect)
         if row is not None and row.state in ("done", "failed"):
             return dict(row.result)
         resumed = row is not None
@@ -123,9 +122,8 @@ async def _failed(ctx: Context, effect: str, message: str) -> Result:
 async def _finish(ctx: Context, effect: str, state: str, result: Result) -> None:
     detail = ", ".join(f"{k}={v}" for k, v in result.items() if k != "lines")
     async with ctx.svc.sessionmaker.begin() as session:
-        await session.execute(update(TrackingEffect).where(
-            TrackingEffect.subject == ctx.ref.subject, TrackingEffect.effect == effect)
-            .values(state=state, result=result, detail=detail[:2000], updated_at=datetime.now(UTC)))
+        await repository.update_effect(session, ctx.ref.subject, effect, state=state, result=result,
+                                       detail=detail[:2000], updated_at=datetime.now(UTC))
         session.add(ShipmentLog(shipment_id=ctx.shipment.id, step=f"tracking:{effect}",
                                 detail=f"{state}: {detail}"[:2000]))
 
@@ -133,15 +131,12 @@ async def _finish(ctx: Context, effect: str, state: str, result: Result) -> None
 async def effect_state(ctx: Context, effect: str) -> str | None:
     """started | done | failed, or None when the effect was never attempted for this parcel."""
     async with ctx.svc.sessionmaker() as session:
-        return await session.scalar(select(TrackingEffect.state).where(
-            TrackingEffect.subject == ctx.ref.subject, TrackingEffect.effect == effect))
+        return await repository.effect_state(session, ctx.ref.subject, effect)
 
 
 async def effect_result(ctx: Context, effect: str) -> Result | None:
     async with ctx.svc.sessionmaker() as session:
-        row = await session.scalar(select(TrackingEffect).where(
-            TrackingEffect.subject == ctx.ref.subject, TrackingEffect.effect == effect,
-            TrackingEffect.state == "done"))
+        row = await repository.done_effect(session, ctx.ref.subject, effect)
     return dict(row.result) if row is not None else None
 
 
@@ -149,19 +144,18 @@ async def effect_result(ctx: Context, effect: str) -> Result | None:
 
 async def _left_warehouse_at(ctx: Context) -> datetime | None:
     async with ctx.svc.sessionmaker() as session:
-        return await session.scalar(select(TrackingEvent.event_at).where(
-            TrackingEvent.parcel == ctx.ref.kind, TrackingEvent.parcel_id == ctx.ref.id,
-            TrackingEvent.status.in_([s.value for s in LEFT_WAREHOUSE])).order_by(TrackingEvent.event_at).limit(1))
+        return await repository.first_event_at(session, ctx.ref, [s.value for s in LEFT_WAREHOUSE])
 
 
 async def record_shipment(ctx: Context) -> None:
     """A package and a shipment order carrying the AWB, so Zoho shows the order shipped (and deducts
     the stock, which an RTO later puts back through a sales return)."""
     zoho, so_id, awb = ctx.svc.zoho, ctx.ref.salesorder_id, ctx.ref.awb
-    courier = ctx.shipment.courier_name or "Shiprocket"
+    courier = ctx.shipment.courier_name or display_name(ctx.shipment.aggregator)
 
     async def ship(package_id: str, date: str) -> Result:
         order = await zw.create_shipment_order(zoho, so_id, package_id, awb=awb, courier=courier, date=date,
+                                               source=display_name(ctx.shipment.aggregator),
                                                reference=ctx.shipment.sr_order_id or "")
         return {"package_id": package_id, "shipment_order_id": str(order.get("shipment_id") or "")}
 
@@ -222,8 +216,8 @@ async def alert_ndr(ctx: Context) -> None:
         await raise_alert(session, kind="ndr", key=ctx.ref.awb, salesorder_id=ctx.ref.salesorder_id,
                           message=f"{ctx.number}: delivery attempt failed for AWB {ctx.ref.awb} "
                                   f"({s.courier_name or 'courier'}, {s.payment_method} Rs {s.declared_value}). Call "
-                                  f"{a.name} on {a.phone} and request a reattempt in Shiprocket's NDR panel before "
-                                  "the courier returns it to origin.")
+                                  f"{a.name} on {a.phone} and request a reattempt in "
+                                  f"{display_name(s.aggregator)}'s NDR panel before the courier returns it to origin.")
 
 
 async def alert_lost(ctx: Context) -> None:

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.errors import NotFound, UpstreamUnavailable
 from app.integrations.http import UpstreamError
@@ -18,6 +17,7 @@ from app.ops.auth import OpsAuth
 from app.ops.validation import Awb, RowId
 from app.parsing import Malformed
 from app.services import Services
+from app.tracking import repository
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, advance_return, request_return
 from app.tracking.schemas import ReturnView, TrackingEventView, TrackingHistory
@@ -76,7 +76,7 @@ async def retry_return(return_id: RowId, request: Request, _: OpsAuth) -> Return
 @router.get("/ops/returns/{return_id}")
 async def get_return(return_id: RowId, request: Request, _: OpsAuth) -> ReturnView:
     async with _services(request).sessionmaker() as session:
-        ret = await session.get(CustomerReturn, return_id)
+        ret = await repository.customer_return(session, return_id)
     if ret is None:
         raise NotFound(f"no customer return {return_id}")
     return return_view(ret)
@@ -86,11 +86,8 @@ async def get_return(return_id: RowId, request: Request, _: OpsAuth) -> ReturnVi
 async def tracking_history(awb: Awb, request: Request, _: OpsAuth) -> TrackingHistory:
     """A parcel's status and every tracking event received for it, oldest first, raw codes included."""
     async with _services(request).sessionmaker() as session:
-        parcel: Shipment | CustomerReturn | None = await session.scalar(select(Shipment).where(Shipment.awb == awb))
-        if parcel is None:
-            parcel = await session.scalar(select(CustomerReturn).where(CustomerReturn.awb == awb))
-        events = (await session.execute(select(TrackingEvent).where(TrackingEvent.awb == awb)
-                                        .order_by(TrackingEvent.event_at, TrackingEvent.id))).scalars().all()
+        parcel: Shipment | CustomerReturn | None = await repository.parcel_by_awb(session, awb)
+        events: list[TrackingEvent] = await repository.events_of_awb(session, awb)
     if parcel is None:
         raise NotFound(f"unknown AWB {awb}")
     return TrackingHistory(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from app.integrations.shiprocket.tracking import parse_webhook as parse_shiprocket_webhook
 from app.models import InboxEvent, InboxState
 from app.services import Services
-from app.tracking.parcels import find_parcel
+from app.tracking.repository import find_parcel
 from app.tracking.service import ingest, outcome, process
 
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.models import Shipment
 from app.tracking.models import CustomerReturn
 
@@ -46,14 +43,3 @@ def ref_of(row: object) -> ParcelRef:
     kind = FORWARD if isinstance(row, Shipment) else RETURN
     return ParcelRef(kind=kind, id=row.id, salesorder_id=row.salesorder_id, awb=row.awb or "")
 
-
-async def load(session: AsyncSession, ref: ParcelRef, *, for_update: bool = False) -> Parcel | None:
-    return await session.get(ref.model, ref.id, with_for_update=for_update)
-
-
-async def find_parcel(session: AsyncSession, awb: str) -> ParcelRef | None:
-    for model in PARCEL_MODELS.values():
-        row = await session.scalar(select(model).where(model.awb == awb))
-        if row is not None:
-            return ref_of(row)
-    return None

@@ -11,19 +11,15 @@ crashed job left behind is not its business: the sweeper's resumer finishes it
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import func, select, update
 
 from app.integrations.aggregator import Aggregator
 from app.integrations.http import UpstreamError
 from app.integrations.shipping import AccountActionRequired
-from app.models import Shipment
 from app.services import Services
-from app.tracking.models import CustomerReturn
-from app.tracking.parcels import PARCEL_MODELS, ParcelRef, ref_of
+from app.tracking import repository
+from app.tracking.parcels import ParcelRef
 from app.tracking.service import ingest, is_applied, process
 
 log = logging.getLogger("shipbridge.tracking.poller")
@@ -100,25 +96,11 @@ async def _due(svc: Services, name: str, client: Aggregator, now: datetime) -> l
     age = s.TRACKING_POLL_AGE_SECONDS if client.pushes_tracking else s.TRACKING_POLL_INTERVAL_SECONDS
     stale = now - timedelta(seconds=age)
     since = now - timedelta(days=svc.settings.TRACKING_LOOKBACK_DAYS)
-    refs: list[ParcelRef] = []
     async with svc.sessionmaker() as session:
-        for model in PARCEL_MODELS.values():
-            heard = func.coalesce(model.last_tracking_at, model.created_at)
-            query = select(model).where(
-                model.awb.is_not(None), model.tracking_final.is_(False), model.created_at >= since, heard < stale)
-            if model is CustomerReturn:
-                query = query.join(Shipment, Shipment.id == CustomerReturn.shipment_id)
-            query = query.where(Shipment.aggregator == name)
-            rows = (await session.execute(query.order_by(heard).limit(MAX_PER_RUN))).scalars().all()
-            refs += [ref_of(row) for row in rows]
-    return refs
+        return await repository.parcels_due_poll(session, name, booked_since=since, heard_before=stale,
+                                                 limit=MAX_PER_RUN)
 
 
 async def _touch(svc: Services, batch: list[ParcelRef], now: datetime) -> None:
     async with svc.sessionmaker.begin() as session:
-        by_kind: dict[str, list[int]] = defaultdict(list)
-        for ref in batch:
-            by_kind[ref.kind].append(ref.id)
-        for kind, ids in by_kind.items():
-            model = PARCEL_MODELS[kind]
-            await session.execute(update(model).where(model.id.in_(ids)).values(last_tracking_at=now))
+        await repository.touch_parcels(session, batch, now)

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from app.alerts import raise_alert
 from app.errors import DomainError
 from app.fulfilment.order_mapping import ship_order_from_json
@@ -28,11 +26,12 @@ from app.integrations.aggregator import (
     ReturnOrder,
 )
 from app.integrations.http import PermanentUpstreamError
-from app.integrations.shipping import UnsupportedByAggregator
+from app.integrations.shipping import UnsupportedByAggregator, display_name
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.services import Services
 from app.timeutil import ist_today
+from app.tracking import repository
 from app.tracking.models import CustomerReturn
 from app.tracking.statuses import TrackingStatus
 
@@ -78,7 +77,7 @@ async def request_return(svc: Services, salesorder_id: str, lines: list[ReturnLi
 
 async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
     async with svc.sessionmaker() as session:
-        ret = await session.get(CustomerReturn, return_id)
+        ret = await repository.customer_return(session, return_id)
     if ret is None:
         raise ReturnRefused(404, f"no customer return {return_id}")
     async with advisory_lock(svc.engine, order_lock_name(ret.salesorder_id)) as held:
@@ -90,15 +89,14 @@ async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
 async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None, reason: str,
                 known: KnownReturn | None = None) -> int:
     async with svc.sessionmaker.begin() as session:
-        shipment = await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
+        shipment = await repository.shipment_by_salesorder(session, salesorder_id)
         if shipment is None:
             raise ReturnRefused(404, f"Shipbridge has no shipment for sales order {salesorder_id}")
         if shipment.tracking_status != TrackingStatus.delivered:
             raise ReturnRefused(409, f"only a delivered order can be returned; {shipment.salesorder_number} is "
                                      f"{shipment.tracking_status or 'not tracked yet'}")
         order = ship_order_from_json(shipment.order)
-        earlier = (await session.execute(select(CustomerReturn).where(
-            CustomerReturn.salesorder_id == salesorder_id))).scalars().all()
+        earlier = await repository.returns_of(session, salesorder_id)
         taken: dict[str, Decimal] = {}
         for prior in earlier:
             # A failed booking still holds its lines: it can be retried, and booking them again as well
@@ -129,7 +127,8 @@ async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | Non
                            "name": line.name, "quantity": format(wanted.quantity.normalize(), "f"),
                            "rate": str(line.rate), "hsn": line.hsn, "tax_percent": str(line.tax_percent)})
         if not order.address.email and not (known and known.awb):
-            raise ReturnRefused(422, "the order has no customer email, which Shiprocket requires for a return")
+            raise ReturnRefused(422, f"the order has no customer email, which "
+                                     f"{display_name(shipment.aggregator)} requires for a return")
         ret = CustomerReturn(shipment_id=shipment.id, salesorder_id=salesorder_id,
                              salesorder_number=shipment.salesorder_number,
                              channel_order_id=known.channel_order_id if known else
@@ -150,7 +149,7 @@ async def _unsupported(svc: Services, return_id: int, exc: UnsupportedByAggregat
     """The shipment's aggregator books no returns (Shiplee): the return can never be booked here, so it
     is closed as cancelled (its lines free again) and the caller is told to use the aggregator's panel."""
     async with svc.sessionmaker() as session:
-        ret = await session.get(CustomerReturn, return_id)
+        ret = await repository.customer_return(session, return_id)
     assert ret is not None
     await _save(svc, ret, "return_refused", exc.upstream_message, state="failed", last_error=exc.upstream_message,
                 tracking_status=TrackingStatus.cancelled.value, tracking_final=True)
@@ -158,9 +157,9 @@ async def _unsupported(svc: Services, return_id: int, exc: UnsupportedByAggregat
 
 async def _advance(svc: Services, return_id: int) -> CustomerReturn:
     async with svc.sessionmaker() as session:
-        ret = await session.get(CustomerReturn, return_id)
+        ret = await repository.customer_return(session, return_id)
         assert ret is not None
-        shipment = await session.get(Shipment, ret.shipment_id)
+        shipment = await repository.shipment(session, ret.shipment_id)
         assert shipment is not None
     if ret.state in ("requested", "failed"):
         await _book_with_aggregator(svc, ret, shipment)
@@ -187,7 +186,7 @@ def _return_order(ret: CustomerReturn, shipment: Shipment, warehouse: Address,
 
 async def _save(svc: Services, ret: CustomerReturn, step: str, detail: str, **values: object) -> None:
     async with svc.sessionmaker.begin() as session:
-        row = await session.get(CustomerReturn, ret.id)
+        row = await repository.customer_return(session, ret.id)
         assert row is not None
         for key, value in {**values, "updated_at": datetime.now(UTC)}.items():
             setattr(row, key, value)
@@ -204,10 +203,11 @@ async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Sh
     settings = svc.settings
     location = settings.RETURNS_PICKUP_LOCATION or settings.SHIPROCKET_PICKUP_LOCATION
     client = svc.aggregator_for(shipment.aggregator)  # the one that carried the parcel out
+    name = display_name(shipment.aggregator)
     found = await client.pickup_location(location)
     if found is None:
-        await _save(svc, ret, "return_failed", f"pickup location {location!r} not found in Shiprocket",
-                    state="failed", last_error=f"pickup location {location!r} not found in Shiprocket")
+        await _save(svc, ret, "return_failed", f"pickup location {location!r} not found in {name}",
+                    state="failed", last_error=f"pickup location {location!r} not found in {name}")
         return
     created: CreatedOrder | None
     try:
@@ -218,14 +218,14 @@ async def _book_with_aggregator(svc: Services, ret: CustomerReturn, shipment: Sh
     except UnsupportedByAggregator:
         raise
     except PermanentUpstreamError as exc:
-        await _save(svc, ret, "return_failed", f"Shiprocket refused the return: {exc.upstream_message}",
+        await _save(svc, ret, "return_failed", f"{name} refused the return: {exc.upstream_message}",
                     state="failed", last_error=exc.upstream_message[:1000])
         return
     if created is None:
-        await _save(svc, ret, "return_failed", "Shiprocket says the order id exists but cannot find it",
+        await _save(svc, ret, "return_failed", f"{name} says the order id exists but cannot find it",
                     state="failed", last_error="duplicate order id not found")
         return
-    await _save(svc, ret, "return_created", f"Shiprocket return order {created.order_id} / shipment "
+    await _save(svc, ret, "return_created", f"{name} return order {created.order_id} / shipment "
                 f"{created.shipment_id}", state="created", sr_order_id=created.order_id,
                 sr_shipment_id=created.shipment_id, last_error=None)
 
@@ -243,7 +243,8 @@ async def _assign_awb(svc: Services, ret: CustomerReturn, shipment: Shipment) ->
                     last_error=exc.upstream_message[:1000])
         return
     if assignment is None:
-        await _save(svc, ret, "return_awb_failed", "no return AWB: Shiprocket has none for the shipment",
+        await _save(svc, ret, "return_awb_failed",
+                    f"no return AWB: {display_name(shipment.aggregator)} has none for the shipment",
                     state="awb_failed", last_error="no AWB found after 'already assigned'")
         return
     await _save(svc, ret, "return_awb_assigned", f"return AWB {assignment.awb} with {assignment.courier_name}",

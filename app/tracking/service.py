@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert
-
 from app.integrations.http import RetryableUpstreamError, UpstreamError
 from app.integrations.shipping import TrackingUpdate
 from app.locks import advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.services import Services
+from app.tracking import repository
 from app.tracking.models import TrackingEvent
-from app.tracking.parcels import FORWARD, PARCEL_MODELS, ParcelRef, load, ref_of
+from app.tracking.parcels import FORWARD, ParcelRef
 from app.tracking.settle import settle
 from app.tracking.statuses import FINAL, RTO_BRANCH, TrackingStatus, fold, parse_status
 
@@ -49,13 +47,7 @@ async def ingest(svc: Services, ref: ParcelRef, update: TrackingUpdate, *, sourc
         scan_activity=update.scan_activity, scan_location=update.scan_location[:200], is_return=update.is_return,
         event_at=update.event_at, received_at=datetime.now(UTC), applied=False)
     async with svc.sessionmaker.begin() as session:
-        event_id = (await session.execute(
-            insert(TrackingEvent).values(**values)
-            .on_conflict_do_nothing(constraint="uq_tracking_events_awb_key").returning(TrackingEvent.id)
-        )).scalar_one_or_none()
-        if event_id is None:
-            event_id = await session.scalar(select(TrackingEvent.id).where(
-                TrackingEvent.awb == ref.awb, TrackingEvent.dedupe_key == values["dedupe_key"]))
+        event_id = await repository.store_event(session, values)
     assert event_id is not None
     return int(event_id)
 
@@ -90,40 +82,29 @@ async def resume_tracking(svc: Services, stale: datetime) -> int:
 
 
 async def _unfinished(svc: Services, stale: datetime) -> list[ParcelRef]:
-    refs: list[ParcelRef] = []
     async with svc.sessionmaker() as session:
-        for kind, model in PARCEL_MODELS.items():
-            unapplied = select(TrackingEvent.parcel_id).where(
-                TrackingEvent.parcel == kind, TrackingEvent.applied.is_(False), TrackingEvent.received_at < stale)
-            rows = (await session.execute(select(model).where(
-                model.awb.is_not(None),
-                or_(model.id.in_(unapplied), model.tracking_settled.is_(False) & (model.updated_at < stale)))
-                .order_by(model.id).limit(RESUME_LIMIT))).scalars().all()
-            refs += [ref_of(row) for row in rows]
-    return refs
+        return await repository.unfinished_parcels(session, stale, RESUME_LIMIT)
 
 
 async def outcome(svc: Services, event_id: int) -> str:
     async with svc.sessionmaker() as session:
-        event = await session.get(TrackingEvent, event_id)
+        event = await repository.event(session, event_id)
     return (event.outcome if event is not None else None) or "stored; applied by the job holding the order"
 
 
 async def is_applied(svc: Services, event_id: int) -> bool:
     async with svc.sessionmaker() as session:
-        return bool(await session.scalar(select(TrackingEvent.applied).where(TrackingEvent.id == event_id)))
+        return await repository.event_applied(session, event_id)
 
 
 async def _fold(svc: Services, ref: ParcelRef) -> int:
     """Apply pending events in event-time order; returns how many were applied (0: nothing pending)."""
     now = datetime.now(UTC)
     async with svc.sessionmaker.begin() as session:
-        parcel = await load(session, ref, for_update=True)
+        parcel = await repository.load_parcel(session, ref, for_update=True)
         if parcel is None:
             return 0
-        events = (await session.execute(select(TrackingEvent).where(
-            TrackingEvent.parcel == ref.kind, TrackingEvent.parcel_id == ref.id, TrackingEvent.applied.is_(False))
-            .order_by(TrackingEvent.event_at, TrackingEvent.id))).scalars().all()
+        events = await repository.pending_events(session, ref)
         if not events:
             return 0
         before = parse_status(parcel.tracking_status)

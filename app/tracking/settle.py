@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import update
-
 from app.alerts import raise_alert
 from app.integrations.http import PermanentUpstreamError
 from app.integrations.zoho.budget import write_status_fields, writes_label
 from app.models import Shipment
 from app.services import Services
+from app.tracking import repository
 from app.tracking.effects import Context, alert_lost, alert_ndr, alert_rto, record_delivered, record_shipment
-from app.tracking.parcels import ParcelRef, load
+from app.tracking.parcels import ParcelRef
 from app.tracking.restock import restock
 from app.tracking.statuses import TrackingStatus, label_for, parse_status, planned_effects
 
@@ -31,10 +30,10 @@ EFFECTS: dict[str, Callable[[Context], Awaitable[None]]] = {
 
 async def settle(svc: Services, ref: ParcelRef) -> None:
     async with svc.sessionmaker() as session:
-        parcel = await load(session, ref)
+        parcel = await repository.load_parcel(session, ref)
         if parcel is None or parcel.tracking_settled:
             return
-        shipment = parcel if isinstance(parcel, Shipment) else await session.get(Shipment, parcel.shipment_id)
+        shipment = parcel if isinstance(parcel, Shipment) else await repository.shipment(session, parcel.shipment_id)
     status = parse_status(parcel.tracking_status)
     if status is None or shipment is None:
         return
@@ -43,8 +42,7 @@ async def settle(svc: Services, ref: ParcelRef) -> None:
         await EFFECTS[name](ctx)
     await write_label(ctx, status)
     async with svc.sessionmaker.begin() as session:
-        await session.execute(update(ref.model).where(ref.model.id == ref.id, ref.model.tracking_status == status.value)
-                              .values(tracking_settled=True))
+        await repository.mark_settled(session, ref, status.value)
 
 
 async def write_label(ctx: Context, status: TrackingStatus) -> None:
@@ -69,6 +67,5 @@ async def write_label(ctx: Context, status: TrackingStatus) -> None:
                               message=f"{ctx.number}: Zoho refused {settings.CF_SHIPMENT_STATUS}={label!r} "
                                       f"({exc.upstream_message})")
     async with ctx.svc.sessionmaker.begin() as session:
-        await session.execute(update(ctx.ref.model).where(ctx.ref.model.id == ctx.ref.id)
-                              .values(status_label=label, zoho_synced_label=synced))
+        await repository.set_label(session, ctx.ref, label, synced)
     ctx.parcel.zoho_synced_label = synced

@@ -31,12 +31,13 @@ async def create_package(zoho: ZohoClient, salesorder_id: str, lines: list[dict[
 
 
 async def create_shipment_order(zoho: ZohoClient, salesorder_id: str, package_id: str, *, awb: str,
-                                courier: str, date: str, reference: str) -> dict[str, Any]:
+                                courier: str, date: str, reference: str, source: str) -> dict[str, Any]:
+    """`source`: the aggregator whose tracking saw the parcel leave, named in the record's notes."""
     body = await zoho.call("POST", f"{INV}/shipmentorders",
                            params={"salesorder_id": salesorder_id, "package_ids": package_id},
                            json_body={"shipment_number": awb, "date": date, "delivery_method": courier,
                                       "tracking_number": awb, "reference_number": reference,
-                                      "notes": "Recorded by Shipbridge from Shiprocket tracking"})
+                                      "notes": f"Recorded by Shipbridge from {source} tracking"})
     return zoho_record(body, "shipment_order", "shipmentorder", optional=True)
 
 

@@ -23,6 +23,8 @@ DOCUMENTED = {
     ("get", "/ops/returns/{return_id}"): "ReturnView",
     ("post", "/ops/returns/{return_id}/retry"): "ReturnView",
     ("post", "/ops/shipments/{salesorder_id}/cancel"): "CancelAnswer",
+    ("get", "/ops/reports/rto-risk"): "RtoRiskReport",
+    ("get", "/readyz"): "Readiness",
 }
 
 
@@ -39,3 +41,8 @@ def test_summary_schema_names_its_parts(settings) -> None:
     schemas = create_app(settings).openapi()["components"]["schemas"]
     assert {"attention", "queue", "zoho_budget", "today"} <= set(schemas["Summary"]["properties"])
     assert "events" in schemas["TrackingHistory"]["properties"]
+
+
+def test_readyz_documents_its_503(settings) -> None:
+    responses = create_app(settings).openapi()["paths"]["/readyz"]["get"]["responses"]
+    assert responses["503"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/Readiness"

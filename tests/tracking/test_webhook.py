@@ -9,7 +9,7 @@ from app.inbox import Source
 from app.integrations.shiprocket.tracking import tracking_update
 from app.main import create_app
 from app.models import InboxEvent, InboxState
-from app.tracking.parcels import find_parcel
+from app.tracking.repository import find_parcel
 from app.tracking.service import ingest, process
 from tests.harness import api_client, eventually
 from tests.spine_helpers import count, inbox, shipment
