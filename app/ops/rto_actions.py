@@ -13,8 +13,8 @@ from app.fulfilment.risk import RTO_RISK
 from app.fulfilment.service import FULFIL_JOB
 from app.integrations.http import UpstreamError
 from app.models import Shipment, ShipmentLog, ShipmentState
-from app.ops.outcome import Outcome
 from app.services import Services
+from app.web.outcome import Outcome
 
 
 async def release_rto_hold(svc: Services, salesorder_id: str, *, prepaid: bool, actor: str) -> Outcome:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.fulfilment.rto_models import RtoPrediction
 from app.models import Shipment, ShipmentState
-from app.ops.auth import OperatorDep
 from app.services import Services
+from app.web.auth import OperatorDep
 
 router = APIRouter()
 CSV_COLUMNS = ("salesorder_id", "salesorder_number", "requested_at", "category", "reason", "held",

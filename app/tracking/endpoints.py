@@ -14,14 +14,14 @@ from app.errors import NotFound, UpstreamUnavailable
 from app.integrations.http import UpstreamError
 from app.integrations.shiprocket.tracking import parse_webhook  # the one tracking webhook is Shiprocket's
 from app.models import InboxState, Shipment
-from app.ops.auth import OpsAuth
-from app.ops.validation import Awb, RowId
 from app.parsing import Malformed
 from app.services import Services
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, advance_return, request_return
 from app.tracking.schemas import ReturnView, TrackingEventView, TrackingHistory
-from app.webhooks.payloads import Delivery
+from app.web.auth import OpsAuth
+from app.web.inbound import Delivery
+from app.web.validation import Awb, RowId
 
 router = APIRouter()
 
