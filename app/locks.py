@@ -14,6 +14,12 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# The job runner retries a RetryableUpstreamError later (app.jobs), which is what a busy order wants.
+from app.integrations.http import RetryableUpstreamError
+
+# How long a job waits for an order lock another job holds before it gives up with OrderBusy.
+LOCK_WAIT_SECONDS = 20.0
+
 
 def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
@@ -23,6 +29,15 @@ def order_lock_name(salesorder_id: str) -> str:
     # Fulfilment and tracking share it: both write the order's cf_shipment_status, and fulfilment's
     # "AWB Assigned" must never land after tracking's first status.
     return f"order:{salesorder_id}"
+
+
+class OrderBusy(RetryableUpstreamError):
+    """Another job held the order for longer than we wait (e.g. a return being booked with Shiprocket):
+    the inbox job is retried later rather than leaving its event unapplied. Tracking and fulfilment's
+    cancel both raise it."""
+
+    def __init__(self, salesorder_id: str) -> None:
+        super().__init__("shipbridge", f"sales order {salesorder_id} busy for {LOCK_WAIT_SECONDS:g}s")
 
 
 @asynccontextmanager

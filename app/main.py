@@ -21,11 +21,11 @@ from app.logging import configure_logging
 from app.ops import dashboard as ops_dashboard
 from app.ops import endpoints as ops_endpoints
 from app.ops import rto_report as ops_rto_report
-from app.ops.validation import RefuseNulBytes, validation_error
 from app.remittance import endpoints as remittance_endpoints
 from app.services import Services, build_services
 from app.settings import Settings, load_settings_or_exit
 from app.tracking import endpoints as tracking_endpoints
+from app.web.validation import RefuseNulBytes, validation_error
 from app.webhooks.ingest import Ingest, WebhookIngest
 
 DOCS_ASSETS = "/docs-assets"

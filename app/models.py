@@ -207,3 +207,22 @@ class ApiToken(Base):
     token: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class OpsAction(Base):
+    """One press of a repair button or one `shipbridge` repair command. Kept even when it did nothing
+    (pressed twice, already resolved): the record of who touched an order is the point. Here with the
+    spine's tables, not under app/ops/, because the hand cancel in fulfilment records into it too
+    (app/web/outcome.py)."""
+
+    __tablename__ = "ops_actions"
+    __table_args__ = (Index("ix_ops_actions_target", "target"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # "dashboard", "api", "cli:<user>"
+    action: Mapped[str] = mapped_column(String(40))  # retry, resync, replay, ndr, resolve_alert, cancel
+    target: Mapped[str] = mapped_column(String(100))  # "order:<salesorder_id>", "event:<id>", "alert:<id>"
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(20))  # done | noop | refused | failed
+    detail: Mapped[str] = mapped_column(Text, default="")

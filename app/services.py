@@ -12,8 +12,6 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import make_engine, make_sessionmaker
-from app.fulfilment.courier_choice import CourierRules, load_rules
-from app.fulfilment.order_mapping import ParcelDefaults
 from app.integrations.aggregator import Aggregator
 from app.integrations.gokwik.client import GoKwikClient
 from app.integrations.http import RetryPolicy
@@ -23,6 +21,7 @@ from app.integrations.zoho.budget import ZohoDailyBudget
 from app.integrations.zoho.client import ZohoClient
 from app.integrations.zoho.rate_limit import ZohoRateLimiter
 from app.queue import Queue
+from app.rules import CourierRules, ParcelDefaults, load_rules
 from app.settings import Settings
 
 

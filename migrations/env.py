@@ -10,7 +10,6 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import app.fulfilment.rto_models  # noqa: F401 - registers rto_predictions
-import app.ops.models  # noqa: F401 - registers the ops tables
 import app.remittance.models  # noqa: F401 - registers the remittance tables
 import app.returns_portal.models  # noqa: F401 - registers the Return Prime links
 import app.tracking.models  # noqa: F401 - registers the tracking tables

@@ -16,7 +16,6 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 import app.fulfilment.rto_models  # noqa: F401
-import app.ops.models  # noqa: F401
 import app.remittance.models  # noqa: F401
 import app.returns_portal.models  # noqa: F401
 import app.tracking.models  # noqa: F401

@@ -17,10 +17,9 @@ from app.fulfilment.state import PAST_PICKUP
 from app.fulfilment.transition import transition
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
 from app.integrations.shipping import display_name
-from app.locks import advisory_lock, order_lock_name
+from app.locks import LOCK_WAIT_SECONDS, OrderBusy, advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog, ShipmentState
 from app.services import Services
-from app.tracking.service import LOCK_WAIT_SECONDS, OrderBusy
 
 PICKED_UP_ADVICE = ("{name} cannot cancel a parcel the courier already has. Ask {name} support "
                     "(or the courier) to return it to origin; it will come back as an RTO and be restocked "

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.fulfilment.order_mapping import ParcelDefaults, missing_fields, ship_order_from_json, to_ship_order
+from app.fulfilment.order_mapping import missing_fields, ship_order_from_json, to_ship_order
 from app.integrations.aggregator import OrderLine, ShipOrder
+from app.rules import ParcelDefaults
 
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "state", "pincode", "phone")
 

@@ -10,13 +10,14 @@ from pydantic import BaseModel
 from app.errors import UpstreamUnavailable
 from app.fulfilment.cancel import cancel_shipment
 from app.integrations.http import UpstreamError
+from app.integrations.zoho.webhooks import WORK_STATUSES, salesorder_status, zoho_dedupe_key, zoho_salesorder
 from app.models import InboxState
-from app.ops.auth import OperatorDep, check_csrf
-from app.ops.outcome import Outcome, record
-from app.ops.validation import SalesorderId
 from app.parsing import Malformed
 from app.services import Services
-from app.webhooks.payloads import WORK_STATUSES, Delivery, salesorder_status, zoho_dedupe_key, zoho_salesorder
+from app.web.auth import OperatorDep, check_csrf
+from app.web.inbound import Delivery
+from app.web.outcome import Outcome, record
+from app.web.validation import SalesorderId
 
 router = APIRouter()
 
@@ -43,7 +44,7 @@ async def cancel(salesorder_id: SalesorderId, body: CancelIn, request: Request,
     except UpstreamError as exc:  # Shiprocket or Zoho unreachable, or the order is busy: try again
         raise UpstreamUnavailable(str(exc), retryable=True, detail={"salesorder_id": salesorder_id}) from exc
     status = 404 if outcome == "no_shipment" else 200
-    await record(svc, actor=actor, action="cancel", target=f"order:{salesorder_id}",
+    await record(svc.sessionmaker, actor=actor, action="cancel", target=f"order:{salesorder_id}",
                  params={"reason": body.reason[:500]},
                  result=Outcome("noop" if outcome == "already_cancelled" else "done", outcome, status))
     return JSONResponse(CancelAnswer(salesorder_id=salesorder_id, outcome=outcome).model_dump(), status_code=status)

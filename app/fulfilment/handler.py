@@ -29,9 +29,9 @@ from app.fulfilment.order_mapping import (
 from app.integrations.http import PermanentUpstreamError
 from app.integrations.shipping import display_name
 from app.integrations.zoho.client import put_base, remember_salesorder
+from app.integrations.zoho.webhooks import CANCEL_STATUSES, salesorder_status, zoho_salesorder
 from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
 from app.services import Services
-from app.webhooks.payloads import CANCEL_STATUSES, salesorder_status, zoho_salesorder
 
 log = logging.getLogger("shipbridge.intake")
 EDIT_ADVICE = ("Shipbridge never books a second order for it. Before pickup, change the delivery address in "

@@ -7,7 +7,7 @@ Zoho has them, else from configured defaults."""
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from app.fulfilment import order_values
 from app.integrations.aggregator import Address, OrderLine, Parcel, ShipOrder
 from app.money import amount_or_none, lenient_amount
+from app.rules import ParcelDefaults
 from app.timeutil import parse_date
 
 COD_LABEL = re.compile(r"\bcod\b|cash\s+on\s+delivery", re.IGNORECASE)
@@ -28,14 +29,6 @@ class MissingOrderData(ValueError):
     def __init__(self, fields: list[str]) -> None:
         self.fields = fields
         super().__init__("sales order lacks: " + ", ".join(fields))
-
-
-@dataclass(frozen=True)
-class ParcelDefaults:
-    weight_kg: Decimal
-    length_cm: Decimal
-    breadth_cm: Decimal
-    height_cm: Decimal
 
 
 def custom_field_value(so: dict[str, Any], api_name: str) -> str | None:

@@ -24,7 +24,7 @@ from app.alerts import raise_alert
 from app.fulfilment.courier_choice import CourierDecision, choose_courier
 from app.integrations.aggregator import CourierOption, Serviceability, ShipOrder
 from app.integrations.http import PermanentUpstreamError, RetryableUpstreamError, UpstreamAuthError, UpstreamError
-from app.integrations.shipping import AccountActionRequired, display_name
+from app.integrations.shipping import AccountActionRequired, UnsupportedByAggregator, display_name
 from app.services import Services
 
 log = logging.getLogger("shipbridge.fulfilment")
@@ -142,11 +142,10 @@ async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | Non
     check gets the next order, whose booking tells."""
     if time.time() - blocked.checked < svc.settings.AGGREGATOR_BLOCKED_RECHECK_SECONDS:
         return blocked.message
-    check = getattr(svc.aggregators[name], "account_blocker", None)
-    if check is None:
-        return None
     try:
-        why: str | None = await check()
+        why = await svc.aggregators[name].account_blocker()
+    except UnsupportedByAggregator:
+        return None  # no such check (Shiprocket): the next order's booking tells
     except UpstreamError as exc:
         # Unknown is not ready: keep routing around it, and keep the seller's reason we know (the
         # failure is ours to note, not a new reason for the seller), so the orders until the next

@@ -151,7 +151,7 @@ async def _choose_courier(svc: Services, shipment: Shipment) -> None:
     creation = None
     preferred = svc.aggregator
     health = await routing.health_now(svc)
-    if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and getattr(preferred, "duplicate_guard", True)
+    if (svc.settings.FULFIL_OVERLAP_ORDER_CREATION and preferred.duplicate_guard
             and preferred.name not in health.down and preferred.name not in health.blocked
             and await _channel_id_holder(svc, shipment) is None):
         # Creating the order needs no courier: overlapping it with the check saves one upstream round trip
@@ -255,7 +255,7 @@ async def _create_order(svc: Services, shipment: Shipment) -> None:
     # The creation started alongside the quote was on the preferred aggregator; _choose_courier cancelled
     # it when the order went elsewhere.
     started = _ORDER_CREATIONS.pop(shipment.salesorder_id, None) if client is svc.aggregator else None
-    if started is None and not getattr(client, "duplicate_guard", True):
+    if started is None and not client.duplicate_guard:
         # This aggregator has no guard against a repeated create (Shiplee): an earlier create whose reply
         # was lost may have made the order, so look for it before creating, never create blind.
         created = await client.find_order(channel_id)

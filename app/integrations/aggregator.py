@@ -163,6 +163,10 @@ class Aggregator(Protocol):
     name: str
     pushes_tracking: bool  # sends tracking webhooks (polling then only catches what they missed)
     track_batch: int  # most AWBs one track() call takes
+    # True: a repeated create_order with our order id is answered with the order the aggregator already
+    # has, so fulfilment may create without looking first (and overlap the create with the quote).
+    # False (Shiplee): fulfilment looks the order up with find_order before creating, never blind.
+    duplicate_guard: bool
 
     async def check_serviceability(self, order: ShipOrder, pickup_pincode: str) -> Serviceability: ...
 
@@ -207,6 +211,12 @@ class Aggregator(Protocol):
     async def blocked(self) -> str | None:
         """Why the aggregator cannot take work until a person acts (already alerted), or None. Cheap when
         nothing is wrong: pollers ask it before every run."""
+        ...
+
+    async def account_blocker(self) -> str | None:
+        """Why a booking would be refused now, asked without making one (routing's re-check of an
+        aggregator it remembers as blocked), or None: ready. An aggregator with no such check raises
+        UnsupportedByAggregator, and the next order's booking tells instead."""
         ...
 
     async def create_return(self, order: ReturnOrder) -> CreatedOrder: ...

@@ -20,14 +20,13 @@ from app.inbox import PROCESS_JOB, job_id
 from app.integrations.http import UpstreamError
 from app.integrations.shipping import UnsupportedByAggregator
 from app.logging import log_context
-from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
-from app.ops.models import OpsAction
-from app.ops.outcome import Outcome, record
+from app.models import ACTIVE_STATES, Alert, InboxEvent, InboxState, OpsAction, Shipment, ShipmentLog, ShipmentState
 from app.queue import commit_then_enqueue
 from app.services import Services
 from app.tracking.parcels import ref_of
 from app.tracking.service import ingest, process
 from app.tracking.statuses import TrackingStatus
+from app.web.outcome import Outcome, record
 
 log = logging.getLogger("shipbridge.ops.actions")
 
@@ -214,7 +213,7 @@ async def run_action(svc: Services, action: str, *, actor: str, salesorder_id: s
         return Outcome("refused", f"unknown action {action!r} or missing target", 400)
     with log_context(salesorder_id=salesorder_id, event_id=event_id):
         result = await handler()
-    return await record(svc, actor=actor, action=action, target=target, params=params, result=result)
+    return await record(svc.sessionmaker, actor=actor, action=action, target=target, params=params, result=result)
 
 
 ORDER_ACTIONS = ("retry", "resync", *NDR_ACTIONS, "release_cod", "ship_prepaid", "cancel")

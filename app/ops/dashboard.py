@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app.ops import actions
-from app.ops.auth import SESSION_COOKIE, Operator, check_csrf, csrf_token, new_session, session_of, token_matches
 from app.ops.summary import build_summary
+from app.web.auth import SESSION_COOKIE, Operator, check_csrf, csrf_token, new_session, session_of, token_matches
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))

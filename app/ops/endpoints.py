@@ -12,14 +12,14 @@ from pydantic import BaseModel, Field
 from app import metrics
 from app.errors import NotFound
 from app.ops import actions
-from app.ops.auth import OperatorDep, check_csrf
 from app.ops.health import readiness
 from app.ops.order_story import order_story
-from app.ops.outcome import Outcome
 from app.ops.schemas import ActionOutcome, OrderStory, Readiness, RecentActions, RecordedAction, Summary
 from app.ops.summary import build_summary, queue_state, shipments_by_state, zoho_budget_snapshot
-from app.ops.validation import RowId, SalesorderId
 from app.services import Services
+from app.web.auth import OperatorDep, check_csrf
+from app.web.outcome import Outcome
+from app.web.validation import RowId, SalesorderId
 
 router = APIRouter()
 

@@ -10,11 +10,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
-from app.models import Alert, InboxEvent, Shipment, ShipmentLog, ShipmentState
+from app.models import Alert, InboxEvent, OpsAction, Shipment, ShipmentLog, ShipmentState
 from app.money import rupees_or_none
 from app.ops.attention import FAILED_STATES, TRACKING_RULES, booked_with
 from app.ops.health import iso
-from app.ops.models import OpsAction
 from app.remittance.models import CodRemittanceLine
 from app.tracking.models import TrackingEvent
 

@@ -11,9 +11,9 @@ from app.fulfilment.risk import RTO_RISK
 from app.fulfilment.service import FULFIL_JOB
 from app.integrations.http import UpstreamError
 from app.models import ShipmentLog, ShipmentState
-from app.ops.outcome import Outcome
 from app.queue import commit_then_enqueue
 from app.services import Services
+from app.web.outcome import Outcome
 
 
 async def release_rto_hold(svc: Services, salesorder_id: str, *, prepaid: bool, actor: str) -> Outcome:

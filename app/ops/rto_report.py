@@ -15,9 +15,9 @@ from fastapi.responses import Response
 
 from app.fulfilment import repository
 from app.models import ShipmentState
-from app.ops.auth import OperatorDep
 from app.ops.schemas import RtoRiskReport
 from app.services import Services
+from app.web.auth import OperatorDep
 
 router = APIRouter()
 CSV_COLUMNS = ("salesorder_id", "salesorder_number", "requested_at", "category", "reason", "held",

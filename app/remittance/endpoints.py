@@ -11,8 +11,6 @@ from app.db import SessionDep
 from app.errors import NotFound
 from app.models import InboxState
 from app.money import rupees_or_none
-from app.ops.auth import OpsAuth
-from app.ops.validation import RemittanceId
 from app.parsing import Malformed
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
@@ -31,7 +29,9 @@ from app.remittance.schemas import (
 )
 from app.remittance.service import enqueue_settle
 from app.timeutil import ist_midnight, ist_today
-from app.webhooks.payloads import Delivery
+from app.web.auth import OpsAuth
+from app.web.inbound import Delivery
+from app.web.validation import RemittanceId
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from typing import Any
 from app.integrations.returnprime.models import REQUEST_ID
 from app.models import InboxState
 from app.parsing import Malformed, body_digest, decode_json_body
-from app.webhooks.payloads import Delivery
+from app.web.inbound import Delivery
 
 
 def request_id(data: Any) -> str:

@@ -11,17 +11,17 @@ from pydantic import BaseModel, Field
 
 from app.errors import NotFound, UpstreamUnavailable
 from app.integrations.http import UpstreamError
-from app.integrations.shiprocket.tracking import parse_webhook  # the one tracking webhook is Shiprocket's
+from app.integrations.tracking_push import parse_tracking_push  # the one tracking webhook is Shiprocket's
 from app.models import InboxState, Shipment
-from app.ops.auth import OpsAuth
-from app.ops.validation import Awb, RowId
 from app.parsing import Malformed
 from app.services import Services
 from app.tracking import repository
 from app.tracking.models import CustomerReturn, TrackingEvent
 from app.tracking.returns import ReturnLine, advance_return, request_return
 from app.tracking.schemas import ReturnView, TrackingEventView, TrackingHistory
-from app.webhooks.payloads import Delivery
+from app.web.auth import OpsAuth
+from app.web.inbound import Delivery
+from app.web.validation import Awb, RowId
 
 router = APIRouter()
 
@@ -114,7 +114,7 @@ async def tracking_history(awb: Awb, request: Request, _: OpsAuth) -> TrackingHi
 # after the commit; a body we cannot read is kept as `invalid` for a person to look at.
 def classify(raw: bytes, content_type: str) -> Delivery:
     try:
-        update = parse_webhook(raw)
+        update = parse_tracking_push(raw)
     except Malformed as exc:
         return Delivery.invalid(str(exc), raw)
     return Delivery(InboxState.pending, None, update.awb, update.dedupe_key)

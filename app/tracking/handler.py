@@ -1,11 +1,11 @@
 """The inbox handler for tracking webhooks (registered in app.jobs.HANDLERS). Only Shiprocket pushes
-tracking (Shiplee is polled), so the one webhook is Shiprocket's and its parser is named here and in
-endpoints.py's classify, the only places the tracking domain meets an aggregator's JSON; everything after
-it is the neutral TrackingUpdate."""
+tracking (Shiplee is polled), so the one webhook is Shiprocket's; app.integrations.tracking_push turns
+its body into the neutral TrackingUpdate, here and in endpoints.py's classify, and the tracking domain
+never reads an aggregator's JSON itself."""
 
 from __future__ import annotations
 
-from app.integrations.shiprocket.tracking import parse_webhook as parse_shiprocket_webhook
+from app.integrations.tracking_push import parse_tracking_push
 from app.models import InboxEvent, InboxState
 from app.services import Services
 from app.tracking.repository import find_parcel
@@ -13,7 +13,7 @@ from app.tracking.service import ingest, outcome, process
 
 
 async def handle_tracking_event(svc: Services, event: InboxEvent) -> tuple[str, str | None]:
-    update = parse_shiprocket_webhook(event.body, event.received_at)  # Malformed -> the event is kept as invalid
+    update = parse_tracking_push(event.body, event.received_at)  # Malformed -> the event is kept as invalid
     async with svc.sessionmaker() as session:
         ref = await find_parcel(session, update.awb)
     if ref is None:

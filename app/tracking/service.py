@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from app.integrations.http import RetryableUpstreamError, UpstreamError
+from app.integrations.http import UpstreamError
 from app.integrations.shipping import TrackingUpdate
-from app.locks import advisory_lock, order_lock_name
+from app.locks import LOCK_WAIT_SECONDS, OrderBusy, advisory_lock, order_lock_name
 from app.models import Shipment, ShipmentLog
 from app.services import Services
 from app.tracking import repository
@@ -23,16 +23,7 @@ from app.tracking.statuses import FINAL, RTO_BRANCH, TrackingStatus, fold, parse
 
 log = logging.getLogger("shipbridge.tracking")
 
-LOCK_WAIT_SECONDS = 20.0
 RESUME_LIMIT = 500  # parcels per kind per sweep; the next sweep takes the rest
-
-
-class OrderBusy(RetryableUpstreamError):
-    """Another job held the order for longer than we wait (e.g. a return being booked with Shiprocket):
-    the inbox job is retried later rather than leaving its event unapplied."""
-
-    def __init__(self, salesorder_id: str) -> None:
-        super().__init__("shipbridge", f"sales order {salesorder_id} busy for {LOCK_WAIT_SECONDS:g}s")
 
 
 async def ingest(svc: Services, ref: ParcelRef, update: TrackingUpdate, *, source: str,

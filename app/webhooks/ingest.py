@@ -32,8 +32,8 @@ from app.remittance import endpoints as remittance
 from app.returns_portal import endpoints as returnprime
 from app.settings import Settings
 from app.tracking import endpoints as tracking
+from app.web.inbound import Delivery
 from app.webhooks.auth import valid_api_key, valid_zoho_signature
-from app.webhooks.payloads import Delivery
 from app.webhooks.storage import Enqueuer, InboxWriter, StorageUnavailable
 
 log = logging.getLogger("shipbridge.webhooks")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.inbox import PROCESS_JOB, job_id
 from app.queue import Queue
 from app.settings import sqlalchemy_url
-from app.webhooks.payloads import Delivery
+from app.web.inbound import Delivery
 
 log = logging.getLogger("shipbridge.webhooks")
 

@@ -160,7 +160,7 @@ async def test_early_order_that_cannot_be_cancelled_is_alerted_once(make_svc, sh
 
 async def test_early_order_cancelled_when_a_rule_books_shiplee(make_svc, shiplee_sim, shiprocket_sim, zoho_sim):
     """The success path beside the alert: cancelled in the simulator, no alert."""
-    from app.fulfilment.courier_choice import parse_rules
+    from app.rules import parse_rules
 
     svc = make_svc("shiprocket,shiplee")
     svc.rules = parse_rules({"fallback": "recommended", "rules": [

@@ -14,8 +14,7 @@ from app.fulfilment.handler import accept_salesorder
 from app.integrations.http import RetryableUpstreamError
 from app.jobs import process_inbox_event
 from app.main import create_app
-from app.models import InboxEvent
-from app.ops.models import OpsAction
+from app.models import InboxEvent, OpsAction
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, inbox, shipment
 

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from app.fulfilment.courier_choice import RulesError, choose_courier, load_rules, parse_rules
-from app.fulfilment.order_mapping import ParcelDefaults, to_ship_order
+from app.fulfilment.courier_choice import choose_courier
+from app.fulfilment.order_mapping import to_ship_order
 from app.integrations.aggregator import CourierOption, Parcel, Serviceability
+from app.rules import ParcelDefaults, RulesError, load_rules, parse_rules
 from tests.fulfilment.test_order_mapping import salesorder
 
 RULES = load_rules(Path("app/fulfilment/courier_rules.toml"))

@@ -7,8 +7,9 @@ import json
 from decimal import Decimal
 
 from app.fulfilment.edits import order_changes
-from app.fulfilment.order_mapping import ParcelDefaults, ship_order_to_json, to_ship_order
+from app.fulfilment.order_mapping import ship_order_to_json, to_ship_order
 from app.main import create_app
+from app.rules import ParcelDefaults
 from tests.harness import api_client, eventually, running_worker
 from tests.spine_helpers import alerts, confirmed_order, deliver, in_state, inbox
 

@@ -4,7 +4,6 @@ import pytest
 
 from app.fulfilment.order_mapping import (
     MissingOrderData,
-    ParcelDefaults,
     build_parcel,
     missing_fields,
     payment_method,
@@ -12,6 +11,7 @@ from app.fulfilment.order_mapping import (
     ship_order_to_json,
     to_ship_order,
 )
+from app.rules import ParcelDefaults
 
 DEFAULTS = ParcelDefaults(Decimal("0.5"), Decimal("20"), Decimal("15"), Decimal("10"))
 

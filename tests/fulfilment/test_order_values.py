@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.fulfilment.order_mapping import ParcelDefaults, ship_order_from_json, ship_order_to_json, to_ship_order
+from app.fulfilment.order_mapping import ship_order_from_json, ship_order_to_json, to_ship_order
 from app.integrations.shiprocket import mapping
+from app.rules import ParcelDefaults
 from sandbox.shiprocket_orders import validate_adhoc
 from tests.fulfilment.test_order_mapping import salesorder
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.fulfilment.courier_choice import parse_rules
 from app.main import create_app
 from app.models import ShipmentLog
+from app.rules import parse_rules
 from app.services import Services
 from sandbox.shiplee import ShipleeSim
 from sandbox.shiprocket import ShiprocketSim

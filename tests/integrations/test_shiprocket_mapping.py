@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from app.fulfilment.order_mapping import ParcelDefaults, to_ship_order
+from app.fulfilment.order_mapping import to_ship_order
 from app.integrations.aggregator import AwbAlreadyAssigned, AwbAssignmentFailed
 from app.integrations.shiprocket import mapping
+from app.rules import ParcelDefaults
 from tests.fulfilment.test_order_mapping import salesorder
 
 DEFAULTS = ParcelDefaults(Decimal("0.5"), Decimal("20"), Decimal("15"), Decimal("10"))

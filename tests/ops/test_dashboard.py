@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.ops.models import OpsAction
+from app.models import OpsAction
 from app.services import Services
 from sandbox.zoho import ZohoSim
 from tests.harness import OPS_TOKEN, eventually, running_worker

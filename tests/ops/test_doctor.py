@@ -86,7 +86,7 @@ async def test_repair_commands_are_the_dashboard_actions(svc, base_env: dict[str
     from sqlalchemy import select
 
     from app.alerts import raise_alert
-    from app.ops.models import OpsAction
+    from app.models import OpsAction
 
     async with svc.sessionmaker.begin() as session:
         await raise_alert(session, kind="lost_in_transit", key="A1", message="AWB A1 lost", salesorder_id="77")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from app.inbox import Source
-from app.models import Alert, InboxEvent, InboxState
-from app.ops.models import OpsAction
+from app.models import Alert, InboxEvent, InboxState, OpsAction
 from app.services import Services
 from sandbox.zoho import ZohoSim
 from tests.harness import eventually, running_worker

@@ -19,8 +19,8 @@ from sqlalchemy import select, text
 from app.main import create_app
 from app.models import InboxEvent, InboxState
 from app.services import Services
+from app.web.inbound import Delivery
 from app.webhooks.ingest import MAX_BODY_BYTES
-from app.webhooks.payloads import Delivery
 from tests.harness import SHIPROCKET_WEBHOOK_TOKEN, WEBHOOK_SECRET, api_client
 
 ZOHO = "/webhooks/zoho/salesorders"

@@ -3,9 +3,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from app.integrations.zoho.webhooks import zoho_dedupe_key, zoho_salesorder
 from app.parsing import Malformed
 from app.webhooks.auth import valid_api_key, valid_zoho_signature, zoho_signature
-from app.webhooks.payloads import zoho_dedupe_key, zoho_salesorder
 
 
 def test_json_and_form_variants():

@@ -56,6 +56,7 @@ class ShiprocketClient:
     name = SERVICE
     pushes_tracking = True  # the tracking webhook; polling only catches what it missed
     track_batch = TRACK_BATCH
+    duplicate_guard = True  # a repeated order id is answered with the existing order
 
     def __init__(self, http: httpx.AsyncClient, settings: Settings,
                  sessionmaker: async_sessionmaker[AsyncSession], policy: RetryPolicy) -> None:
@@ -305,6 +306,10 @@ class ShiprocketClient:
     async def blocked(self) -> str | None:
         """Shiprocket has no gate a person must clear; refused credentials are retried and alerted."""
         return None
+
+    async def account_blocker(self) -> str | None:
+        """No account check short of booking: the next order's booking tells (no call is made)."""
+        raise UnsupportedByAggregator(SERVICE, "check the account without booking")
 
     async def order_show(self, order_id: str) -> dict[str, Any] | None:
         """`GET /orders/show/{id}`'s `data` as sent; None when Shiprocket does not know the order."""

@@ -1,12 +1,12 @@
-"""Parsing inbound webhook bodies. Pure: a malformed body raises Malformed with a reason a person can
-act on; the endpoint keeps such bodies raw for inspection."""
+"""Zoho's sales-order webhook: the order inside the body, its id, its redelivery key and its status.
+Pure: a malformed body raises Malformed with a reason a person can act on; the endpoint keeps such
+bodies raw for inspection. Zoho's own format and vocabulary, so it lives with the Zoho client; the
+generic half of a delivery (Delivery) is app.web.inbound."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from app.models import InboxState
 from app.parsing import Malformed, body_digest, decode_json_body
 
 MAX_SALESORDER_ID_CHARS = 40  # shipments.salesorder_id; Zoho's ids are 19 digits
@@ -62,15 +62,3 @@ WORK_STATUSES = CANCEL_STATUSES | {"confirmed"}
 def salesorder_status(so: dict[str, Any]) -> str:
     return str(so.get("order_status") or so.get("status") or "").strip().lower()
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What an authenticated body is, decided before it is stored: its inbox state, why, and its keys."""
-    state: str
-    reason: str | None
-    subject: str | None
-    dedupe_key: str
-
-    @classmethod
-    def invalid(cls, reason: str, raw: bytes) -> Delivery:
-        return cls(InboxState.invalid, reason, None, f"sha256:{body_digest(raw)}")

@@ -1,7 +1,7 @@
 """What an ops action answers (done, noop, refused, failed, with the HTTP status to give) and the record
-of each press in ops_actions. Its own module so that every action module (app/ops/actions.py,
+of each press in ops_actions. Here, below the domains, so that every action module (app/ops/actions.py,
 app/ops/rto_actions.py, the hand cancel in app/fulfilment/endpoints.py) can use it without importing
-the others."""
+the others; it takes the sessionmaker, not Services, to stay below app.services."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from app.ops.models import OpsAction
-from app.services import Services
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import OpsAction
 
 log = logging.getLogger("shipbridge.ops.actions")
 
@@ -25,9 +26,9 @@ class Outcome:
         return {"outcome": self.outcome, "detail": self.detail}
 
 
-async def record(svc: Services, *, actor: str, action: str, target: str, params: dict[str, Any],
-                 result: Outcome) -> Outcome:
-    async with svc.sessionmaker.begin() as session:
+async def record(sessionmaker: async_sessionmaker[AsyncSession], *, actor: str, action: str, target: str,
+                 params: dict[str, Any], result: Outcome) -> Outcome:
+    async with sessionmaker.begin() as session:
         session.add(OpsAction(actor=actor, action=action, target=target, params=params, outcome=result.outcome,
                               detail=result.detail[:2000]))
     log.info("ops action %s on %s by %s: %s (%s)", action, target, actor, result.outcome, result.detail)
