@@ -144,11 +144,14 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10000)
     parser.add_argument("--scale", type=float, default=60.0, help="Zoho minutes per real minute")
     parser.add_argument("--concurrency", type=int, default=64, help="webhooks in flight at once")
-    parser.add_argument("--timeout-minutes", type=float, default=30.0, help="real minutes to wait for the AWBs")
+    parser.add_argument("--timeout-minutes", type=float, default=None,
+                        help="real minutes to wait for the AWBs; default 1.5x the drain at our Zoho share, at least 30")
     parser.add_argument("--label-minutes", type=float, default=2.0,
                         help="real minutes to wait, after the last AWB, for the labels parked during the drain")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "backlog.json"))
     args = parser.parse_args()
+    if args.timeout_minutes is None:  # 10,000 orders at 3x need about 42 real minutes: don't give up at 30
+        args.timeout_minutes = max(30.0, 1.5 * args.orders / OUR_SHARE / args.scale)
     window = 60.0 / args.scale
     sb = start_sandbox(Path(tempfile.mkdtemp(prefix="sb-backlog-")), quiet=True, overrides={
         "ZOHO_MAX_CALLS_PER_WINDOW": str(OUR_SHARE), "ZOHO_RATE_WINDOW_SECONDS": str(window),

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -255,7 +256,11 @@ class Sandbox:
 
 
 def start_sandbox(run_dir: Path, overrides: dict[str, str] | None = None, quiet: bool = False) -> Sandbox:
-    """Start everything the demo (and the benchmarks) run against; the caller closes `sandbox.stack`."""
+    """Start everything the demo (and the benchmarks) run against; the caller closes `sandbox.stack`.
+    SIGTERM then unwinds like Ctrl-C, so the caller's `finally` stops the servers (a killed benchmark
+    left its embedded Postgres and Redis running)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
     say = (lambda _m: None) if quiet else _say
     run_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack()

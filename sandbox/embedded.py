@@ -4,6 +4,7 @@ tests exercise the same Postgres + Redis + arq stack as production."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -20,7 +21,9 @@ def _private_runtime_dir() -> None:
     current = os.environ.get("XDG_RUNTIME_DIR")
     if current and os.path.isdir(current) and (os.stat(current).st_mode & 0o077) == 0:
         return
-    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="sb-run-")
+    os.environ["XDG_RUNTIME_DIR"] = runtime = tempfile.mkdtemp(prefix="sb-run-")
+    # One per process that starts a server: gone with the process, not left in /tmp by every test run.
+    atexit.register(shutil.rmtree, runtime, ignore_errors=True)
 
 
 @dataclass
