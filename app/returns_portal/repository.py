@@ -34,10 +34,6 @@ async def return_by_channel_order_id(session: AsyncSession, channel_order_id: st
     return await session.scalar(select(CustomerReturn).where(CustomerReturn.channel_order_id == channel_order_id))
 
 
-async def customer_return(session: AsyncSession, return_id: int) -> CustomerReturn | None:
-    return await session.get(CustomerReturn, return_id)
-
-
 async def returns_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int, CustomerReturn]:
     return {r.id: r for r in (await session.execute(
         select(CustomerReturn).where(CustomerReturn.id.in_(list(ids))))).scalars()}
@@ -46,10 +42,6 @@ async def returns_by_id(session: AsyncSession, ids: Collection[int]) -> dict[int
 async def shipments_numbered(session: AsyncSession, salesorder_number: str) -> list[Shipment]:
     return list((await session.execute(
         select(Shipment).where(Shipment.salesorder_number == salesorder_number))).scalars().all())
-
-
-async def shipment_by_salesorder(session: AsyncSession, salesorder_id: str) -> Shipment | None:
-    return await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))
 
 
 async def untracked_returns(session: AsyncSession, created_before: datetime) -> list[tuple[CustomerReturn, str]]:

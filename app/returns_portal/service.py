@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.alerts import raise_alert
+from app.fulfilment import repository as fulfilment_repository
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.http import RetryableUpstreamError, RetryPolicy, UpstreamError
 from app.integrations.returnprime.client import SERVICE, ReturnPrimeClient
@@ -24,6 +25,7 @@ from app.returns_portal import repository
 from app.returns_portal.mapping import ParcelGroup, Unmappable, channel_order_id, map_lines
 from app.returns_portal.models import ReturnPrimeLine
 from app.services import Services
+from app.tracking import repository as tracking_repository
 from app.tracking.models import CustomerReturn
 from app.tracking.repository import find_parcel
 from app.tracking.returns import KnownReturn, ReturnRefused, advance_return, request_return
@@ -122,7 +124,7 @@ async def _take_on(svc: Services, request: ReturnRequest, shipment: Shipment, gr
                               f"{shipment.salesorder_number}, not a return")
             return f"unmappable: AWB {group.awb} is a forward parcel"
         async with svc.sessionmaker() as session:
-            existing = await repository.customer_return(session, parcel.id)  # the same parcel, known already
+            existing = await tracking_repository.customer_return(session, parcel.id)  # the same parcel, known already
     ret: CustomerReturn
     if existing is not None:
         try:
@@ -188,7 +190,7 @@ async def _find_shipment(svc: Services, request: ReturnRequest) -> Shipment:
         raise Unmappable(f"{request.number}: {len(orders)} Zoho sales orders have reference number {name}")
     salesorder_id = str(orders[0]["salesorder_id"])
     async with svc.sessionmaker() as session:
-        shipment = await repository.shipment_by_salesorder(session, salesorder_id)
+        shipment = await fulfilment_repository.shipment_by_salesorder(session, salesorder_id)
     if shipment is None:
         raise Unmappable(f"{request.number}: Shipbridge never shipped sales order "
                          f"{orders[0].get('salesorder_number', salesorder_id)}")

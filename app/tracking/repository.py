@@ -172,7 +172,3 @@ async def customer_return(session: AsyncSession, return_id: int) -> CustomerRetu
 async def returns_of(session: AsyncSession, salesorder_id: str) -> list[CustomerReturn]:
     return list((await session.execute(select(CustomerReturn).where(
         CustomerReturn.salesorder_id == salesorder_id))).scalars().all())
-
-
-async def shipment_by_salesorder(session: AsyncSession, salesorder_id: str) -> Shipment | None:
-    return await session.scalar(select(Shipment).where(Shipment.salesorder_id == salesorder_id))

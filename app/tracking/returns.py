@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from app.alerts import raise_alert
 from app.errors import DomainError
+from app.fulfilment import repository as fulfilment_repository
 from app.fulfilment.order_mapping import ship_order_from_json
 from app.integrations.aggregator import (
     Address,
@@ -89,7 +90,7 @@ async def advance_return(svc: Services, return_id: int) -> CustomerReturn:
 async def _book(svc: Services, salesorder_id: str, lines: list[ReturnLine] | None, reason: str,
                 known: KnownReturn | None = None) -> int:
     async with svc.sessionmaker.begin() as session:
-        shipment = await repository.shipment_by_salesorder(session, salesorder_id)
+        shipment = await fulfilment_repository.shipment_by_salesorder(session, salesorder_id)
         if shipment is None:
             raise ReturnRefused(404, f"Shipbridge has no shipment for sales order {salesorder_id}")
         if shipment.tracking_status != TrackingStatus.delivered:
