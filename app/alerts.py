@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Alert
-from app.timeutil import ist_today
+from app.timeutil import ist_today, utcnow
 
 log = logging.getLogger("shipbridge.alerts")
 
@@ -35,3 +36,17 @@ async def raise_credentials_alert(session: AsyncSession, exc: Exception) -> None
     await raise_alert(session, kind="credentials_refused", key=f"{service}:{day}",
                       message=f"{service} refused our credentials ({exc}); orders wait and are retried. "
                               f"Check the {service} settings.")
+
+
+async def alert_open(session: AsyncSession, kind: str) -> bool:
+    """Does an alert of this kind still wait for a person? Every process reads the same answer, so an
+    open alert doubles as the shared mark of a condition one process met (Shiplee's agreement gate)."""
+    return await session.scalar(
+        select(Alert.id).where(Alert.kind == kind, Alert.resolved.is_(False)).limit(1)) is not None
+
+
+async def resolve_alerts(session: AsyncSession, kind: str, by: str) -> int:
+    """Close every open alert of this kind: the condition it reported is gone (seen by Shipbridge)."""
+    result = await session.execute(update(Alert).where(Alert.kind == kind, Alert.resolved.is_(False))
+                                   .values(resolved=True, resolved_at=utcnow(), resolved_by=by))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

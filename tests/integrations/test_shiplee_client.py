@@ -120,6 +120,33 @@ async def test_agreement_gate_alerts_once_and_never_retries(client: ShipleeClien
     assert (await client.quotes(ship_order(), "110001"))
 
 
+async def test_a_gate_met_by_one_process_keeps_every_process_out_of_it(
+        parts: tuple[httpx.AsyncClient, object], client: ShipleeClient, shiplee_sim: ShipleeSim,
+        shiplee_settings: Settings) -> None:
+    # Two clients over one database stand for two worker processes: what one learns at the gate, the
+    # other reads from the open alert, so it looks at the exempt agreement instead of knocking.
+    http, sessionmaker = parts
+    other = ShipleeClient(http, shiplee_settings, sessionmaker, POLICY)  # type: ignore[arg-type]
+    assert await other.blocked() is None and shiplee_sim.calls == []  # nothing known: no call at all
+    await client.warehouses()
+    shiplee_sim.publish_agreement(8)
+    with pytest.raises(ShipleeAgreementRequired):
+        await client.track(["143900012345"])
+    shiplee_sim.calls.clear()
+    waiting = await other.blocked()
+    assert waiting is not None and "agreement 8" in waiting
+    assert shiplee_sim.calls == [("GET", "/api/agreement")]  # the exempt look, never into the gate
+    shiplee_sim.agreement_accepted = True  # a person accepted the terms in Shiplee's panel
+    assert await other.blocked() is None
+    async with sessionmaker() as session:  # type: ignore[operator]
+        [alert] = (await session.execute(select(Alert))).scalars().all()
+    assert alert.resolved and "terms are accepted" in (alert.resolved_by or "")
+    shiplee_sim.calls.clear()
+    assert await client.blocked() is None  # the first process's own mark: one look, accepted, back to work
+    assert await other.blocked() is None  # the alert is resolved: no look at all
+    assert shiplee_sim.calls == [("GET", "/api/agreement")]
+
+
 async def test_quotes_cheapest_first_with_cod_formula(client: ShipleeClient) -> None:
     quotes = await client.quotes(ship_order(total=Decimal(2000)), "110001")
     # charge weight 1.8 kg (30×20×15/5000 beats 0.5 kg): four 500 g Xpressbees slabs cost more

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.alerts import raise_alert
+from app.alerts import alert_open, raise_alert, resolve_alerts
 from app.integrations.aggregator import (
     Address,
     AwbAssignment,
@@ -70,6 +70,7 @@ from app.money import lenient_amount
 from app.settings import Settings
 
 SERVICE = "shiplee"
+GATE_ALERT = "shiplee_agreement_required"  # one per agreement version; open = the gate is closed
 MANIFEST_MAX = 500  # §25: at most 500 order ids a manifest
 MIN_WALLET = Decimal(500)  # §12 step 5: book_shipment refuses below ₹500 (402 INSUFFICIENT_BALANCE)
 
@@ -95,7 +96,8 @@ class ShipleeClient:
         self._sessionmaker = sessionmaker
         self.token = SharedToken(SERVICE, sessionmaker, self._login,
                                  timedelta(seconds=settings.SHIPLEE_TOKEN_REFRESH_MARGIN_SECONDS))
-        # Set when the agreement gate refused a call (this process): blocked() then asks the exempt
+        # Set when the agreement gate refused a call in this process. Other processes learn it from the
+        # open shiplee_agreement_required alert (Postgres): blocked() then asks the exempt
         # GET /api/agreement instead of sending work into the gate again.
         self._gated = False
         # SHIPLEE_WAREHOUSE_ID's pincode, read once per process: a warehouse's address does not move
@@ -139,7 +141,7 @@ class ShipleeClient:
             agreement = await self._pending_agreement()
             key = agreement.agreement_id or "current"
             async with self._sessionmaker.begin() as session:
-                await raise_alert(session, kind="shiplee_agreement_required", key=key, message=(
+                await raise_alert(session, kind=GATE_ALERT, key=key, message=(
                     f"Shiplee refuses every call ({method} {path}) until its terms are accepted"
                     f"{': ' + agreement.title if agreement.title else ''} (agreement {key}). Log in to Shiplee "
                     "and accept them; Shiplee work waits until then."))
@@ -423,18 +425,25 @@ class ShipleeClient:
         return [mapping.weight_dispute(row) for row in await self.weight_dispute_rows(start, end)]
 
     async def blocked(self) -> str | None:
-        """While the agreement gate is known to be closed, look (GET /api/agreement is exempt) instead of
-        calling into it: the alert is raised already, and a poll must not knock on the gate every run."""
+        """While the agreement gate is known to be closed (refused here, or its alert still open: another
+        process met it), look (GET /api/agreement is exempt) instead of calling into it: the alert is
+        raised already, and no poller in any process must knock on the gate every run. Terms accepted:
+        the alert is resolved, so every process goes back to work."""
         if not self._gated:
-            return None
+            async with self._sessionmaker() as session:
+                if not await alert_open(session, GATE_ALERT):
+                    return None
         try:
             agreement = await self.agreement()
         except UpstreamError as exc:
             return f"agreement status unreadable ({exc.upstream_message}); trying again next run"
         if agreement.required:
+            self._gated = True
             return (f"waiting for Shiplee's agreement {agreement.agreement_id or ''} to be accepted in its panel"
                     .replace("  ", " "))
         self._gated = False
+        async with self._sessionmaker.begin() as session:
+            await resolve_alerts(session, GATE_ALERT, by="shipbridge: Shiplee's terms are accepted")
         return None
 
     async def create_return(self, order: ReturnOrder) -> CreatedOrder:
