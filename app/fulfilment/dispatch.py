@@ -23,18 +23,24 @@ from app.alerts import raise_alert
 from app.fulfilment.transition import transition
 from app.integrations.aggregator import StepNotOffered
 from app.integrations.http import PermanentUpstreamError, UpstreamAuthError
-from app.integrations.shipping import display_name
+from app.integrations.shipping import display_name, panel
 from app.models import Shipment, ShipmentState
 from app.services import Services
 
 T = TypeVar("T")
 
-WHAT_TO_DO = {
-    "pickup_failed": "Request the pickup in {name}'s panel or fix the cause; the parcel will not be collected "
-                     "until then.",
-    "label_failed": "Generate the label in {name}'s panel; the courier will not take the parcel unlabelled.",
-    "manifest_failed": "Generate the manifest in {name}'s panel before the pickup.",
+WHAT_TO_DO = {  # {panel}: app.integrations.shipping.panel(aggregator, page), the page named per kind
+    "pickup_failed": ("pickup", "Request the pickup in {panel} or fix the cause; the parcel will not be "
+                                "collected until then."),
+    "label_failed": ("label", "Generate the label in {panel}; the courier will not take the parcel unlabelled."),
+    "manifest_failed": ("manifest", "Generate the manifest in {panel} before the pickup."),
 }
+
+
+def todo(kind: str, aggregator: str) -> str:
+    """What a person does after a refused dispatch step, in that aggregator's panel."""
+    page, text = WHAT_TO_DO[kind]
+    return text.format(panel=panel(aggregator, page))
 
 
 # The state a step moves the shipment to when its aggregator does not offer it.
@@ -62,7 +68,7 @@ async def _ask(svc: Services, shipment: Shipment, kind: str, what: str, call: Aw
             await transition(session, shipment, kind, reason, state=ShipmentState(kind), last_error=reason[:1000])
             await raise_alert(session, kind=kind, key=shipment.salesorder_id, salesorder_id=shipment.salesorder_id,
                               message=f"{shipment.salesorder_number} (AWB {shipment.awb}): {reason}. "
-                                      f"{WHAT_TO_DO[kind].format(name=name)}")
+                                      f"{todo(kind, shipment.aggregator)}")
         return None
 
 

@@ -27,7 +27,7 @@ from app.fulfilment.order_mapping import (
     to_ship_order,
 )
 from app.integrations.http import PermanentUpstreamError
-from app.integrations.shipping import display_name
+from app.integrations.shipping import panel
 from app.integrations.zoho.client import put_base, remember_salesorder
 from app.integrations.zoho.webhooks import CANCEL_STATUSES, salesorder_status, zoho_salesorder
 from app.models import InboxEvent, InboxState, Shipment, ShipmentLog, ShipmentState
@@ -35,7 +35,7 @@ from app.services import Services
 
 log = logging.getLogger("shipbridge.intake")
 EDIT_ADVICE = ("Shipbridge never books a second order for it. Before pickup, change the delivery address in "
-               "{name}'s panel; items, quantities and amounts cannot change once the AWB is assigned (an "
+               "{panel}; items, quantities and amounts cannot change once the AWB is assigned (an "
                "aggregator's update API allows that only before the AWB, if at all), so for those "
                "void this order in Zoho (Shipbridge cancels the shipment) and confirm a new one.")
 PACKAGE_CACHE_SECONDS = 24 * 3600
@@ -166,5 +166,5 @@ async def _already_booked(svc: Services, existing: Shipment, so: dict[str, Any])
                           salesorder_id=existing.salesorder_id,
                           message=f"{who} was edited in Zoho after it was booked ({existing.state}): "
                                   f"{'; '.join(changes)}. "
-                                  f"{EDIT_ADVICE.format(name=display_name(existing.aggregator))}")
+                                  f"{EDIT_ADVICE.format(panel=panel(existing.aggregator, 'edit_address'))}")
     return InboxState.done, f"edited after booking ({len(changes)} changes); alerted, nothing re-booked"

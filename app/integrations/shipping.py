@@ -145,6 +145,21 @@ def display_name(aggregator: str) -> str:
     return aggregator.capitalize()
 
 
+# Where in an aggregator's own panel a person does by hand what a refused call could not: alerts point
+# there. Only pages the references name (Shiprocket's); elsewhere the alert says "<name>'s panel".
+PANEL_PAGES: dict[tuple[str, str], str] = {
+    ("shiprocket", "pickup"): "Orders > Ready To Ship",
+    ("shiprocket", "manifest"): "Orders > Manifest",
+    ("shiprocket", "edit_address"): "Orders > Edit address",
+}
+
+
+def panel(aggregator: str, page: str) -> str:
+    """ "Shiprocket's panel (Orders > Ready To Ship)", or "Shiplee's panel" where no page is known."""
+    where = PANEL_PAGES.get((aggregator, page))
+    return f"{display_name(aggregator)}'s panel" + (f" ({where})" if where else "")
+
+
 class UnsupportedByAggregator(PermanentUpstreamError):
     """The aggregator has no API for this (Shiplee: no returns, no NDR action): a person does it in the
     aggregator's panel. Never retried."""

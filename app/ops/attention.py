@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.fulfilment.risk import RTO_HOLD_ACTIONS, RTO_RISK
 from app.fulfilment.state import PAST_PICKUP
-from app.integrations.shipping import display_name
+from app.integrations.shipping import display_name, panel
 from app.models import ACTIVE_STATES, InboxEvent, InboxState, Shipment, ShipmentState
 from app.remittance import repository as remittance_repo
 from app.remittance.endpoints import overdue_since
@@ -47,6 +47,9 @@ class Attention:
 
 Rule = Callable[[AsyncSession, Settings, datetime], Awaitable[list[Attention]]]
 
+# The page of the aggregator's panel where a person does a refused step by hand ({panel} in the advice).
+PANEL_PAGE: dict[str, str] = {ShipmentState.pickup_failed: "pickup", ShipmentState.label_failed: "label",
+              ShipmentState.manifest_failed: "manifest"}
 FAILED_STATES: dict[str, tuple[str, str, list[str]]] = {
     ShipmentState.serviceability_failed: (
         "Serviceability Failed", "No courier serves this pincode for this parcel: confirm the pincode with the "
@@ -59,11 +62,11 @@ FAILED_STATES: dict[str, tuple[str, str, list[str]]] = {
         ["retry"]),
     ShipmentState.pickup_failed: (
         "Pickup not requested", "{name} refused the pickup request: no courier will come. Read the reason, "
-        "fix it (pickup address, wallet), then Retry; or request it in {name}'s panel.", ["retry", "cancel"]),
+        "fix it (pickup address, wallet), then Retry; or request it in {panel}.", ["retry", "cancel"]),
     ShipmentState.label_failed: (
-        "Label failed", "{name} refused the label: generate it in {name}'s panel, or Retry.", ["retry"]),
+        "Label failed", "{name} refused the label: generate it in {panel}, or Retry.", ["retry"]),
     ShipmentState.manifest_failed: (
-        "Manifest failed", "{name} refused the manifest: generate it in {name}'s panel before the pickup, "
+        "Manifest failed", "{name} refused the manifest: generate it in {panel} before the pickup, "
         "or Retry.", ["retry"]),
     ShipmentState.stalled: (
         "Stalled", "One step kept failing (the last error says why): fix the cause, then Retry resumes it.",
@@ -95,8 +98,10 @@ async def failed_orders(session: AsyncSession, settings: Settings, now: datetime
                                  .order_by(Shipment.updated_at).limit(LIMIT))
     out = []
     for s in rows.scalars():
-        reason, todo, actions = FAILED_STATES[s.state]
-        out.append(_order(s, s.state, reason, todo.format(name=display_name(s.aggregator)), actions, s.updated_at))
+        reason, advice, actions = FAILED_STATES[s.state]
+        page = PANEL_PAGE.get(s.state, "")
+        todo = advice.format(name=display_name(s.aggregator), panel=panel(s.aggregator, page))
+        out.append(_order(s, s.state, reason, todo, actions, s.updated_at))
     return out
 
 

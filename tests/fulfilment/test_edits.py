@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from app.fulfilment.dispatch import todo
 from app.fulfilment.edits import order_changes
+from app.fulfilment.handler import EDIT_ADVICE
 from app.fulfilment.order_mapping import ship_order_to_json, to_ship_order
+from app.integrations.shipping import panel
 from app.main import create_app
 from app.rules import ParcelDefaults
 from tests.harness import api_client, eventually, running_worker
@@ -62,3 +65,13 @@ def test_order_changes_lists_lines_quantities_and_amounts(zoho_sim):
     assert any(c.startswith("quantity of ") and c.endswith(": 2 -> 3") for c in changes)
     assert "line added: MUG x 1" in changes and any(c.startswith("total: ₹") for c in changes)
     assert order_changes({}, so, cf_payment_method="x", defaults=DEFAULTS) == []  # nothing stored: no claim
+
+
+def test_dispatch_and_edit_advice_point_into_the_booking_aggregators_panel() -> None:
+    assert todo("pickup_failed", "shiprocket").startswith("Request the pickup in Shiprocket's panel (Orders > Ready")
+    assert todo("manifest_failed", "shiprocket") == ("Generate the manifest in Shiprocket's panel "
+                                                    "(Orders > Manifest) before the pickup.")
+    assert todo("label_failed", "shiplee") == ("Generate the label in Shiplee's panel; the courier will not "
+                                               "take the parcel unlabelled.")
+    assert "Shiprocket's panel (Orders > Edit address)" in EDIT_ADVICE.format(panel=panel("shiprocket",
+                                                                                          "edit_address"))

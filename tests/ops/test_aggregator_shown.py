@@ -87,3 +87,27 @@ async def test_a_malformed_hop_in_the_row_does_not_break_the_story(both: Service
     assert story.json()["shipment"]["booking_hops"] == [{"aggregator": "shiprocket", "courier_id": "10",
                                                          "reason": ""}]
     assert story.json()["shipment"]["aggregator"] == "shiprocket"
+
+
+async def test_advice_names_the_booking_aggregator_and_its_panel_page(both: Services, shiplee_sim: ShipleeSim,
+                                                                       shiprocket_sim: ShiprocketSim,
+                                                                       zoho_sim: ZohoSim) -> None:
+    # What to do depends on who booked: a Shiplee order's advice never sends a person to Shiprocket, and
+    # a Shiprocket order's names the page of Shiprocket's panel the references give.
+    svc = both
+    on_shiprocket = confirmed_order(zoho_sim)
+    shiprocket_sim.unserviceable_pincodes.add("744101")
+    on_shiplee = confirmed_order(zoho_sim, pincode="744101", city="Port Blair")
+    async with ops_client(svc) as client, running_worker(svc):
+        for so_id in (on_shiprocket, on_shiplee):
+            await deliver(client, zoho_sim, so_id)
+        sr = await eventually(in_state(svc, on_shiprocket, "manifested"))
+        sl = await eventually(in_state(svc, on_shiplee, "manifested", "awb_assigned"))
+        assert (sr.aggregator, sl.aggregator) == ("shiprocket", "shiplee")
+        await set_shipment(svc, on_shiprocket, state="pickup_failed")
+        await set_shipment(svc, on_shiplee, state="awb_failed")
+        summary = (await client.get("/ops/summary", headers=BEARER)).json()
+    todo = {a["salesorder_id"]: a["todo"] for a in summary["attention"] if a["salesorder_id"]}
+    assert "request it in Shiprocket's panel (Orders > Ready To Ship)" in todo[on_shiprocket]
+    assert todo[on_shiplee].startswith("Shiplee booked the order but gave no AWB") and "Shiprocket" not in todo[
+        on_shiplee]
