@@ -318,7 +318,7 @@ def _stop_on_sigterm(signum: int, frame: Any) -> None:
 
 
 def run_demo(keep_running: bool = False) -> int:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # start_sandbox turns SIGTERM into the KeyboardInterrupt caught here (so does Ctrl-C).
     _say("Shipbridge sandbox demo")
     try:
         return _run_demo(keep_running)
