@@ -197,7 +197,7 @@ async def test_one_label_write(svc, zoho_quota):
 
 # --- The cuts keep their meaning ---
 
-async def test_one_read_says_what_down_now_and_blocked_now_say(two_aggregators):
+async def test_one_read_says_who_is_down_and_who_waits_for_the_seller(two_aggregators):
     svc = two_aggregators
     redis = await svc.queue.pool()
     await redis.set("shipbridge:aggregator-failing-since:shiprocket", repr(time.time() - 400))
@@ -206,8 +206,11 @@ async def test_one_read_says_what_down_now_and_blocked_now_say(two_aggregators):
     trips = await RoundTrips.on(svc.queue)
     health = await routing.health_now(svc)
     assert trips.trips == [("MGET",)]
-    assert health.down.keys() == (await routing.down_now(svc)).keys() == {"shiprocket"}
-    assert health.blocked == await routing.blocked_now(svc) and health.blocked["shiplee"].code == "WALLET"
+    # The same answers as the per-aggregator reads it replaced (down_for: two GETs each).
+    assert health.down.keys() == {"shiprocket"} and await routing.down_for(svc, "shiplee") is None
+    assert abs(health.down["shiprocket"] - (await routing.down_for(svc, "shiprocket") or 0)) < 5
+    assert health.blocked.keys() == {"shiplee"} and health.blocked["shiplee"].code == "WALLET"
+    assert "wallet empty" in health.blocked["shiplee"].message
     assert health.failing == {"shiprocket"} and not health.nothing_to_clear("shiprocket")
     assert health.nothing_to_clear("shiplee")  # blocked, but no failures to clear after a quote
 

@@ -93,7 +93,7 @@ def _down_seconds(svc: Services, since: bytes | str | None, last: bytes | str | 
 
 
 async def alert_blocked(svc: Services, name: str, exc: AccountActionRequired) -> None:
-    """Remember that `name` refuses bookings until the seller acts, so new orders skip it (blocked_now),
+    """Remember that `name` refuses bookings until the seller acts, so new orders skip it (health_now's `blocked`),
     and alert once per aggregator and refusal. Shiplee's agreement gate alerts from the client itself,
     with the terms' title."""
     await _remember_blocked(svc, name, str(exc.code or type(exc).__name__), exc.upstream_message)
@@ -130,11 +130,6 @@ class Blocked:
     checked: float  # epoch of the refusal, or of the last account check that found it still blocked
 
 
-async def blocked_now(svc: Services) -> dict[str, Blocked]:
-    """Every configured aggregator remembered as waiting for the seller (health_now's read)."""
-    return (await health_now(svc)).blocked
-
-
 async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | None:
     """Why to keep routing around `name`, or None to offer it orders again. Before
     AGGREGATOR_BLOCKED_RECHECK_SECONDS have passed since the refusal (or the last check): blocked, no call.
@@ -165,8 +160,8 @@ async def still_blocked(svc: Services, name: str, blocked: Blocked) -> str | Non
 class Health:
     """Every configured aggregator's state in Redis, read at once (`health_now`)."""
 
-    down: dict[str, float]  # as down_now()
-    blocked: dict[str, Blocked]  # as blocked_now()
+    down: dict[str, float]  # down now, with how long each has been failing (down_for's rule)
+    blocked: dict[str, Blocked]  # waiting for the seller (alert_blocked); unreadable entries left out
     failing: set[str]  # a run of failures is remembered (down or not yet): a success must clear it
     read: set[str]  # the names this read covered
 
@@ -176,9 +171,9 @@ class Health:
 
 
 async def health_now(svc: Services) -> Health:
-    """down_now() and blocked_now() in one MGET (one Redis round trip per order, not one per aggregator
-    plus one), and which aggregators have failures to clear. Redis unreachable: nothing down or blocked
-    (the calls themselves will say), and nothing known to be clear."""
+    """Which aggregators are down and which wait for the seller, in one MGET (one Redis round trip per
+    order, not one per aggregator plus one), and which aggregators have failures to clear. Redis
+    unreachable: nothing down or blocked (the calls themselves will say), and nothing known to be clear."""
     names = svc.settings.aggregator_order
     keys = [k.format(n) for n in names for k in (_FAILING_SINCE, _LAST_FAILURE, _BLOCKED)]
     try:
@@ -240,11 +235,6 @@ class Route:
     def aggregator(self) -> str:
         assert self.decision is not None
         return self.decision.courier.aggregator
-
-
-async def down_now(svc: Services) -> dict[str, float]:
-    """Every configured aggregator that is down now, with how long it has been failing (health_now's read)."""
-    return (await health_now(svc)).down
 
 
 async def route(svc: Services, order: ShipOrder, hops: list[dict[str, Any]], health: Health | None = None) -> Route:

@@ -189,7 +189,7 @@ async def test_failed_account_check_routes_around_shiplee_and_restarts_the_clock
     shiplee_sim.publish_agreement()
     first = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
     assert first.aggregator == "shiprocket"
-    gate = (await routing.blocked_now(svc))["shiplee"].message
+    gate = (await routing.health_now(svc)).blocked["shiplee"].message
 
     await _recheck_due(svc)
     shiplee_sim.faults.server_error("/api/agreement", status=503, times=100)
@@ -213,7 +213,7 @@ async def test_failed_account_check_routes_around_shiplee_and_restarts_the_clock
     await _recheck_due(svc)
     fourth = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
     assert fourth.aggregator == "shiplee" and fourth.awb and not fourth.booking_hops
-    assert await routing.blocked_now(svc) == {} and shiplee_sim.orders
+    assert (await routing.health_now(svc)).blocked == {} and shiplee_sim.orders
     assert len(await alerts(svc, "shiplee_agreement_required")) == 1
 
 

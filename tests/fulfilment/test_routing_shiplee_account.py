@@ -88,7 +88,7 @@ async def test_low_wallet_is_asked_once_then_rechecked_without_an_order(make_svc
     shiplee_sim.wallet = Decimal(5000)
     fourth = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
     assert fourth.aggregator == "shiplee" and fourth.awb and not fourth.booking_hops
-    assert await routing.blocked_now(svc) == {}
+    assert (await routing.health_now(svc)).blocked == {}
     assert len(await alerts(svc, "aggregator_blocked")) == 1
 
 
@@ -108,7 +108,7 @@ async def test_an_unreadable_blocked_entry_blocks_nothing(make_svc, entry):
     svc = make_svc("shiplee")
     redis = await svc.queue.pool()
     await redis.set("shipbridge:aggregator-blocked:shiplee", entry)
-    assert await routing.blocked_now(svc) == {}
+    assert (await routing.health_now(svc)).blocked == {}
 
 
 async def test_down_is_still_tried_when_the_other_aggregator_waits_for_the_seller(make_svc, shiplee_sim,
@@ -118,7 +118,7 @@ async def test_down_is_still_tried_when_the_other_aggregator_waits_for_the_selle
     svc = make_svc("shiprocket,shiplee", AGGREGATOR_DOWN_AFTER_SECONDS=0)
     await routing.record_failure(svc, "shiprocket")  # down (at the first failure with this setting)
     await routing.alert_blocked(svc, "shiplee", AccountActionRequired("shiplee", "recharge", code="X"))
-    assert "shiprocket" in await routing.down_now(svc)
+    assert "shiprocket" in (await routing.health_now(svc)).down
     sh = await ship(svc, zoho_sim, confirmed_order(zoho_sim), "manifested")
     # Every aggregator that could book is down: it is tried anyway; the blocked one never is.
     assert sh.aggregator == "shiprocket" and "Shiplee skipped: waiting for the seller (recharge)" in sh.courier_reason
