@@ -61,4 +61,3 @@ WORK_STATUSES = CANCEL_STATUSES | {"confirmed"}
 
 def salesorder_status(so: dict[str, Any]) -> str:
     return str(so.get("order_status") or so.get("status") or "").strip().lower()
-
