@@ -100,6 +100,7 @@ class AfterCommit:
     def __init__(self, queue: Queue) -> None:
         self._queue = queue
         self._jobs: list[tuple[str, tuple[Any, ...], str | None, float | None]] = []
+        self.enqueued: bool | None = None  # after the commit: whether every job reached the queue
 
     def add(self, function: str, *args: Any, job_id: str | None = None, defer_by: float | None = None) -> None:
         self._jobs.append((function, args, job_id, defer_by))
@@ -109,7 +110,8 @@ class AfterCommit:
         jobs, self._jobs = self._jobs, []
         results = [await self._queue.enqueue(function, *args, job_id=job_id, defer_by=defer_by)
                    for function, args, job_id, defer_by in jobs]
-        return all(results)
+        self.enqueued = all(results)
+        return self.enqueued
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.models import InboxState
 from app.money import rupees_or_none
 from app.parsing import Malformed
+from app.queue import commit_then_enqueue
 from app.remittance import repository as repo
 from app.remittance.models import CodRemittance, CodRemittanceLine, LineState, RemittancePollState
 from app.remittance.payloads import dedupe_key, parse_remittance
@@ -27,7 +28,7 @@ from app.remittance.schemas import (
     RemittanceRetry,
     RemittanceView,
 )
-from app.remittance.service import enqueue_settle
+from app.remittance.service import SETTLE_JOB, settle_job_id
 from app.timeutil import ist_midnight, ist_today
 from app.web.auth import OpsAuth
 from app.web.inbound import Delivery
@@ -131,15 +132,15 @@ async def remittance_detail(remittance_id: RemittanceId, _: OpsAuth, session: Se
 
 
 @router.post("/ops/remittances/{remittance_id}/retry")
-async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, session: SessionDep,
-                           request: Request) -> RemittanceRetry:
+async def retry_remittance(remittance_id: RemittanceId, _: OpsAuth, request: Request) -> RemittanceRetry:
     """After fixing the cause in Zoho (e.g. creating the missing invoice): settle flagged lines again."""
-    if await repo.remittance(session, remittance_id) is None:
-        raise NotFound(f"no remittance {remittance_id}")
-    reopened = await repo.reopen_flagged(session, remittance_id)
-    await session.commit()
-    enqueued = await enqueue_settle(request.app.state.services, remittance_id)
-    return RemittanceRetry(remittance_id=remittance_id, reopened=reopened, enqueued=enqueued)
+    svc = request.app.state.services
+    async with commit_then_enqueue(svc.sessionmaker, svc.queue) as (session, jobs):
+        if await repo.remittance(session, remittance_id) is None:
+            raise NotFound(f"no remittance {remittance_id}")
+        reopened = await repo.reopen_flagged(session, remittance_id)
+        jobs.add(SETTLE_JOB, remittance_id, job_id=settle_job_id(remittance_id))
+    return RemittanceRetry(remittance_id=remittance_id, reopened=reopened, enqueued=bool(jobs.enqueued))
 
 
 # The integration guide's COD_REMITTANCE push, POST /webhooks/cod-remittance, served by

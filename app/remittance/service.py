@@ -75,9 +75,14 @@ async def settle_remittance(svc: Services, remittance_id: str) -> str:
     return str(outcome)
 
 
+def settle_job_id(remittance_id: str) -> str:
+    """A fresh id each time: a settle asked for after lines were stored or reopened must run, even while
+    an earlier one is remembered by arq."""
+    return f"remittance-settle:{remittance_id}:{time.time_ns()}"
+
+
 async def enqueue_settle(svc: Services, remittance_id: str) -> bool:
-    return await svc.queue.enqueue(SETTLE_JOB, remittance_id,
-                                   job_id=f"remittance-settle:{remittance_id}:{time.time_ns()}")
+    return await svc.queue.enqueue(SETTLE_JOB, remittance_id, job_id=settle_job_id(remittance_id))
 
 
 async def resume_remittances(svc: Services, stale: datetime) -> int:

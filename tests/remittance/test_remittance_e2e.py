@@ -101,7 +101,9 @@ async def test_unknown_awb_and_missing_invoice_are_flagged_not_paid_then_retried
         # The seller invoices the order in Zoho and asks for a retry: now it is paid, the ghost stays flagged.
         zoho_sim.invoice_salesorder(uninvoiced.salesorder_id)
         retry = await client.post(f"/ops/remittances/{rid}/retry", headers=OPS)
-        assert retry.status_code == 200 and retry.json()["reopened"] == 2
+        assert retry.status_code == 200 and retry.json()["reopened"] == 2 and retry.json()["enqueued"] is True
+        unknown = await client.post("/ops/remittances/NOSUCH1/retry", headers=OPS)
+        assert unknown.status_code == 404 and "NOSUCH1" in unknown.text
         await eventually(lambda: _state(svc, uninvoiced.awb, "paid"))
         await eventually(settled(svc, 3))
     assert invoice_of(zoho_sim, uninvoiced.salesorder_id)["balance"] == 0
